@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "otter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "otter", targets: ["otter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.0.0"),
+    ],
+    targets: [
+        // Domain rules (tokens, API keys, TURN credentials, signaling messages). No I/O.
+        .target(
+            name: "OtterCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ]
+        ),
+        // libcurl, the HTTP transport for AWS calls.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        // SigV4, credential chain, AWS clients over libcurl.
+        .target(
+            name: "OtterAWS",
+            dependencies: [
+                "CCurl",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "otter",
+            dependencies: [
+                "OtterCore",
+                "OtterAWS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "OtterCoreTests", dependencies: ["OtterCore"]),
+        .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,84 @@
+import Foundation
+import JWTKit
+
+/// The claims of a room token (DESIGN.md "Room token").
+public struct RoomClaims: JWTPayload, Equatable {
+    public var iss: IssuerClaim
+    public var aud: AudienceClaim
+    public var sub: SubjectClaim
+    public var iat: IssuedAtClaim
+    public var exp: ExpirationClaim
+    public var maxPeers: Int
+
+    public static let issuer = "otter"
+    public static let audience = "otter-room"
+
+    public init(roomID: String, maxPeers: Int, issuedAt: Date, expiresAt: Date) {
+        self.iss = IssuerClaim(value: Self.issuer)
+        self.aud = AudienceClaim(value: Self.audience)
+        self.sub = SubjectClaim(value: roomID)
+        self.iat = IssuedAtClaim(value: issuedAt)
+        self.exp = ExpirationClaim(value: expiresAt)
+        self.maxPeers = maxPeers
+    }
+
+    public var roomID: String { sub.value }
+    public var expiresAt: Date { exp.value }
+
+    /// Expiry is checked by `RoomTokens.verify` against its own clock so tests
+    /// and callers control time; here only the static claims.
+    public func verify(using algorithm: some JWTAlgorithm) async throws {
+        guard iss.value == Self.issuer else { throw OtterError(.badToken, "token issuer is not otter") }
+        try aud.verifyIntendedAudience(includes: Self.audience)
+        guard RoomRules.peerRange.contains(maxPeers) else { throw OtterError(.badToken, "token maxPeers out of range") }
+    }
+}
+
+/// Room capacity and lifetime rules shared by the API and signaling.
+public enum RoomRules {
+    public static let peerRange = 2...4
+    public static let defaultMaxPeers = 2
+    public static let defaultTTL: TimeInterval = 48 * 3600
+    public static let maxTTL: TimeInterval = 30 * 24 * 3600
+    public static let minTTL: TimeInterval = 60
+}
+
+/// Signs and verifies room tokens: JWT, HS256 only, with the signing secret.
+public struct RoomTokens: Sendable {
+    private let keys: JWTKeyCollection
+
+    public init(signingSecret: String) async {
+        let keys = JWTKeyCollection()
+        await keys.add(hmac: HMACKey(from: signingSecret), digestAlgorithm: .sha256)
+        self.keys = keys
+    }
+
+    public func sign(_ claims: RoomClaims) async throws -> String {
+        try await keys.sign(claims)
+    }
+
+    /// Verifies a token. The `alg` header must be exactly HS256 (so `none` or a
+    /// public-key confusion never reaches the signature check), the signature
+    /// must hold, then the claims: issuer, audience, and `exp` against `now`.
+    public func verify(_ token: String, now: Date = Date()) async throws -> RoomClaims {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
+              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        else { throw OtterError(.badToken, "the room token is not a JWT") }
+        guard header["alg"] as? String == "HS256" else {
+            throw OtterError(.badToken, "the room token must be signed with HS256")
+        }
+        let claims: RoomClaims
+        do {
+            claims = try await keys.verify(token, as: RoomClaims.self)
+        } catch let error as OtterError {
+            throw error
+        } catch {
+            throw OtterError(.badToken, "the room token's signature or claims are invalid")
+        }
+        guard claims.exp.value > now else {
+            throw OtterError(.tokenExpired, "the room link has expired; ask for a new one")
+        }
+        return claims
+    }
+}

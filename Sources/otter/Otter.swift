@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct Otter: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "otter",
+        abstract: "Private peer-to-peer video calls for your web app: run locally, or deploy to your AWS account.",
+        subcommands: [
+            Doctor.self,
+        ]
+    )
+}
