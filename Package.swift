@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OtterCoreTests", dependencies: ["OtterCore"]),
-        .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"]),
+        .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

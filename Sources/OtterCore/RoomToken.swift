@@ -47,7 +47,12 @@ public enum RoomRules {
 public struct RoomTokens: Sendable {
     private let keys: JWTKeyCollection
 
-    public init(signingSecret: String) async {
+    /// The secret's UTF-8 bytes are the HMAC key (as in the Lambda handlers);
+    /// shorter than SHA-256's output would weaken HS256, so it is refused.
+    public init(signingSecret: String) async throws {
+        guard signingSecret.utf8.count >= 32 else {
+            throw OtterError(.internal, "the token signing secret must be at least 32 bytes")
+        }
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: signingSecret), digestAlgorithm: .sha256)
         self.keys = keys

@@ -1,0 +1,42 @@
+import Foundation
+@testable import OtterAWS
+
+/// A real moto server with SigV4 checking on: the first three requests (which
+/// create an IAM user, its policy and access key) pass unchecked; from then on
+/// moto recomputes every signature and refuses wrong ones.
+final class MotoServer: @unchecked Sendable {
+    let port: Int
+    let process: TestProcess
+    let credentials: AWSCredentials
+    var endpoint: String { "http://127.0.0.1:\(port)" }
+
+    init() async throws {
+        port = Net.freePort()
+        process = try TestProcess("moto_server", ["-H", "127.0.0.1", "-p", String(port)],
+                                  environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
+        guard Net.waitForPort(port) else {
+            throw AWSError(.transport, message: "moto_server did not start on port \(port); is moto[server] installed?")
+        }
+        // Any key signs the three unchecked bootstrap calls.
+        let bootstrap = AWSClient(configuration: AWSConfiguration(
+            credentials: AWSCredentials(accessKeyID: "AKIDBOOTSTRAP", secretAccessKey: "bootstrap"),
+            region: "us-east-1", endpoint: "http://127.0.0.1:\(port)"))
+        _ = try await bootstrap.query(.iam, action: "CreateUser", [("UserName", "otter-test")])
+        let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+        _ = try await bootstrap.query(.iam, action: "PutUserPolicy", [("UserName", "otter-test"), ("PolicyName", "all"), ("PolicyDocument", policy)])
+        let key = try await bootstrap.query(.iam, action: "CreateAccessKey", [("UserName", "otter-test")])
+        guard let id = key.string("AccessKey/AccessKeyId"), let secret = key.string("AccessKey/SecretAccessKey") else {
+            throw AWSError(.decoding, message: "moto did not return an access key")
+        }
+        credentials = AWSCredentials(accessKeyID: id, secretAccessKey: secret)
+    }
+
+    func client(secret: String? = nil, region: String = "us-east-1") -> AWSClient {
+        var creds = credentials
+        if let secret { creds.secretAccessKey = secret }
+        return AWSClient(configuration: AWSConfiguration(credentials: creds, region: region, endpoint: endpoint),
+                         retryPolicy: RetryPolicy(baseDelay: .milliseconds(10)))
+    }
+
+    deinit { process.stop() }
+}
