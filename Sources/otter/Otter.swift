@@ -6,6 +6,9 @@ struct Otter: AsyncParsableCommand {
         commandName: "otter",
         abstract: "Private peer-to-peer video calls for your web app: run locally, or deploy to your AWS account.",
         subcommands: [
+            Up.self,
+            CreateRoom.self,
+            RotateKey.self,
             Doctor.self,
         ]
     )

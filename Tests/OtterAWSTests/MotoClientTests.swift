@@ -8,8 +8,13 @@ struct MotoClientTests {
     static let template = """
     {"AWSTemplateFormatVersion":"2010-09-09","Parameters":{"Name":{"Type":"String","Default":"a"}},
      "Resources":{"Queue":{"Type":"AWS::SQS::Queue","Properties":{"QueueName":{"Ref":"Name"}}}},
-     "Outputs":{"QueueName":{"Value":{"Fn::GetAtt":["Queue","QueueName"]}}}}
+     "Outputs":{"QueueName":{"Value":{"Fn::GetAtt":["Queue","QueueName"]}},"Echo":{"Value":{"Ref":"Name"}}}}
     """
+
+    /// The same stack plus a topic: a change set between the two has one Add.
+    static var templateWithTopic: String {
+        template.replacingOccurrences(of: #""Resources":{"#, with: #""Resources":{"Topic":{"Type":"AWS::SNS::Topic"},"#)
+    }
 
     @Test func stsWithRightAndWrongSecret() async throws {
         let moto = try await MotoServer()
@@ -35,17 +40,22 @@ struct MotoClientTests {
         #expect(stack.outputs["QueueName"] == "q1")
         #expect(stack.tags["otter:stack"] == "s1")
         let events = try await cfn.describeStackEvents(name: "s1")
-        #expect(events.contains { $0.logicalID == "Queue" && $0.status == "CREATE_COMPLETE" })
+        // moto records stack-level events only.
+        #expect(events.contains { $0.logicalID == "s1" && $0.status == "CREATE_COMPLETE" && $0.resourceType == "AWS::CloudFormation::Stack" })
 
         _ = try await cfn.updateStack(name: "s1", template: .body(Self.template), parameters: ["Name": "q2"])
-        #expect(try await cfn.describeStack(name: "s1")?.outputs["QueueName"] == "q2")
+        let updated = try await cfn.describeStack(name: "s1")
+        #expect(updated?.status == "UPDATE_COMPLETE")
+        #expect(updated?.outputs["Echo"] == "q2")
+        #expect(updated?.parameters["Name"] == "q2")
 
-        let cs = try await cfn.createChangeSet(stackName: "s1", changeSetName: "cs1", template: .body(Self.template), parameters: ["Name": "q3"], create: false)
+        let cs = try await cfn.createChangeSet(stackName: "s1", changeSetName: "cs1", template: .body(Self.templateWithTopic), parameters: ["Name": "q2"], create: false)
         #expect(!cs.id.isEmpty)
         let described = try await cfn.describeChangeSet(stackName: "s1", changeSetName: "cs1")
-        #expect(described.changes.contains { $0.logicalID == "Queue" && $0.action == "Modify" })
+        #expect(described.changes.contains { $0.logicalID == "Topic" && $0.resourceType == "AWS::SNS::Topic" && $0.action == "Add" }, "\(described)")
+        #expect(described.executionStatus == "AVAILABLE")
         try await cfn.executeChangeSet(stackName: "s1", changeSetName: "cs1")
-        #expect(try await cfn.describeStack(name: "s1")?.outputs["QueueName"] == "q3")
+        #expect(try await cfn.describeChangeSet(stackName: "s1", changeSetName: "cs1").executionStatus == "EXECUTE_COMPLETE")
 
         _ = try await cfn.createChangeSet(stackName: "s1", changeSetName: "cs2", template: .body(Self.template), parameters: ["Name": "q4"], create: false)
         try await cfn.deleteChangeSet(stackName: "s1", changeSetName: "cs2")

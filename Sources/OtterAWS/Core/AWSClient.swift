@@ -72,7 +72,7 @@ public struct AWSClient: Sendable {
             preconditionFailure("\(service.displayName) does not speak the Query protocol")
         }
         let form = ([("Action", action), ("Version", version)] + parameters)
-            .map { "\(URIEncoding.encode($0.0))=\(URIEncoding.encode($0.1))" }.joined(separator: "&")
+            .map { "\(URIEncoding.formEncode($0.0))=\(URIEncoding.formEncode($0.1))" }.joined(separator: "&")
         let response = try await send(service, method: "POST", headers: [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body: Array(form.utf8))
         let xml: XMLNode
         do { xml = try XMLNode.parse(response.body) } catch {

@@ -20,6 +20,14 @@ public enum URIEncoding {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// `application/x-www-form-urlencoded` as the AWS SDKs write Query bodies
+    /// (space as `+`). AWS hashes the raw body either way, but moto rebuilds the
+    /// body from its parsed form before checking the signature, so only the
+    /// SDKs' exact bytes verify there.
+    public static func formEncode(_ text: String) -> String {
+        encode(text).replacingOccurrences(of: "%20", with: "+")
+    }
+
     /// Percent-decoding that leaves malformed escapes as they are.
     public static func decode(_ text: String) -> String {
         let bytes = Array(text.utf8)

@@ -1,0 +1,48 @@
+import Foundation
+import Hummingbird
+import OtterCore
+
+/// Checks the two kinds of credentials the API takes: the API key (rooms,
+/// rotation) and the room token (room details, ICE servers, signaling).
+struct RequestAuth: Sendable {
+    let store: StateStore
+    let tokens: RoomTokens
+    let metrics: ServerMetrics
+
+    func requireAPIKey(_ request: Request) throws {
+        guard let presented = request.headers[HTTPField.Name("x-api-key")!], !presented.isEmpty else {
+            metrics.authFailures.increment()
+            throw APIError(.unauthorized, "unauthorized", "send your API key in the x-api-key header")
+        }
+        guard let hash = try store.apiKeyHash(), APIKey.matches(presented, storedHash: hash) else {
+            metrics.authFailures.increment()
+            throw APIError(.unauthorized, "unauthorized", "the API key is not valid (was it rotated?)")
+        }
+    }
+
+    /// Verifies the Bearer token for `roomID`, and that the room still exists.
+    func requireRoomToken(_ request: Request, roomID: String) async throws -> (RoomClaims, StoredRoom) {
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            metrics.authFailures.increment()
+            throw APIError(.unauthorized, "unauthorized", "send the room token as Authorization: Bearer <token>")
+        }
+        return try await verifyRoomToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), roomID: roomID)
+    }
+
+    func verifyRoomToken(_ token: String, roomID: String?) async throws -> (RoomClaims, StoredRoom) {
+        let claims: RoomClaims
+        do {
+            claims = try await tokens.verify(token)
+        } catch let e as OtterError {
+            metrics.authFailures.increment()
+            throw APIError(e)
+        }
+        if let roomID, claims.roomID != roomID {
+            throw APIError(.forbidden, "forbidden", "this token is for another room")
+        }
+        guard let room = try store.room(id: claims.roomID), room.expiresAt > Int(Date().timeIntervalSince1970) else {
+            throw APIError(.notFound, "not-found", "the room does not exist or has expired")
+        }
+        return (claims, room)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Everything `otter up` needs to know to serve; built from the command line.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var relayPort: Int
+    /// Base URL people and other machines use to reach this server; defaults to http://host:port.
+    public var publicURL: String?
+    public var dataDirectory: String
+    public var webAppDirectory: String?
+    /// Sustained signaling messages per second per socket, and the burst allowed above it.
+    public var signalRate: Double
+    public var signalBurst: Double
+    public var iceTTL: TimeInterval
+    public var pingInterval: Duration
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, relayPort: Int = 3478, publicURL: String? = nil,
+                dataDirectory: String = ".otter", webAppDirectory: String? = nil,
+                signalRate: Double = 200, signalBurst: Double = 2000, iceTTL: TimeInterval = 3600,
+                pingInterval: Duration = .seconds(30)) {
+        self.host = host
+        self.port = port
+        self.relayPort = relayPort
+        self.publicURL = publicURL
+        self.dataDirectory = dataDirectory
+        self.webAppDirectory = webAppDirectory
+        self.signalRate = signalRate
+        self.signalBurst = signalBurst
+        self.iceTTL = iceTTL
+        self.pingInterval = pingInterval
+    }
+
+    /// The public base URL without a trailing slash.
+    public var baseURL: String {
+        var u = publicURL ?? "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        while u.hasSuffix("/") { u.removeLast() }
+        return u
+    }
+
+    /// `ws(s)://…/signal`, derived from the public URL.
+    public var signalURL: String {
+        let b = baseURL
+        if b.hasPrefix("https://") { return "wss://" + b.dropFirst("https://".count) + "/signal" }
+        if b.hasPrefix("http://") { return "ws://" + b.dropFirst("http://".count) + "/signal" }
+        return b + "/signal"
+    }
+
+    /// Host name browsers use for STUN/TURN: the public URL's host.
+    public var relayHost: String {
+        URL(string: baseURL)?.host ?? host
+    }
+
+    public var stunURLs: [String] { ["stun:\(relayHost):\(relayPort)"] }
+    public var turnURLs: [String] {
+        ["turn:\(relayHost):\(relayPort)?transport=udp", "turn:\(relayHost):\(relayPort)?transport=tcp"]
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import GRDB
+import OtterCore
+
+/// A room as stored: the token carries the same facts, signed.
+public struct StoredRoom: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "rooms"
+    public var id: String
+    public var maxPeers: Int
+    public var createdAt: Int
+    public var expiresAt: Int
+}
+
+/// The secrets `otter up` generates once and keeps across restarts.
+public struct ServerSecrets: Sendable, Equatable {
+    public var signingSecret: String
+    public var turnSecret: String
+    public var apiKeyHash: String
+}
+
+/// All of `otter up`'s state in one SQLite file under the data directory:
+/// rooms with their expiry, the API key's hash, the signing and TURN secrets.
+public final class StateStore: Sendable {
+    let db: DatabaseQueue
+    public let path: String
+
+    /// Opens (creating if needed) `<dataDir>/otter.sqlite`. The directory is
+    /// made private: it holds the signing and TURN secrets.
+    public init(dataDirectory: String) throws {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        path = (dataDirectory as NSString).appendingPathComponent("otter.sqlite")
+        var config = Configuration()
+        config.busyMode = .timeout(5)
+        db = try DatabaseQueue(path: path, configuration: config)
+        chmod(path, 0o600)
+        try Self.migrator.migrate(db)
+    }
+
+    /// An in-memory store for tests.
+    public init() throws {
+        path = ":memory:"
+        db = try DatabaseQueue()
+        try Self.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "settings") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+            try db.create(table: "rooms") { t in
+                t.primaryKey("id", .text)
+                t.column("maxPeers", .integer).notNull()
+                t.column("createdAt", .integer).notNull()
+                t.column("expiresAt", .integer).notNull().indexed()
+            }
+        }
+        return m
+    }
+
+    // MARK: Secrets and API key
+
+    /// Loads the secrets, creating them on first start. Returns the new API
+    /// key only when it was just generated (it is shown once and never stored).
+    public func bootstrap() throws -> (secrets: ServerSecrets, newAPIKey: APIKey?) {
+        try db.write { db in
+            func get(_ k: String) throws -> String? { try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [k]) }
+            func set(_ k: String, _ v: String) throws { try db.execute(sql: "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", arguments: [k, v]) }
+            var newKey: APIKey?
+            if try get("signingSecret") == nil { try set("signingSecret", Secrets.newSecret()) }
+            if try get("turnSecret") == nil { try set("turnSecret", Secrets.newSecret()) }
+            if try get("apiKeyHash") == nil {
+                let key = APIKey.generate()
+                try set("apiKeyHash", key.hash)
+                newKey = key
+            }
+            let secrets = ServerSecrets(signingSecret: try get("signingSecret")!, turnSecret: try get("turnSecret")!, apiKeyHash: try get("apiKeyHash")!)
+            return (secrets, newKey)
+        }
+    }
+
+    public func apiKeyHash() throws -> String? {
+        try db.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = 'apiKeyHash'") }
+    }
+
+    /// Replaces the stored hash only if it is still `oldHash`, so two rotations
+    /// racing cannot both win.
+    public func replaceAPIKeyHash(old oldHash: String, new newHash: String) throws -> Bool {
+        try db.write { db in
+            try db.execute(sql: "UPDATE settings SET value = ? WHERE key = 'apiKeyHash' AND value = ?", arguments: [newHash, oldHash])
+            return db.changesCount == 1
+        }
+    }
+
+    // MARK: Rooms
+
+    public func insert(_ room: StoredRoom) throws {
+        try db.write { try room.insert($0) }
+    }
+
+    public func room(id: String) throws -> StoredRoom? {
+        try db.read { try StoredRoom.fetchOne($0, key: id) }
+    }
+
+    /// Deletes rooms whose expiry has passed; returns how many.
+    @discardableResult
+    public func sweepExpiredRooms(now: Date = Date()) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM rooms WHERE expiresAt <= ?", arguments: [Int(now.timeIntervalSince1970)])
+            return db.changesCount
+        }
+    }
+
+    public func roomCount() throws -> Int {
+        try db.read { try StoredRoom.fetchCount($0) }
+    }
+}

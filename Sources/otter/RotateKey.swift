@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+/// `otter rotate-key`: a new API key; the old one stops working at once.
+struct RotateKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-key",
+        abstract: "Replace the API key. The old key is refused from now on; room links keep working."
+    )
+
+    @OptionGroup var api: APIClientOptions
+
+    func run() async throws {
+        let (url, key, source) = api.resolve()
+        let result = await api.call("POST", url, path: "/keys/rotate", key: key)
+        guard let newKey = result["apiKey"] as? String else { CLI.fail("the API answered without a new key") }
+        if source == .localFile { try? APIKeyFile.save(newKey, dataDirectory: api.dataDir) }
+        if api.json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: ["apiKey": newKey]), as: UTF8.self))
+        } else {
+            print("New API key: \(newKey)")
+            print(source == .localFile ? "Saved to \(APIKeyFile.path(dataDirectory: api.dataDir)). The old key no longer works."
+                                       : "Store it now: it is not shown again. The old key no longer works.")
+        }
+    }
+}
