@@ -21,12 +21,11 @@ def _create(event, record):
             raise c.OtterError("bad-request", "the body must be a JSON object", 400) from None
         if not isinstance(body, dict):
             raise c.OtterError("bad-request", "the body must be a JSON object", 400)
-    max_peers = body.get("maxPeers", c.env("MAX_PEERS_DEFAULT", 2))
-    try:
-        if isinstance(max_peers, str) and max_peers.isdigit():  # the environment's default
-            max_peers = int(max_peers)
-    except ValueError:
-        pass
+    if "maxPeers" in body:
+        max_peers = body["maxPeers"]
+    else:
+        default = c.env("MAX_PEERS_DEFAULT", "2")
+        max_peers = int(default) if default.isdigit() else 2
     if not c._is_int(max_peers) or not c.MIN_PEERS <= max_peers <= c.MAX_PEERS:
         raise c.OtterError("bad-request", f"maxPeers must be an integer from {c.MIN_PEERS} to {c.MAX_PEERS}", 400)
     ttl = body.get("ttlSeconds", c.DEFAULT_TTL)

@@ -176,42 +176,54 @@ def new_peer_id():
 # ---------------------------------------------------------------- AWS clients and secrets (cached per container)
 
 _lock = threading.Lock()
-_clients = {}
-_secrets = {}
+_local = threading.local()
+_generation = [0]
+
+
+def _cache(name):
+    """Per-container caches. A Lambda container runs one request at a time on
+    one thread, so thread-local caches are per-container caches; tests that run
+    several "containers" as threads get one each."""
+    if getattr(_local, "generation", None) != _generation[0]:
+        _local.generation = _generation[0]
+        _local.clients = {}
+        _local.secrets = {}
+    return getattr(_local, name)
 
 
 def reset_caches():
     """For tests: forget clients and secrets (a new container)."""
     with _lock:
-        _clients.clear()
-        _secrets.clear()
+        _generation[0] += 1
 
 
 def client(service, endpoint_url=None):
     key = (service, endpoint_url)
-    with _lock:
-        c = _clients.get(key)
-        if c is None:
+    clients = _cache("clients")
+    c = clients.get(key)
+    if c is None:
+        with _lock:  # client creation from the shared default session is not thread-safe
             cfg = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=5)
             kwargs = {"config": cfg}
             if endpoint_url:
                 kwargs["endpoint_url"] = endpoint_url
             c = boto3.client(service, **kwargs)
-            _clients[key] = c
-        return c
+        clients[key] = c
+    return c
 
 
 def table(env_name):
     name = env(env_name)
     if not name:
         raise RuntimeError(f"{env_name} is not set")
-    with _lock:
-        key = ("table", name)
-        t = _clients.get(key)
-        if t is None:
+    clients = _cache("clients")
+    key = ("table", name)
+    t = clients.get(key)
+    if t is None:
+        with _lock:
             t = boto3.resource("dynamodb", config=Config(retries={"max_attempts": 3, "mode": "standard"})).Table(name)
-            _clients[key] = t
-        return t
+        clients[key] = t
+    return t
 
 
 def secret(env_name):
@@ -223,9 +235,9 @@ def secret(env_name):
     arn = env(env_name)
     if not arn:
         raise RuntimeError(f"{env_name} is not set")
-    with _lock:
-        if arn in _secrets:
-            return _secrets[arn]
+    cache = _cache("secrets")
+    if arn in cache:
+        return cache[arn]
     value = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
     try:
         obj = json.loads(value)
@@ -236,8 +248,7 @@ def secret(env_name):
             value = obj["secret"]
         elif len(obj) == 1 and isinstance(next(iter(obj.values())), str):
             value = next(iter(obj.values()))
-    with _lock:
-        _secrets[arn] = value
+    cache[arn] = value
     return value
 
 

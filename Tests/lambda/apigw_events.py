@@ -153,7 +153,12 @@ def http_event(method, path, route_key, headers=None, body=None, path_parameters
     if authorizer_context is not None:
         ev["requestContext"]["authorizer"] = {"lambda": authorizer_context}
     if body is not None:
-        ev["body"] = base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
+        try:
+            text = None if is_base64 else body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None  # API Gateway base64-encodes a body that is not text
+        ev["isBase64Encoded"] = text is None
+        ev["body"] = base64.b64encode(body).decode() if text is None else text
     return ev
 
 
