@@ -199,3 +199,33 @@ def test_secrets_read_once_per_container(gw, cloud):
         assert len(calls) == 2
     finally:
         boto3._get_default_session().events.unregister("before-call.secrets-manager.GetSecretValue", hook)
+
+
+def test_gateway_with_http_authorizers(cloud):
+    """With the HTTP authorizers attached (as API Gateway would run them), a
+    good request passes with the authorizer's context, and a denial is API
+    Gateway's own 403 {"message":"Forbidden"} — not DESIGN's 401 JSON error.
+    See Templates/lambda/README.md, "HTTP authorizers and DESIGN's error format"."""
+    import otter_cloud
+    gw = otter_cloud.Gateway(http_authorizers=True)
+    try:
+        status, _, raw = gw.http("POST", "/rooms", {"x-api-key": cloud.api_key})
+        assert status == 201
+        room = json.loads(raw)
+        assert gw.http("GET", f"/rooms/{room['roomId']}", {"authorization": f"Bearer {room['token']}"})[0] == 200
+        assert gw.http("POST", "/rooms", {"x-api-key": "otk_wrong"}) == (
+            403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+        out = http_token_authorizer.handler(ev.http_authorizer_event(
+            "GET", f"/rooms/{room['roomId']}", "GET /rooms/{roomId}", {"authorization": f"Bearer {room['token']}"},
+            {"roomId": room["roomId"]}), None)
+        assert out == {"isAuthorized": True, "context": {"roomId": room["roomId"], "maxPeers": 2}}
+        # a valid token of another room does not open this room
+        other = json.loads(gw.http("POST", "/rooms", {"x-api-key": cloud.api_key})[2])
+        assert gw.http("GET", f"/rooms/{room['roomId']}", {"authorization": f"Bearer {other['token']}"})[0] == 403
+    finally:
+        gw.shutdown()
+
+
+def test_max_peers_default_from_environment(gw, cloud, monkeypatch):
+    monkeypatch.setenv("MAX_PEERS_DEFAULT", "3")
+    assert create_room(gw, cloud)["maxPeers"] == 3
