@@ -54,3 +54,36 @@ def test_template_functions_use_these_modules():
              "WS_ENDPOINT", "WEB_APP_URL", "TURN_URLS", "MAX_PEERS_DEFAULT"}
     for e in envs:
         assert set(e) <= known, set(e) - known
+
+
+def test_extracts_tables_from_a_full_template(tmp_path, monkeypatch):
+    """What `otter template` emits: tables among other resources, names and tags
+    as intrinsics, extra properties; OTTER_TEMPLATE selects it."""
+    from moto import mock_aws
+    import boto3
+    fallback = json.loads((otter_cloud.LAMBDA_DIR / "tables.json").read_text())["Resources"]
+    resources = {"SignalApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "x"}}}
+    for logical, res in fallback.items():
+        res = json.loads(json.dumps(res))
+        res["Properties"]["TableName"] = {"Fn::Sub": "${AWS::StackName}-" + logical}
+        res["Properties"]["Tags"] = [{"Key": "otter:stack", "Value": {"Ref": "AWS::StackName"}}]
+        res["Properties"]["SSESpecification"] = {"SSEEnabled": True}
+        resources["Otter" + logical] = res
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps({"Resources": resources}))
+    monkeypatch.setenv("OTTER_TEMPLATE", str(path))
+    assert otter_cloud.template_source() == (path, "OTTER_TEMPLATE")
+    defs = otter_cloud.table_definitions()
+    assert set(defs) == {"CONNECTIONS_TABLE", "ROOMS_TABLE", "CONFIG_TABLE"}
+    with mock_aws():
+        names = otter_cloud.create_tables(boto3.client("dynamodb", region_name="us-east-1"), defs, "tpl")
+        desc = boto3.client("dynamodb", region_name="us-east-1").describe_table(TableName=names["CONNECTIONS_TABLE"])
+        assert desc["Table"]["GlobalSecondaryIndexes"][0]["IndexName"] == "byRoom"
+
+
+def test_template_missing_a_table_is_an_error(tmp_path, monkeypatch):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"Rooms": json.loads(
+        (otter_cloud.LAMBDA_DIR / "tables.json").read_text())["Resources"]["RoomsTable"]}}))
+    with pytest.raises(AssertionError, match="no table"):
+        otter_cloud.table_definitions(path)
