@@ -94,6 +94,7 @@ class Target(abc.ABC):
 TARGETS = {
     "lambda": "lambda_target:LambdaTarget",
     "local": "local_target:LocalTarget",
+    "remote": "remote_target:RemoteTarget",
 }
 
 
