@@ -412,6 +412,17 @@ def post(event, connection_id, message):
         raise
 
 
+def connection_alive(event, connection_id):
+    """False when API Gateway no longer knows the connection (GoneException)."""
+    try:
+        _mgmt(event).get_connection(ConnectionId=connection_id)
+        return True
+    except ClientError as exc:
+        if is_gone(exc):
+            return False
+        raise
+
+
 def close_connection(event, connection_id):
     try:
         _mgmt(event).delete_connection(ConnectionId=connection_id)

@@ -7,6 +7,23 @@ from botocore.exceptions import ClientError
 import otter_common as c
 
 
+def _take_seat(room_id, peer_id, connection_id, max_peers, t):
+    """The one conditional write: the updated room, or None if full/expired/gone."""
+    try:
+        return c.table("ROOMS_TABLE").update_item(
+            Key={"roomId": room_id},
+            UpdateExpression="SET members.#p = :c",
+            ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < :max",
+            ExpressionAttributeNames={"#p": peer_id},
+            ExpressionAttributeValues={":c": connection_id, ":now": int(t), ":max": max_peers},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if c.is_conditional_failure(exc):
+            return None
+        raise
+
+
 @c.logged("ws_join")
 def handler(event, context, record):
     me = event["requestContext"]["connectionId"]
@@ -37,18 +54,19 @@ def handler(event, context, record):
 
     peer_id = c.new_peer_id()
     max_peers = int(conn["maxPeers"])
-    try:
-        result = c.table("ROOMS_TABLE").update_item(
-            Key={"roomId": room_id},
-            UpdateExpression="SET members.#p = :c",
-            ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < :max",
-            ExpressionAttributeNames={"#p": peer_id},
-            ExpressionAttributeValues={":c": me, ":now": int(t), ":max": max_peers},
-            ReturnValues="ALL_NEW",
-        )
-    except ClientError as exc:
-        if not c.is_conditional_failure(exc):
-            raise
+    result = _take_seat(room_id, peer_id, me, max_peers, t)
+    if result is None:
+        # Full (or gone). $disconnect is best effort on AWS: a seat may belong to a
+        # connection that no longer exists. Check the seated connections once,
+        # free the stale ones (peer-left to the rest), and try once more.
+        room = c.get_room(room_id, at=t)
+        if room is not None:
+            members = dict(room.get("members") or {})
+            stale = [(p, cid) for p, cid in sorted(members.items()) if not c.connection_alive(event, cid)]
+            if stale:
+                c.depart(event, room_id, stale, members, record)
+                result = _take_seat(room_id, peer_id, me, max_peers, t)
+    if result is None:
         room = c.get_room(room_id, at=t)
         if room is None:
             code, message = "token-expired", "the room has expired; ask for a new link"

@@ -229,3 +229,16 @@ def test_gateway_with_http_authorizers(cloud):
 def test_max_peers_default_from_environment(gw, cloud, monkeypatch):
     monkeypatch.setenv("MAX_PEERS_DEFAULT", "3")
     assert create_room(gw, cloud)["maxPeers"] == 3
+
+
+def test_connect_without_authorizer_context_verifies_the_token(gw, cloud):
+    """If the $connect route were wired without the authorizer, $connect itself
+    refuses a bad token (defence in depth) and accepts a good one."""
+    import ws_connect
+    room = create_room(gw, cloud)
+    forged = jwt({"alg": "HS256"}, claims_for(room), "wrong")
+    for token, status in ((forged, 401), (None, 401), (room["token"], 200)):
+        cid = ev.new_connection_id()
+        out = ws_connect.handler(ev.ws_connect_event(cid, token, None, 1), None)
+        assert out["statusCode"] == status
+        assert (cloud.connection_item(cid) is not None) == (status == 200)

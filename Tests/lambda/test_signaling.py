@@ -178,9 +178,10 @@ def test_join_after_token_expiry(gw, cloud, monkeypatch):
 
 class _Gone:
     """THE ONE STUB in this suite: moto never answers GoneException (every
-    connection id "exists" there), so PostToConnection for one chosen
-    connection id is answered with API Gateway's 410 GoneException by a
-    botocore before-call hook. Every other call still goes to moto."""
+    connection id "exists" there), so the management API calls
+    (PostToConnection, GetConnection) for one chosen connection id are
+    answered with API Gateway's 410 GoneException by a botocore before-call
+    hook. Every other call still goes to moto."""
 
     def __init__(self, connection_id):
         self.connection_id = connection_id
@@ -197,17 +198,22 @@ class _Gone:
         return http, parsed
 
 
+_GONE_OPS = ("PostToConnection", "GetConnection")
+
+
 def _install_gone(connection_id):
     import boto3
     stub = _Gone(connection_id)
-    boto3._get_default_session().events.register("before-call.apigatewaymanagementapi.PostToConnection", stub)
+    for op in _GONE_OPS:
+        boto3._get_default_session().events.register(f"before-call.apigatewaymanagementapi.{op}", stub)
     otter_common.reset_caches()  # the handlers' client must be created after the hook
     return stub
 
 
 def _remove_gone(stub):
     import boto3
-    boto3._get_default_session().events.unregister("before-call.apigatewaymanagementapi.PostToConnection", stub)
+    for op in _GONE_OPS:
+        boto3._get_default_session().events.unregister(f"before-call.apigatewaymanagementapi.{op}", stub)
     otter_common.reset_caches()
 
 
@@ -264,3 +270,28 @@ def test_logs_hold_no_secrets(gw, cloud, capsys):
     for secret in [room["token"], room["token"].split(".")[2], cloud.api_key, "SECRET-SDP-LINE",
                    cloud.SIGNING_SECRET, cloud.TURN_SECRET]:
         assert secret not in out
+
+
+def test_stale_seat_is_freed_when_the_room_looks_full(gw, cloud):
+    """$disconnect is best effort on AWS: a vanished peer may still hold a seat.
+    A join that finds the room full checks the seated connections once, frees
+    the stale seat (peer-left to the others) and takes it."""
+    room = create_room(gw, cloud, maxPeers=2)
+    a, b = join(gw, room), join(gw, room)
+    pa, pb = gw.messages(a)[0]["peerId"], gw.messages(b)[0]["peerId"]
+    gw.messages(a)
+    stub = _install_gone(b)
+    try:
+        c = join(gw, room)
+        [welcome] = gw.messages(c)
+        assert welcome["type"] == "welcome" and welcome["peers"] == [pa]
+        assert gw.messages(a) == [{"type": "peer-left", "peerId": pb},
+                                  {"type": "peer-joined", "peerId": welcome["peerId"]}]
+        assert sorted(cloud.room_item(room["roomId"])["members"]["M"]) == sorted([pa, welcome["peerId"]])
+        assert cloud.connection_item(b) is None
+        assert stub.calls == 1  # one GetConnection, no retries
+        # and a live full room still refuses
+        d = join(gw, room)
+        assert gw.messages(d)[0]["code"] == "room-full"
+    finally:
+        _remove_gone(stub)
