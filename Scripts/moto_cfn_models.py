@@ -32,7 +32,6 @@ hence ``__module__ = "moto.<service>.otter_models"`` in every class body.
 import json
 import time
 import uuid
-from typing import Any
 
 from moto.core.common_models import CloudFormationModel
 

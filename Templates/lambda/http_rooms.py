@@ -3,8 +3,6 @@
 import json
 import urllib.parse
 
-from botocore.exceptions import ClientError
-
 import otter_common as c
 
 

@@ -59,7 +59,6 @@ class LambdaTarget(Target):
         self.cloud = otter_cloud.Cloud(prefix="contract")
         self.gw = otter_cloud.Gateway()
         self._key = self.cloud.api_key
-        self._refused = Refused
 
     def stop(self):
         try:

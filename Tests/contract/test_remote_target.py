@@ -2,7 +2,6 @@
 against the Lambda handlers behind lambda_http_front — so the adapter a
 running `otter up` (or a deployed stack) needs is itself tested."""
 
-import json
 import os
 
 import pytest

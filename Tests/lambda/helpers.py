@@ -13,6 +13,3 @@ def join(gw, room):
     gw.send(cid, json.dumps({"action": "join"}))
     return cid
 
-
-def only(messages, type_):
-    return [m for m in messages if m.get("type") == type_]

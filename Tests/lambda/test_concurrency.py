@@ -4,7 +4,6 @@ over HTTP to a moto server that, like DynamoDB for a single item, applies one
 request at a time."""
 
 import json
-import os
 import threading
 
 import pytest

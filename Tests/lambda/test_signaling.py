@@ -8,7 +8,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import otter_common
-from helpers import create_room, join, only
+from helpers import create_room, join
 from otter_cloud import backend_key
 
 
