@@ -1,0 +1,32 @@
+"""HTTP API: POST /keys/rotate (x-api-key). A new random key; only its SHA-256
+is stored (conditionally on the old hash, so two rotations cannot both win);
+the key is returned once and the old one is refused from then on."""
+
+from botocore.exceptions import ClientError
+
+import otter_common as c
+
+
+@c.logged("http_keys")
+def handler(event, context, record):
+    try:
+        presented = c.require_api_key(event)
+        new_key = c.new_api_key()
+        try:
+            c.table("CONFIG_TABLE").update_item(
+                Key={"id": "apiKey"},
+                UpdateExpression="SET #h = :new, rotatedAt = :t",
+                ConditionExpression="#h = :old",
+                ExpressionAttributeNames={"#h": "hash"},
+                ExpressionAttributeValues={":new": c.hash_api_key(new_key), ":old": c.hash_api_key(presented),
+                                           ":t": int(c.now())},
+            )
+        except ClientError as exc:
+            if c.is_conditional_failure(exc):
+                raise c.OtterError("unauthorized", "the API key is not valid", 401) from None
+            raise
+    except c.OtterError as err:
+        record["code"] = err.code
+        return c.error_response(err)
+    record["rotated"] = True
+    return c.http_response(200, {"apiKey": new_key})

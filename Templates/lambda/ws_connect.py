@@ -1,0 +1,35 @@
+"""$connect: records connection -> room (after the authorizer allowed it)."""
+
+import otter_common as c
+
+
+def _authorized(event):
+    """(roomId, maxPeers, tokenExp) from the authorizer's context; if the route
+    has no authorizer (misconfiguration) the token is verified here instead."""
+    auth = (event.get("requestContext") or {}).get("authorizer") or {}
+    if auth.get("roomId"):
+        return str(auth["roomId"]), int(auth["maxPeers"]), int(auth["tokenExp"])
+    token = (event.get("queryStringParameters") or {}).get("token")
+    claims = c.verify_token(token, c.secret("SIGNING_SECRET_ARN"))
+    if c.get_room(claims["sub"]) is None:
+        raise c.OtterError("not-found", "the room does not exist", 401)
+    return claims["sub"], int(claims["maxPeers"]), int(claims["exp"])
+
+
+@c.logged("ws_connect")
+def handler(event, context, record):
+    connection_id = event["requestContext"]["connectionId"]
+    try:
+        room_id, max_peers, token_exp = _authorized(event)
+    except (c.OtterError, KeyError, ValueError, TypeError) as err:
+        record["code"] = getattr(err, "code", "unauthorized")
+        return {"statusCode": 401}
+    c.table("CONNECTIONS_TABLE").put_item(Item={
+        "connectionId": connection_id,
+        "roomId": room_id,
+        "maxPeers": max_peers,
+        "tokenExp": token_exp,
+        "connectedAt": int(c.now()),
+    })
+    record["roomId"] = room_id
+    return c.ws_ok()

@@ -1,0 +1,104 @@
+"""join: takes a seat in the room with one conditional write, so concurrent
+joins can never exceed maxPeers; ``welcome`` to the joiner, ``peer-joined`` to
+the others. A full room answers ``room-full`` and closes the socket."""
+
+from botocore.exceptions import ClientError
+
+import otter_common as c
+
+
+def _take_seat(room_id, peer_id, connection_id, max_peers, t):
+    """The one conditional write: the updated room, or None if full/expired/gone."""
+    try:
+        return c.table("ROOMS_TABLE").update_item(
+            Key={"roomId": room_id},
+            UpdateExpression="SET members.#p = :c",
+            ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < :max",
+            ExpressionAttributeNames={"#p": peer_id},
+            ExpressionAttributeValues={":c": connection_id, ":now": int(t), ":max": max_peers},
+            ReturnValues="ALL_NEW",
+        )
+    except ClientError as exc:
+        if c.is_conditional_failure(exc):
+            return None
+        raise
+
+
+@c.logged("ws_join")
+def handler(event, context, record):
+    me = event["requestContext"]["connectionId"]
+    try:
+        c.parse_frame(event)
+    except c.OtterError as err:
+        record["code"] = err.code
+        c.post(event, me, c.ws_error(err.code, err.message))
+        return c.ws_ok()
+
+    conn = c.get_connection(me)
+    if conn is None:
+        record["code"] = "bad-message"
+        c.post(event, me, c.ws_error("bad-message", "this connection is not registered; reconnect"))
+        return c.ws_ok()
+    room_id = conn["roomId"]
+    record["roomId"] = room_id
+    if conn.get("peerId"):
+        record["code"] = "bad-message"
+        c.post(event, me, c.ws_error("bad-message", "already joined"))
+        return c.ws_ok()
+    t = c.now()
+    if t >= int(conn.get("tokenExp", 0)):
+        record["code"] = "token-expired"
+        c.post(event, me, c.ws_error("token-expired", "the room link has expired; ask for a new one"))
+        c.close_connection(event, me)
+        return c.ws_ok()
+
+    peer_id = c.new_peer_id()
+    max_peers = int(conn["maxPeers"])
+    result = _take_seat(room_id, peer_id, me, max_peers, t)
+    if result is None:
+        # Full (or gone). $disconnect is best effort on AWS: a seat may belong to a
+        # connection that no longer exists. Check the seated connections once,
+        # free the stale ones (peer-left to the rest), and try once more.
+        room = c.get_room(room_id, at=t)
+        if room is not None:
+            members = dict(room.get("members") or {})
+            stale = [(p, cid) for p, cid in sorted(members.items()) if not c.connection_alive(event, cid)]
+            if stale:
+                c.depart(event, room_id, stale, members, record)
+                result = _take_seat(room_id, peer_id, me, max_peers, t)
+    if result is None:
+        room = c.get_room(room_id, at=t)
+        if room is None:
+            code, message = "token-expired", "the room has expired; ask for a new link"
+        else:
+            code, message = "room-full", f"the room is full ({max_peers} peers)"
+        record["code"] = code
+        c.post(event, me, c.ws_error(code, message))
+        c.close_connection(event, me)
+        return c.ws_ok()
+
+    members = dict(result["Attributes"].get("members") or {})
+    try:
+        c.table("CONNECTIONS_TABLE").update_item(
+            Key={"connectionId": me},
+            UpdateExpression="SET peerId = :p",
+            ConditionExpression="attribute_exists(connectionId)",
+            ExpressionAttributeValues={":p": peer_id},
+        )
+    except ClientError as exc:
+        if not c.is_conditional_failure(exc):
+            raise
+        # The socket closed while joining: give the seat back.
+        c.remove_member(room_id, peer_id, me)
+        return c.ws_ok()
+
+    record["peerId"] = peer_id
+    others = sorted(p for p in members if p != peer_id)
+    if not c.post(event, me, {"type": "welcome", "peerId": peer_id, "peers": others}):
+        c.depart(event, room_id, [(peer_id, me)], members, record)
+        return c.ws_ok()
+    gone = [(p, members[p]) for p in others
+            if not c.post(event, members[p], {"type": "peer-joined", "peerId": peer_id})]
+    if gone:
+        c.depart(event, room_id, gone, members, record)
+    return c.ws_ok()

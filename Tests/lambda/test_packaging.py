@@ -1,0 +1,57 @@
+"""`otter deploy` zips Templates/lambda as it is: every handler must import
+from that zip with nothing but the standard library and boto3, and expose
+handler(event, context)."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "Templates" / "lambda"
+HANDLERS = ["ws_authorizer", "ws_connect", "ws_disconnect", "ws_join", "ws_signal", "ws_ping", "ws_default",
+            "http_rooms", "http_ice", "http_keys", "http_health", "http_key_authorizer", "http_token_authorizer"]
+ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"boto3", "botocore", "otter_common"}
+# what boto3 itself loads (the runtime ships these with it); _distutils_hack is setuptools' site hook
+BOTO3_DEPS = {"s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi"}
+
+
+def test_every_handler_imports_from_the_zip(tmp_path):
+    zpath = tmp_path / "handlers.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for f in sorted(LAMBDA_DIR.iterdir()):
+            if f.is_file() and f.suffix != ".pyc":
+                z.write(f, f.name)
+    code = (
+        "import sys, importlib\n"
+        f"sys.path.insert(0, {str(zpath)!r})\n"
+        f"names = {HANDLERS!r}\n"
+        "for n in names:\n"
+        "    m = importlib.import_module(n)\n"
+        "    assert m.__file__.startswith(sys.path[0]), m.__file__\n"
+        "    assert callable(m.handler), n\n"
+        f"allowed = {sorted(ALLOWED_TOP_LEVEL)!r}\n"
+        f"extra = {sorted(BOTO3_DEPS | set(HANDLERS) | {'__main__', '__mp_main__', '_distutils_hack'})!r}\n"
+        "bad = sorted({k.split('.')[0] for k in sys.modules} - set(allowed) - set(extra))\n"
+        "print('non-stdlib modules loaded:', bad)\n"
+        "assert not bad, bad\n"
+    )
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("name", HANDLERS)
+def test_handler_source_is_stdlib_and_boto3_only(name):
+    import ast
+    tree = ast.parse((LAMBDA_DIR / f"{name}.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            mods = [node.module]
+        else:
+            continue
+        for m in mods:
+            assert m.split(".")[0] in ALLOWED_TOP_LEVEL, (name, m)
