@@ -41,7 +41,7 @@ public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
     WebAppRoutes(config: state.config).register(on: router)
     SignalingRoute(hub: state.hub, auth: auth, metrics: state.metrics, config: state.config).register(on: router)
     if let dir = state.config.webAppDirectory {
-        router.add(middleware: FileMiddleware(dir, cacheControl: .init([(MediaType(type: .any), [.noCache])]), searchForIndexHtml: true))
+        router.add(middleware: FileMiddleware(dir, searchForIndexHtml: true))
     }
     return router
 }

@@ -1,0 +1,173 @@
+"""`otter up` end to end: started as a process on free ports, driven as a client
+over real HTTP and WebSocket (websocket-client), with its real SQLite state."""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import websocket
+
+ROOT = Path(__file__).resolve().parents[2]
+OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Up:
+    """One `otter up` process; restartable on the same data dir and ports."""
+
+    def __init__(self, data_dir):
+        self.data_dir = data_dir
+        self.port, self.relay = free_port(), free_port(socket.SOCK_DGRAM)
+        self.proc = None
+        self.lines = {}
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [OTTER, "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data_dir,
+             "--log-level", "warning"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines = {}
+        deadline = time.time() + 60
+        while "Sample room" not in self.lines:
+            assert time.time() < deadline, "otter up did not print its links"
+            line = self.proc.stdout.readline()
+            assert line, f"otter up exited: {self.proc.stderr.read()}"
+            if ": " in line:
+                k, _, v = line.partition(": ")
+                self.lines[k.strip()] = v.strip()
+        self.api = self.lines["API URL"]
+        return self
+
+    def stop(self, sig="term"):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate() if sig == "term" else self.proc.send_signal(2)
+            return self.proc.wait(timeout=20)
+
+    def http(self, method, path, headers=None, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.api + path, data=data, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"{}")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"{}")
+
+    def ws(self, token):
+        return websocket.create_connection(self.api.replace("http://", "ws://") + "/signal?token=" + token, timeout=10)
+
+
+@pytest.fixture
+def up():
+    d = tempfile.mkdtemp(prefix="otter-up-")
+    u = Up(d).start()
+    yield u
+    u.stop()
+
+
+def recv(ws):
+    return json.loads(ws.recv())
+
+
+def test_prints_links_and_serves_the_web_app(up):
+    key = up.lines["API key"]
+    assert key.startswith("otk_")
+    assert up.lines["Web app"] == up.api + "/"
+    assert "/?room=" in up.lines["Sample room"] and "#token=" in up.lines["Sample room"]
+    with urllib.request.urlopen(up.api + "/config.js", timeout=5) as r:
+        js = r.read().decode()
+    assert js.startswith("window.OTTER_CONFIG = ")
+    assert key not in js
+    with urllib.request.urlopen(up.api + "/healthz", timeout=5) as r:
+        assert r.status == 200
+    with urllib.request.urlopen(up.api + "/metrics", timeout=5) as r:
+        assert b"otter_signaling_connections" in r.read()
+
+
+def test_two_peers_exchange_1000_signals_in_order_and_a_third_is_refused(up):
+    key = up.lines["API key"]
+    status, room = up.http("POST", "/rooms", {"x-api-key": key, "Content-Type": "application/json"}, {})
+    assert status == 201
+    a, b = up.ws(room["token"]), up.ws(room["token"])
+    a.send(json.dumps({"action": "join"}))
+    wa = recv(a)
+    assert wa["type"] == "welcome" and wa["peers"] == []
+    b.send(json.dumps({"action": "join"}))
+    wb = recv(b)
+    assert wb["peers"] == [wa["peerId"]]
+    assert recv(a) == {"type": "peer-joined", "peerId": wb["peerId"]}
+
+    for i in range(1000):
+        a.send(json.dumps({"action": "signal", "to": wb["peerId"], "data": {"seq": i, "sdp": "x" * 200}}))
+    got = [recv(b) for _ in range(1000)]
+    assert [m["data"]["seq"] for m in got] == list(range(1000))
+    assert all(m["type"] == "signal" and m["from"] == wa["peerId"] for m in got)
+
+    c = up.ws(room["token"])
+    c.send(json.dumps({"action": "join"}))
+    assert recv(c)["code"] == "room-full"
+    with pytest.raises(websocket.WebSocketConnectionClosedException):
+        c.recv()
+
+    a.send("{not json")
+    assert recv(a)["code"] == "bad-message"
+    a.send(json.dumps({"action": "signal", "to": wb["peerId"], "data": {"x": "y" * 70000}}))
+    assert recv(a)["code"] == "too-large"
+    a.send(json.dumps({"action": "signal", "to": "nobody", "data": {}}))
+    assert recv(a)["code"] == "unknown-peer"
+    a.send(json.dumps({"action": "ping"}))
+    assert recv(a) == {"type": "pong"}
+
+    b.close()
+    assert recv(a) == {"type": "peer-left", "peerId": wb["peerId"]}
+
+
+def test_bad_tokens_get_no_socket(up):
+    for token in ["", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]:
+        with pytest.raises(websocket.WebSocketBadStatusException) as e:
+            up.ws(token)
+        assert e.value.status_code == 401
+
+
+def test_restart_keeps_key_and_rooms_and_rotation_refuses_the_old_key(up):
+    key = up.lines["API key"]
+    status, room = up.http("POST", "/rooms", {"x-api-key": key}, None)
+    assert status == 201
+    assert up.stop() == 0, "SIGTERM must shut down cleanly"
+    up.start()
+    assert up.lines["API key"].startswith("stored in")
+    assert up.http("GET", f"/rooms/{room['roomId']}", {"Authorization": "Bearer " + room["token"]})[0] == 200
+    assert up.http("POST", "/rooms", {"x-api-key": key})[0] == 201
+
+    # The CLI against it, using the state `otter up` left in its data dir.
+    out = subprocess.run([OTTER, "create-room", "--data-dir", up.data_dir, "--max-peers", "3", "--json"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    created = json.loads(out.stdout)
+    assert created["maxPeers"] == 3 and created["url"].startswith(up.api + "/?room=")
+
+    rot = subprocess.run([OTTER, "rotate-key", "--data-dir", up.data_dir, "--json"], capture_output=True, text=True, timeout=30)
+    assert rot.returncode == 0, rot.stderr
+    new_key = json.loads(rot.stdout)["apiKey"]
+    assert up.http("POST", "/rooms", {"x-api-key": key}) == (401, {"error": {"code": "unauthorized", "message": "the API key is not valid (was it rotated?)"}})
+    assert up.http("POST", "/rooms", {"x-api-key": new_key})[0] == 201
+    # Old room links keep working after rotation and restart.
+    assert up.http("GET", f"/rooms/{room['roomId']}", {"Authorization": "Bearer " + room["token"]})[0] == 200
+
+    bad = subprocess.run([OTTER, "create-room", "--api-url", up.api, "--api-key", key], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 1
+    assert "unauthorized" in bad.stderr
+
+
+def test_sigint_shuts_down_cleanly(up):
+    assert up.stop(sig="int") == 0
