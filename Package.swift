@@ -37,17 +37,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Typed CloudFormation model and the Otter stack. Foundation-free: fast to build and to run.
+        .target(name: "OtterStacks"),
         .executableTarget(
             name: "otter",
             dependencies: [
                 "OtterCore",
                 "OtterAWS",
+                "OtterStacks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "OtterCoreTests", dependencies: ["OtterCore"]),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"]),
+        .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )
