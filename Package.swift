@@ -38,7 +38,7 @@ let package = Package(
             ]
         ),
         // Typed CloudFormation model and the Otter stack. Foundation-free: fast to build and to run.
-        .target(name: "OtterStacks"),
+        .target(name: "OtterStacks", exclude: ["README.md"]),
         .executableTarget(
             name: "otter",
             dependencies: [
