@@ -30,7 +30,7 @@ struct Relay {
         ] + deniedPeerRanges.map { "--denied-peer-ip=\($0)" }
     }
 
-    static func add(to t: inout Template, params: Params, turnSecret: Handle<GeneratedSecret>) -> Relay {
+    static func add(to t: inout Template, params: Params, relayImage: String, turnSecret: Handle<GeneratedSecret>) -> Relay {
         let vpc = t.add("RelayVpc", VPC(cidr: "10.42.0.0/16"))
         let igw = t.add("RelayInternetGateway", InternetGateway())
         let attachment = t.add("RelayGatewayAttachment", GatewayAttachment(vpcId: vpc.ref, internetGatewayId: igw.ref))
@@ -56,13 +56,21 @@ struct Relay {
 
         let logs = t.add("RelayLogs", LogGroup(retentionInDays: OtterStack.logRetentionDays))
         // The ECS agent pulls the image, writes logs and reads the TURN secret into the container's environment.
+        var agent = [
+            PolicyStatement(sid: "Logs", allow: ["logs:CreateLogStream", "logs:PutLogEvents"], on: [logs.arn]),
+            PolicyStatement(sid: "TurnSecret", allow: ["secretsmanager:GetSecretValue"], on: [turnSecret.arn]),
+        ]
+        if let ecr = EcrImage(relayImage) {
+            // A private ECR image: pull from that repository only. GetAuthorizationToken has
+            // no resource-level permissions ("*" is the only resource AWS accepts).
+            agent.append(PolicyStatement(sid: "EcrLogin", allow: ["ecr:GetAuthorizationToken"], on: ["*"]))
+            agent.append(PolicyStatement(sid: "EcrPull", allow: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage",
+                                                                 "ecr:GetDownloadUrlForLayer"], on: [ecr.arn]))
+        }
         let executionRole = t.add("RelayExecutionRole", IAMRole(
-            description: "Otter relay: ECS agent (logs, TURN secret)", assumedBy: "ecs-tasks.amazonaws.com",
+            description: "Otter relay: ECS agent (logs, TURN secret, image pull)", assumedBy: "ecs-tasks.amazonaws.com",
             trustCondition: ["StringEquals": ["aws:SourceAccount": Pseudo.accountId.json]],
-            policies: [(name: "relay-agent", document: PolicyDocument([
-                PolicyStatement(sid: "Logs", allow: ["logs:CreateLogStream", "logs:PutLogEvents"], on: [logs.arn]),
-                PolicyStatement(sid: "TurnSecret", allow: ["secretsmanager:GetSecretValue"], on: [turnSecret.arn]),
-            ]))]))
+            policies: [(name: "relay-agent", document: PolicyDocument(agent))]))
         // The task itself may look up its own network interface, so an otter relay image can
         // find its public IP through the EC2 API. DescribeNetworkInterfaces has no
         // resource-level permissions: "*" is the narrowest resource AWS accepts; the

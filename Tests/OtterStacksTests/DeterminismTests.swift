@@ -58,7 +58,7 @@ import Testing
         let golden = try String(contentsOf: Self.goldenURL, encoding: .utf8)
         let (new, old) = (text.split(separator: "\n", omittingEmptySubsequences: false),
                           golden.split(separator: "\n", omittingEmptySubsequences: false))
-        let first = zip(new, old).firstIndex { $0 != $1 } ?? min(new.count, old.count)
+        let first = Array(zip(new, old)).firstIndex { $0 != $1 } ?? min(new.count, old.count)
         let report = first < max(new.count, old.count)
             ? "line \(first + 1): golden \(first < old.count ? String(old[first]) : "<end>") / now \(first < new.count ? String(new[first]) : "<end>")"
             : ""

@@ -59,3 +59,26 @@ import Testing
         #expect(Pseudo.urlSuffix.json == ["Ref": "AWS::URLSuffix"])
     }
 }
+
+@Suite struct EcrImageTests {
+    @Test func parsesEcrReferences() {
+        let image = EcrImage("123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter/relay:1.0")
+        #expect(image == nil ? false : image!.repository == "otter/relay" && image!.region == "eu-west-1" && image!.account == "123456789012")
+        #expect(EcrImage("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/relay@sha256:abc")?.repository == "relay")
+        #expect(EcrImage("coturn/coturn") == nil)
+        #expect(EcrImage("ghcr.io/coturn/coturn:4.6") == nil)
+        #expect(EcrImage("localhost:5000/relay") == nil)
+    }
+
+    @Test func ecrImageGetsPullRightsOnItsRepositoryOnly() throws {
+        func agentSids(_ image: String) throws -> [String] {
+            let role = try OtterStack.template(OtterStackOptions(relayImage: image)).json["Resources"]!["RelayExecutionRole"]!
+            return role["Properties"]!["Policies"]!.array![0]["PolicyDocument"]!["Statement"]!.array!.compactMap { $0["Sid"]?.string }
+        }
+        #expect(try agentSids("coturn/coturn") == ["Logs", "TurnSecret"])
+        #expect(try agentSids("123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0") == ["Logs", "TurnSecret", "EcrLogin", "EcrPull"])
+        let role = try OtterStack.template(OtterStackOptions(relayImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0"))
+            .json["Resources"]!["RelayExecutionRole"]!.rendered()
+        #expect(role.contains("arn:${AWS::Partition}:ecr:eu-west-1:123456789012:repository/otter-relay"))
+    }
+}

@@ -6,7 +6,7 @@ import Foundation
 /// CloudFormation will actually receive.
 struct PolicyWalker {
     /// Actions AWS only authorizes on `Resource: "*"` (no resource-level permissions).
-    static let actionsWithoutResourceLevel: Set<String> = ["ec2:DescribeNetworkInterfaces"]
+    static let actionsWithoutResourceLevel: Set<String> = ["ec2:DescribeNetworkInterfaces", "ecr:GetAuthorizationToken"]
 
     let template: JSON
     var resources: [String: JSON] { template["Resources"]?.object ?? [:] }

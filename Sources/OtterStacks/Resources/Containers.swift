@@ -1,9 +1,9 @@
 public struct ECSCluster: Taggable {
     public static let typeName = "AWS::ECS::Cluster"
     public init() {}
-    public var properties: JSON {
-        props(["ClusterSettings": JSON.array([["Name": "containerInsights", "Value": "enabled"]])])
-    }
+    // No Container Insights: its metrics are billed, and CPU target tracking uses the
+    // service's standard CPUUtilization metric.
+    public var properties: JSON { .object([:]) }
 }
 
 /// One container of a Fargate task.
