@@ -65,3 +65,18 @@ import Testing
         #expect(text == golden, "template differs from Golden/default.json at \(report)")
     }
 }
+
+/// CloudFormation's quotas, so a growing stack fails here and not at deploy.
+@Suite struct QuotaTests {
+    @Test func withinCloudFormationLimits() throws {
+        let template = try OtterStack.template(OtterStackOptions(relayImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0"))
+        let json = template.json
+        #expect(json["Resources"]!.object!.count <= 500)
+        #expect(json["Outputs"]!.object!.count <= 200)
+        #expect(json["Parameters"]!.object!.count <= 200)
+        // A TemplateURL (S3) template may have 1 MB; a TemplateBody only 51,200 bytes,
+        // which this stack exceeds: `otter deploy` must upload it (see README).
+        #expect(template.rendered().utf8.count < 1_000_000)
+        #expect(template.rendered().utf8.count > 51_200)
+    }
+}
