@@ -71,7 +71,8 @@ public struct CFString: JSONRepresentable, Hashable, ExpressibleByStringLiteral,
 
 extension String {
     func replacingAll(_ target: String, with replacement: String) -> String {
-        guard contains(target) else { return self }
+        // Fast path: almost no literal contains the target's first byte ("$").
+        guard let first = target.utf8.first, utf8.contains(first), contains(target) else { return self }
         return split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -4,6 +4,14 @@ public protocol Resource: Sendable {
     static var typeName: String { get }
     /// The `Properties` object (without `Tags`: the template adds the stack tag).
     var properties: JSON { get }
+    /// How the type spells `Tags`; nil when it has none. A static requirement
+    /// rather than an `as? any Taggable` cast: a protocol cast scans every
+    /// conformance in the binary on first use, which showed in the start-up time.
+    static var tagFormat: TagFormat? { get }
+}
+
+extension Resource {
+    public static var tagFormat: TagFormat? { nil }
 }
 
 /// How a taggable type spells its `Tags` property: most take a list of
@@ -12,11 +20,9 @@ public enum TagFormat: Sendable { case list, map }
 
 /// A resource type that has a `Tags` property; the template gives every one the
 /// stack tag (`otter:stack=<name>`), so no resource can be forgotten.
-public protocol Taggable: Resource {
-    static var tagFormat: TagFormat { get }
-}
+public protocol Taggable: Resource {}
 extension Taggable {
-    public static var tagFormat: TagFormat { .list }
+    public static var tagFormat: TagFormat? { .list }
 }
 
 /// Anything with a logical ID, for `DependsOn`.
@@ -111,10 +117,13 @@ public struct Template: Sendable {
     }
 
     private func checkNew(_ id: String) {
-        precondition(!id.isEmpty && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) },
-                     "logical ID must be alphanumeric: \(id)")
+        precondition(Template.isAlphanumeric(id), "logical ID must be alphanumeric: \(id)")
         precondition(parameters[id] == nil && resources[id] == nil && conditions[id] == nil,
                      "duplicate logical ID \(id)")
+    }
+
+    static func isAlphanumeric(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
     }
 
     public mutating func parameter(_ id: String, _ parameter: Parameter) -> ParameterHandle {
@@ -134,8 +143,8 @@ public struct Template: Sendable {
                                           condition: ConditionName? = nil, removal: RemovalPolicy? = nil) -> Handle<R> {
         checkNew(id)
         var properties = resource.properties
-        if let taggable = resource as? any Taggable {
-            properties = withTags(properties, format: type(of: taggable).tagFormat)
+        if let format = R.tagFormat {
+            properties = withTags(properties, format: format)
         }
         resources[id] = Entry(type: R.typeName, properties: properties,
                               dependsOn: dependsOn.map(\.logicalId), condition: condition?.name, removal: removal)
@@ -155,7 +164,7 @@ public struct Template: Sendable {
     }
 
     public mutating func output(_ id: String, _ value: CFString, _ description: String) {
-        precondition(outputs[id] == nil && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }, "bad output \(id)")
+        precondition(outputs[id] == nil && Template.isAlphanumeric(id), "bad output \(id)")
         outputs[id] = Output(value: value, description: description)
     }
 

@@ -40,13 +40,14 @@ struct Template: ParsableCommand {
     }
 
     func run() throws {
-        let text = try OtterStacks.OtterStack.template(options).rendered()
+        let bytes = Data(try OtterStacks.OtterStack.template(options).json.renderedBytes())
         guard let out else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(bytes)
             return
         }
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
+            // Atomic: a reader (or a deploy) never sees half a template.
+            try bytes.write(to: URL(fileURLWithPath: out), options: .atomic)
         } catch {
             throw ValidationError("cannot write \(out): \(error.localizedDescription)")
         }

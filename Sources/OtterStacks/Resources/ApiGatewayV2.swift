@@ -19,7 +19,7 @@ public struct CorsConfiguration: JSONRepresentable {
 
 public struct GatewayApi: Taggable {
     public static let typeName = "AWS::ApiGatewayV2::Api"
-    public static let tagFormat = TagFormat.map
+    public static let tagFormat: TagFormat? = .map
     public var name: CFString
     public var description: String
     public var protocolType: ApiProtocol
@@ -53,7 +53,7 @@ extension Handle where R == GatewayApi {
 
 public struct GatewayStage: Taggable {
     public static let typeName = "AWS::ApiGatewayV2::Stage"
-    public static let tagFormat = TagFormat.map
+    public static let tagFormat: TagFormat? = .map
     public var apiId: CFString
     public var stageName: String
     public var description: String
