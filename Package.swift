@@ -56,12 +56,15 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
+        // Typed CloudFormation model and the Otter stack. Foundation-free: fast to build and to run.
+        .target(name: "OtterStacks", exclude: ["README.md"]),
         .executableTarget(
             name: "otter",
             dependencies: [
                 "OtterCore",
                 "OtterAWS",
                 "OtterServer",
+                "OtterStacks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -76,6 +79,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
+        .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,7 @@ struct Otter: AsyncParsableCommand {
             CreateRoom.self,
             RotateKey.self,
             Doctor.self,
+            Template.self,
         ]
     )
 }

@@ -1,0 +1,84 @@
+import Testing
+@testable import OtterStacks
+
+@Suite struct OptionsTests {
+    @Test(arguments: [
+        (OtterStackOptions(stackName: "1otter"), "--stack"),
+        (OtterStackOptions(stackName: "ot_ter"), "--stack"),
+        (OtterStackOptions(stackName: ""), "--stack"),
+        (OtterStackOptions(maxPeers: 1), "--max-peers"),
+        (OtterStackOptions(maxPeers: 5), "--max-peers"),
+        (OtterStackOptions(relayImage: "a b"), "--relay-image"),
+        (OtterStackOptions(relayImage: ""), "--relay-image"),
+        (OtterStackOptions(relayMinTasks: 0), "--relay-min"),
+        (OtterStackOptions(relayMaxTasks: 21), "--relay-max"),
+        (OtterStackOptions(relayMinTasks: 5, relayMaxTasks: 4), "--relay-min (5) must not be above --relay-max (4)"),
+    ])
+    func rejected(options: OtterStackOptions, mentions: String) {
+        #expect(throws: OptionsError.self) { try options.validate() }
+        do { try options.validate() } catch { #expect(error.description.contains(mentions)) }
+    }
+
+    @Test func accepted() throws {
+        try OtterStackOptions(stackName: "Otter-prod-2", maxPeers: 3, relayImage: "ghcr.io/x/otter-relay:1.2",
+                              relayMinTasks: 2, relayMaxTasks: 2).validate()
+    }
+
+    @Test func optionsReachTheTemplate() throws {
+        let json = try OtterStack.template(OtterStackOptions(stackName: "demo", maxPeers: 3, relayImage: "my/relay:2",
+                                                             relayMinTasks: 2, relayMaxTasks: 6)).json
+        let p = json["Parameters"]!
+        #expect(p["MaxPeers"]?["Default"] == 3)
+        #expect(p["RelayImage"]?["Default"] == "my/relay:2")
+        #expect(p["RelayMinTasks"]?["Default"] == 2)
+        #expect(p["RelayMaxTasks"]?["Default"] == 6)
+        #expect(json["Resources"]!["RoomsTable"]!["Properties"]!["Tags"] == [["Key": "otter:stack", "Value": "demo"]])
+    }
+}
+
+@Suite struct IntrinsicTests {
+    @Test func interpolationBuildsSub() {
+        let plain: CFString = "no \("intrinsic") here ${x}"
+        #expect(plain.json == "no intrinsic here ${x}")
+        let sub: CFString = "arn:\(Pseudo.partition):s3:::\(Fn.ref("Bucket"))/${literal}/\(Fn.getAtt("T", "Arn"))"
+        #expect(sub.json == ["Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${!literal}/${T.Arn}"])
+        let nested: CFString = "x-\(Fn.select(1, Fn.getAZs()))"
+        #expect(nested.json == ["Fn::Sub": ["x-${v0}", ["v0": ["Fn::Select": [1, ["Fn::GetAZs": ""]]]]]])
+        let spliced: CFString = "\(sub)!"
+        #expect(spliced.json == ["Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${!literal}/${T.Arn}!"])
+    }
+
+    @Test func functions() {
+        #expect(Fn.join(",", ["a", Pseudo.region]).json == ["Fn::Join": [",", ["a", ["Ref": "AWS::Region"]]]])
+        let c = ConditionName(name: "C")
+        #expect(Fn.if(c, "a", Pseudo.noValue).json == ["Fn::If": ["C", "a", ["Ref": "AWS::NoValue"]]])
+        #expect(Fn.not(Fn.equals(Pseudo.region, "us-east-1")).json
+                == ["Fn::Not": [["Fn::Equals": [["Ref": "AWS::Region"], "us-east-1"]]]])
+        #expect(Pseudo.accountId.json == ["Ref": "AWS::AccountId"])
+        #expect(Pseudo.stackName.json == ["Ref": "AWS::StackName"])
+        #expect(Pseudo.urlSuffix.json == ["Ref": "AWS::URLSuffix"])
+    }
+}
+
+@Suite struct EcrImageTests {
+    @Test func parsesEcrReferences() {
+        let image = EcrImage("123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter/relay:1.0")
+        #expect(image == nil ? false : image!.repository == "otter/relay" && image!.region == "eu-west-1" && image!.account == "123456789012")
+        #expect(EcrImage("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/relay@sha256:abc")?.repository == "relay")
+        #expect(EcrImage("coturn/coturn") == nil)
+        #expect(EcrImage("ghcr.io/coturn/coturn:4.6") == nil)
+        #expect(EcrImage("localhost:5000/relay") == nil)
+    }
+
+    @Test func ecrImageGetsPullRightsOnItsRepositoryOnly() throws {
+        func agentSids(_ image: String) throws -> [String] {
+            let role = try OtterStack.template(OtterStackOptions(relayImage: image)).json["Resources"]!["RelayExecutionRole"]!
+            return role["Properties"]!["Policies"]!.array![0]["PolicyDocument"]!["Statement"]!.array!.compactMap { $0["Sid"]?.string }
+        }
+        #expect(try agentSids("coturn/coturn") == ["Logs", "TurnSecret"])
+        #expect(try agentSids("123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0") == ["Logs", "TurnSecret", "EcrLogin", "EcrPull"])
+        let role = try OtterStack.template(OtterStackOptions(relayImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0"))
+            .json["Resources"]!["RelayExecutionRole"]!.rendered()
+        #expect(role.contains("arn:${AWS::Partition}:ecr:eu-west-1:123456789012:repository/otter-relay"))
+    }
+}
