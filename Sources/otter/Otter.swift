@@ -7,6 +7,7 @@ struct Otter: AsyncParsableCommand {
         abstract: "Private peer-to-peer video calls for your web app: run locally, or deploy to your AWS account.",
         subcommands: [
             Doctor.self,
+            Relay.self,
         ]
     )
 }
