@@ -30,7 +30,7 @@ struct Relay: AsyncParsableCommand {
         do {
             config = try RelayConfiguration.parse(arguments: options)
         } catch let e as RelayError {
-            throw ValidationError(e.message)
+            throw Relay.fail(e)
         }
         let level: Logger.Level = config.verbose ? .debug : .info
         if let path = config.logFile {
@@ -43,10 +43,17 @@ struct Relay: AsyncParsableCommand {
         do {
             try await server.start()
         } catch let e as RelayError {
-            throw ValidationError(e.message)
+            throw Relay.fail(e)
         }
         await waitForTermination()
         try await server.shutdown()
+    }
+
+    /// Configuration and bind errors already say what to fix: print them
+    /// without the usage text a ValidationError would add.
+    static func fail(_ e: RelayError) -> ExitCode {
+        FileHandle.standardError.write(Data("otter relay: error: \(e.message)\n".utf8))
+        return ExitCode.failure
     }
 
     /// Returns on SIGINT or SIGTERM (what `docker stop` and ECS send).
