@@ -13,10 +13,12 @@ import pytest
 from conftest import free_port, otter_binary
 
 SECRET = "interop-secret"
+# Relay ports below the ephemeral range (32768+) that free_port() draws from,
+# so a relay socket never lands on a listener port picked for another process.
 REST = ["--use-auth-secret", f"--static-auth-secret={SECRET}", "--allow-loopback-peers",
-        "--min-port=50000", "--max-port=59999"]
+        "--min-port=20000", "--max-port=29999"]
 STATIC = ["--lt-cred-mech", "--user=alice:wonderland", "--allow-loopback-peers",
-          "--min-port=50000", "--max-port=59999"]
+          "--min-port=20000", "--max-port=29999"]
 
 
 def uclient(relay_port, peer_port, *args, timeout=240):
@@ -39,21 +41,22 @@ def assert_no_loss(output, expected_msgs):
 @pytest.mark.parametrize("channels", ["channels", "indications"])
 def test_uclient_rest_secret(start_relay, echo_peer, transport, channels):
     relay = start_relay(*REST)
-    args = ["-W", SECRET, "-m", "5", "-n", "60", "-l", "170"]
+    # uclient runs clients in pairs: keep -m even so the message count is exact.
+    args = ["-W", SECRET, "-m", "4", "-n", "60", "-l", "170"]
     if transport == "tcp":
         args.append("-t")
     if channels == "indications":
         args.append("-c")
-    assert_no_loss(uclient(relay.port, echo_peer, *args), 5 * 60)
+    assert_no_loss(uclient(relay.port, echo_peer, *args), 4 * 60)
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_uclient_static_user(start_relay, echo_peer, transport):
     relay = start_relay(*STATIC)
-    args = ["-u", "alice", "-w", "wonderland", "-m", "3", "-n", "50", "-l", "120"]
+    args = ["-u", "alice", "-w", "wonderland", "-m", "2", "-n", "50", "-l", "120"]
     if transport == "tcp":
         args.append("-t")
-    assert_no_loss(uclient(relay.port, echo_peer, *args), 150)
+    assert_no_loss(uclient(relay.port, echo_peer, *args), 100)
 
 
 def test_uclient_many_clients(start_relay, echo_peer):
@@ -82,8 +85,8 @@ def test_config_file_and_metrics(start_relay, echo_peer, tmp_path):
 use-auth-secret
 static-auth-secret={SECRET}
 allow-loopback-peers
-min-port=50000
-max-port=59999
+min-port=20000
+max-port=29999
 fingerprint
 prometheus={metrics_port}
 """)
@@ -127,7 +130,7 @@ def test_aioice_relay_candidate_echo(start_relay, echo_peer, transport):
             transport=transport)
         try:
             relayed = transport_.get_extra_info("sockname")
-            assert relayed[0] == "127.0.0.1" and 50000 <= relayed[1] <= 59999, relayed
+            assert relayed[0] == "127.0.0.1" and 20000 <= relayed[1] <= 29999, relayed
             for i in range(20):
                 payload = f"hello-{i}".encode() * 10
                 transport_.sendto(payload, ("127.0.0.1", echo_peer))

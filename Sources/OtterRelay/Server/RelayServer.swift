@@ -115,8 +115,9 @@ public final class RelayServer: Sendable {
 
     private func bindUDP(ip: String, port: Int, index: Int) async throws -> Channel {
         let engine = self.engine
+        // No SO_REUSEADDR on UDP: with it a relay socket could bind the
+        // listener's own port and steal its datagrams.
         return try await DatagramBootstrap(group: engine.loop)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 22)
             .channelOption(.socketOption(.so_sndbuf), value: 1 << 22)
             .channelOption(.maxMessagesPerRead, value: 32)
