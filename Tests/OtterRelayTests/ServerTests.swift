@@ -81,6 +81,14 @@ func restClient(_ port: Int, ttl: TimeInterval = 3600, secret: String = testSecr
             #expect(tcp.code == 442)
             let missing = try #require(c2.request(.allocate))
             #expect(missing.code == 400)
+            // Another 5-tuple cannot touch c's allocation.
+            #expect(c2.request(.refresh)?.code == 437)
+            #expect(c2.createPermission("8.8.8.8")?.code == 437)
+            // Same 5-tuple, different (valid) user: 441.
+            let mallory = TurnCredentials.make(secret: testSecret, user: "mallory", ttl: 3600)
+            c.username = mallory.username
+            c.password = mallory.credential
+            #expect(c.request(.refresh)?.code == 441)
         }
     }
 
