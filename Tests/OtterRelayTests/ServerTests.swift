@@ -249,3 +249,39 @@ func restClient(_ port: Int, ttl: TimeInterval = 3600, secret: String = testSecr
     }
 }
 
+
+@Suite(.serialized) struct AllocateOptionTests {
+    @Test func evenPortReservesTheNextPortForAToken() async throws {
+        try await withRelay { port, _ in
+            let a = restClient(port)
+            let first = try #require(a.allocate { $0.append(.evenPort, bytes: [0x80]) })
+            #expect(first.isSuccess)
+            let relayed = try #require(first.xorAddress(.xorRelayedAddress))
+            #expect(relayed.port % 2 == 0)
+            let token = try #require(first.reservationToken)
+
+            let b = restClient(port)
+            let second = try #require(b.allocate { $0.append(.reservationToken, bytes: withUnsafeBytes(of: token.bigEndian) { Array($0) }) })
+            #expect(second.isSuccess)
+            #expect(second.xorAddress(.xorRelayedAddress)?.port == relayed.port + 1)
+
+            let c = restClient(port)
+            #expect(c.allocate { $0.append(.reservationToken, bytes: withUnsafeBytes(of: token.bigEndian) { Array($0) }) }?.code == 508,
+                    "a token is used once")
+            let d = restClient(port)
+            #expect(d.allocate { b in
+                b.append(.evenPort, bytes: [0x00])
+                b.append(.reservationToken, bytes: [1, 2, 3, 4, 5, 6, 7, 8])
+            }?.code == 400)
+        }
+    }
+
+    @Test func dontFragmentAndIPv6FamilyRequests() async throws {
+        try await withRelay { port, _ in
+            let a = restClient(port)
+            #expect(a.allocate { $0.appendEmpty(.dontFragment) }?.isSuccess == true)
+            let b = restClient(port)
+            #expect(b.allocate { $0.append(.requestedAddressFamily, uint32: 2 << 24) }?.code == 440)
+        }
+    }
+}

@@ -99,6 +99,14 @@ extension RelayEngine {
             return
         }
         if let ext = externalIP { relayAddr.ip = ext }
+        if msg.has(.dontFragment) {
+            // DONT-FRAGMENT: send with DF set and never fragment (Linux IP_PMTUDISC_DO).
+            let df = ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: 0 /* IPPROTO_IP */),
+                                                       name: NIOBSDSocket.Option(rawValue: 10 /* IP_MTU_DISCOVER */))
+            channel.setOption(df, value: 2 /* IP_PMTUDISC_DO */).whenFailure { [logger] e in
+                logger.debug("could not set DF on relay socket", metadata: ["error": "\(e)"])
+            }
+        }
         let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relayChannel: channel,
                            relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
                            allocateTransaction: msg.transactionID, maxBPS: maxBPS)
