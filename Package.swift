@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
     ],
     targets: [
         // Domain rules (tokens, API keys, TURN credentials, signaling messages). No I/O.
@@ -47,6 +49,7 @@ let package = Package(
             name: "OtterServer",
             dependencies: [
                 "OtterCore",
+                "OtterRelay",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -58,6 +61,19 @@ let package = Package(
         ),
         // Typed CloudFormation model and the Otter stack. Foundation-free: fast to build and to run.
         .target(name: "OtterStacks", exclude: ["README.md"]),
+        // STUN/TURN codec and server on SwiftNIO, coturn-style configuration.
+        .target(
+            name: "OtterRelay",
+            dependencies: [
+                "OtterCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "otter",
             dependencies: [
@@ -65,6 +81,7 @@ let package = Package(
                 "OtterAWS",
                 "OtterServer",
                 "OtterStacks",
+                "OtterRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -80,6 +97,16 @@ let package = Package(
         ),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
         .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
+        .testTarget(
+            name: "OtterRelayTests",
+            dependencies: [
+                "OtterRelay",
+                "OtterCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

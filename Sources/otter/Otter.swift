@@ -11,6 +11,7 @@ struct Otter: AsyncParsableCommand {
             RotateKey.self,
             Doctor.self,
             Template.self,
+            Relay.self,
         ]
     )
 }

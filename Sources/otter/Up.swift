@@ -61,6 +61,10 @@ struct Up: AsyncParsableCommand {
             logger.warning("web app folder not found; the API and signaling run without it (pass --web-dir)")
         }
         let sample = try await SampleRoom.create(state: state)
+        let relay = EmbeddedRelay(config: config, turnSecret: secrets.turnSecret, logger: Logger(label: "otter.relay"))
+        do { _ = try await relay.start() } catch {
+            CLI.fail("the relay could not listen on \(host):\(relayPort) (\(error)). Is another TURN server running? Pick another --relay-port.")
+        }
 
         print("API URL: \(config.baseURL)")
         if let key = newKey {
@@ -76,7 +80,7 @@ struct Up: AsyncParsableCommand {
         print("Relay: \(config.turnURLs.joined(separator: ", "))")
         fflush(stdout)
 
-        let app = buildApplication(state, logger: logger)
+        let app = buildApplication(state, logger: logger, services: [relay])
         try await app.runService()
     }
 }

@@ -1,0 +1,119 @@
+import NIOCore
+
+/// Who a client is: the 5-tuple of RFC 8656. For UDP the listener and the
+/// client's address; for TCP/TLS the connection itself.
+enum ClientKey: Hashable {
+    case udp(listener: Int, remote: SocketAddress)
+    case stream(ObjectIdentifier)
+}
+
+/// How to send to a client.
+enum ClientLink: Sendable {
+    case udp(listener: Channel, remote: SocketAddress)
+    case stream(Channel)
+
+    var channel: Channel {
+        switch self {
+        case .udp(let l, _): l
+        case .stream(let c): c
+        }
+    }
+
+    var remote: SocketAddress? {
+        switch self {
+        case .udp(_, let r): r
+        case .stream(let c): c.remoteAddress
+        }
+    }
+
+    var isStream: Bool {
+        if case .stream = self { return true }
+        return false
+    }
+
+    /// Writes without flushing; the caller flushes once per read burst.
+    @inline(__always)
+    func write(_ buffer: ByteBuffer) {
+        switch self {
+        case .udp(let l, let r): l.write(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
+        case .stream(let c): c.write(buffer, promise: nil)
+        }
+    }
+
+    func writeAndFlush(_ buffer: ByteBuffer) {
+        switch self {
+        case .udp(let l, let r): l.writeAndFlush(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
+        case .stream(let c): c.writeAndFlush(buffer, promise: nil)
+        }
+    }
+}
+
+struct ChannelBinding {
+    var peer: STUNAddress
+    var peerSocket: SocketAddress
+    var expiry: NIODeadline
+}
+
+/// One TURN allocation. Confined to the relay event loop (every access happens
+/// there), which is why the unchecked Sendable is sound: it only crosses into
+/// closures that NIO runs on that same loop.
+final class Allocation: @unchecked Sendable {
+    let key: ClientKey
+    let link: ClientLink
+    let username: String
+    let userKey: [UInt8]
+    let relayChannel: Channel
+    let relayAddress: STUNAddress
+    var expiry: NIODeadline
+    var permissions: [STUNAddress.IP: NIODeadline] = [:]
+    var channels: [UInt16: ChannelBinding] = [:]
+    var channelByPeer: [STUNAddress: UInt16] = [:]
+    /// SocketAddress values for Send indications, so the hot path does not
+    /// rebuild one per packet. Bounded: cleared when it grows past 1024.
+    var peerSockets: [STUNAddress: SocketAddress] = [:]
+    let allocateTransaction: TransactionID
+    var allocateResponse: ByteBuffer
+    var needsFlush = false
+    var closed = false
+    // Token bucket for max-bps.
+    var tokens: Int
+    var tokensStamp: NIODeadline
+
+    init(key: ClientKey, link: ClientLink, username: String, userKey: [UInt8], relayChannel: Channel,
+         relayAddress: STUNAddress, expiry: NIODeadline, allocateTransaction: TransactionID, maxBPS: Int) {
+        self.key = key
+        self.link = link
+        self.username = username
+        self.userKey = userKey
+        self.relayChannel = relayChannel
+        self.relayAddress = relayAddress
+        self.expiry = expiry
+        self.allocateTransaction = allocateTransaction
+        self.allocateResponse = ByteBuffer()
+        self.tokens = maxBPS
+        self.tokensStamp = .now()
+    }
+
+    /// max-bps: a one-second token bucket per allocation, both directions.
+    @inline(__always)
+    func admit(bytes: Int, maxBPS: Int) -> Bool {
+        if maxBPS <= 0 { return true }
+        let now = NIODeadline.now()
+        let elapsed = (now - tokensStamp).nanoseconds
+        let add = Int(Int64(maxBPS) * elapsed / 1_000_000_000)
+        if add > 0 {
+            // Only move the stamp when tokens were added, so frequent small
+            // packets do not round the refill down to nothing.
+            tokens = min(maxBPS, tokens + add)
+            tokensStamp = now
+        }
+        guard tokens >= bytes else { return false }
+        tokens -= bytes
+        return true
+    }
+}
+
+/// Lets a relay socket's handler find its allocation once the bind completed.
+final class AllocationBox: @unchecked Sendable {
+    var allocation: Allocation?
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Everything `otter relay` can be told, with coturn's defaults. Build it in
+/// code (as `otter up` does) or from coturn flags / turnserver.conf with
+/// `RelayConfiguration.parse(arguments:)`.
+public struct RelayConfiguration: Sendable {
+    public var listeningIPs: [String] = ["0.0.0.0"]
+    /// 0 picks a free port (tests, embedding).
+    public var listeningPort: Int = 3478
+    public var tlsListeningPort: Int = 5349
+    public var certificateFile: String?
+    public var privateKeyFile: String?
+    /// Where relay sockets bind; defaults to the first listening IP.
+    public var relayIPs: [String] = []
+    /// `-X public` or `-X public/private`: the address advertised in
+    /// XOR-RELAYED-ADDRESS when the relay sits behind 1:1 NAT (e.g. Fargate).
+    public var externalIPs: [(public: String, private: String?)] = []
+    public var minPort: Int = 49152
+    public var maxPort: Int = 65535
+    public var realm: String = "otter"
+    public var useAuthSecret = false
+    public var staticAuthSecrets: [String] = []
+    public var longTermCredentials = false
+    /// name → password, or name → "0x" + hex key (coturn's form).
+    public var users: [String: String] = [:]
+    /// 0 means no limit, as in coturn.
+    public var userQuota = 0
+    public var totalQuota = 0
+    /// Bytes per second per allocation, 0 for unlimited.
+    public var maxBPS = 0
+    /// Seconds a NONCE stays valid before 438 Stale Nonce.
+    public var nonceLifetime = 600
+    public var defaultAllocateLifetime = 600
+    public var maxAllocateLifetime = 3600
+    public var channelLifetime = 600
+    public var permissionLifetime = 300
+    public var deniedPeerIPs: [IPRange] = []
+    public var allowedPeerIPs: [IPRange] = []
+    public var allowLoopbackPeers = false
+    /// Not a coturn option: the built-in deny list of private, link-local,
+    /// multicast and metadata ranges. `otter up` turns it off for LAN peers.
+    public var denyPrivatePeers = true
+    public var noUDP = false
+    public var noTCP = false
+    public var noTLS = false
+    public var fingerprint = false
+    public var software: String? = "otter-relay"
+    public var logFile: String?
+    public var verbose = false
+    /// Port for `/metrics` and `/healthz`, nil for none.
+    public var prometheusPort: Int?
+    public var prometheusIP: String = "0.0.0.0"
+    /// Warnings about ignored options, for the caller to log.
+    public var warnings: [String] = []
+
+    public init() {}
+
+    public var peerPolicy: PeerPolicy {
+        PeerPolicy(allowed: allowedPeerIPs, denied: deniedPeerIPs, allowLoopback: allowLoopbackPeers, denyPrivate: denyPrivatePeers)
+    }
+
+    /// Checks combinations that would only fail later, at the first client.
+    public func validate() throws {
+        guard minPort > 0, maxPort <= 65535, minPort <= maxPort else {
+            throw RelayError(.badValue, "min-port \(minPort) / max-port \(maxPort): need 1 <= min-port <= max-port <= 65535")
+        }
+        if useAuthSecret && staticAuthSecrets.isEmpty {
+            throw RelayError(.badValue, "use-auth-secret needs at least one static-auth-secret")
+        }
+        if !useAuthSecret && users.isEmpty {
+            throw RelayError(.badValue, "no credentials: give use-auth-secret with static-auth-secret, or lt-cred-mech with user=name:password (unauthenticated relaying is not offered)")
+        }
+        if noUDP && noTCP && (noTLS || certificateFile == nil) {
+            throw RelayError(.noListeners, "no-udp and no-tcp (and no TLS certificate) leave nothing to listen on")
+        }
+        if !noTLS, (certificateFile == nil) != (privateKeyFile == nil) {
+            throw RelayError(.badValue, "TLS needs both cert and pkey")
+        }
+        if defaultAllocateLifetime <= 0 || maxAllocateLifetime <= 0 || channelLifetime <= 0 || permissionLifetime <= 0 || nonceLifetime <= 0 {
+            throw RelayError(.badValue, "lifetimes must be positive seconds")
+        }
+    }
+
+    /// TLS is served when a certificate is configured and not switched off.
+    public var tlsEnabled: Bool { !noTLS && certificateFile != nil && privateKeyFile != nil }
+}

@@ -1,0 +1,177 @@
+import NIOCore
+import NIOPosix
+
+extension RelayEngine {
+    func allocate(_ msg: STUNMessage, key: ClientKey, link: ClientLink, auth who: AuthResult) {
+        if let a = allocations[key] {
+            // A retransmission gets the original answer; anything else on this 5-tuple is a mismatch.
+            if a.allocateTransaction == msg.transactionID {
+                link.writeAndFlush(a.allocateResponse)
+            } else {
+                error(msg, link: link, .allocationMismatch, auth: who)
+            }
+            return
+        }
+        // Still binding the relay socket for this client: the retransmission is answered when it is done.
+        if pending.contains(key) { return }
+        guard let transport = msg.requestedTransport else {
+            error(msg, link: link, .badRequest, "REQUESTED-TRANSPORT missing", auth: who)
+            return
+        }
+        guard transport == 17 else {
+            error(msg, link: link, .unsupportedTransport, auth: who)
+            return
+        }
+        if msg.has(.requestedAddressFamily) {
+            guard msg.requestedAddressFamily == 1 else {
+                error(msg, link: link, .addressFamilyNotSupported, auth: who)
+                return
+            }
+        }
+        let evenPort = msg.evenPort
+        let token = msg.reservationToken
+        if evenPort == .malformed || (msg.has(.reservationToken) && token == nil) {
+            error(msg, link: link, .badRequest, "malformed EVEN-PORT or RESERVATION-TOKEN", auth: who)
+            return
+        }
+        if token != nil && evenPort != .absent {
+            error(msg, link: link, .badRequest, "EVEN-PORT and RESERVATION-TOKEN cannot be combined", auth: who)
+            return
+        }
+        if config.userQuota > 0, perUser[who.username, default: 0] >= config.userQuota {
+            error(msg, link: link, .allocationQuotaReached, auth: who)
+            return
+        }
+        if config.totalQuota > 0, allocations.count + pending.count >= config.totalQuota {
+            error(msg, link: link, .insufficientCapacity, auth: who)
+            return
+        }
+        let lifetime = grantedLifetime(msg.lifetime)
+
+        if let token {
+            guard let r = reservations.removeValue(forKey: token) else {
+                error(msg, link: link, .insufficientCapacity, "Reservation token unknown or expired", auth: who)
+                return
+            }
+            finishAllocate(msg, key: key, link: link, auth: who, channel: r.channel, box: r.box, lifetime: lifetime, reservedToken: nil)
+            return
+        }
+
+        pending.insert(key)
+        let reserve: Bool
+        let even: Bool
+        switch evenPort {
+        case .even(let r): even = true; reserve = r
+        default: even = false; reserve = false
+        }
+        bindRelay(even: even, reserveNext: reserve, attemptsLeft: 32).whenComplete { [self] result in
+            guard self.pending.remove(key) != nil else {
+                // The client went away (TCP closed) while we were binding.
+                if case .success(let bound) = result {
+                    bound.channel.close(promise: nil)
+                    bound.reserved?.channel.close(promise: nil)
+                }
+                return
+            }
+            switch result {
+            case .failure(let e):
+                self.logger.warning("no relay port available", metadata: ["error": "\(e)"])
+                self.error(msg, link: link, .insufficientCapacity, auth: who)
+            case .success(let bound):
+                var reservedToken: UInt64?
+                if let r = bound.reserved {
+                    let t = UInt64.random(in: 1...UInt64.max)
+                    self.reservations[t] = Reservation(channel: r.channel, box: r.box, expiry: .now() + .seconds(30))
+                    reservedToken = t
+                }
+                self.finishAllocate(msg, key: key, link: link, auth: who, channel: bound.channel, box: bound.box,
+                                    lifetime: lifetime, reservedToken: reservedToken)
+            }
+        }
+    }
+
+    private func finishAllocate(_ msg: STUNMessage, key: ClientKey, link: ClientLink, auth who: AuthResult,
+                                channel: Channel, box: AllocationBox, lifetime: Int, reservedToken: UInt64?) {
+        guard let local = channel.localAddress, var relayAddr = STUNAddress(local), let remote = link.remote,
+              let mapped = STUNAddress(remote) else {
+            channel.close(promise: nil)
+            error(msg, link: link, .serverError, auth: who)
+            return
+        }
+        if let ext = externalIP { relayAddr.ip = ext }
+        if msg.has(.dontFragment) {
+            // DONT-FRAGMENT: send with DF set and never fragment (Linux IP_PMTUDISC_DO).
+            let df = ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: 0 /* IPPROTO_IP */),
+                                                       name: NIOBSDSocket.Option(rawValue: 10 /* IP_MTU_DISCOVER */))
+            channel.setOption(df, value: 2 /* IP_PMTUDISC_DO */).whenFailure { [logger] e in
+                logger.debug("could not set DF on relay socket", metadata: ["error": "\(e)"])
+            }
+        }
+        let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relayChannel: channel,
+                           relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
+                           allocateTransaction: msg.transactionID, maxBPS: maxBPS)
+        box.allocation = a
+        allocations[key] = a
+        perUser[who.username, default: 0] += 1
+        metrics.allocationsCreated += 1
+        metrics.allocationsActive = allocations.count
+        a.allocateResponse = respond(msg, link: link, cls: .successResponse, auth: who) { b in
+            b.append(.xorRelayedAddress, address: relayAddr, xor: true)
+            b.append(.xorMappedAddress, address: mapped, xor: true)
+            b.append(.lifetime, uint32: UInt32(lifetime))
+            if let t = reservedToken { b.append(.reservationToken, bytes: withUnsafeBytes(of: t.bigEndian) { Array($0) }) }
+        }
+        logger.debug("allocation created", metadata: ["relay": "\(relayAddr)", "client": "\(mapped)", "user": "\(who.username)"])
+    }
+
+    struct BoundRelay: Sendable {
+        var channel: Channel
+        var box: AllocationBox
+        var reserved: (channel: Channel, box: AllocationBox)?
+    }
+
+    /// Binds a relay socket on a random port of min-port..max-port, retrying
+    /// on ports in use; with EVEN-PORT R=1 also binds the next port to reserve it.
+    func bindRelay(even: Bool, reserveNext: Bool, attemptsLeft: Int) -> EventLoopFuture<BoundRelay> {
+        var lo = config.minPort, hi = config.maxPort
+        if reserveNext { hi -= 1 }
+        var chosen = lo <= hi ? Int.random(in: lo...hi) : lo
+        if even {
+            if chosen % 2 == 1 { chosen = chosen + 1 <= hi ? chosen + 1 : chosen - 1 }
+            lo = chosen
+        }
+        let port = chosen
+        guard lo <= hi, !(even && port % 2 == 1), port >= config.minPort else {
+            return loop.makeFailedFuture(RelayError(.bindFailed, "port range \(config.minPort)-\(config.maxPort) cannot hold this allocation"))
+        }
+        let first = bindRelaySocket(port: port)
+        let both: EventLoopFuture<BoundRelay> = first.flatMap { [self] main in
+            guard reserveNext else { return self.loop.makeSucceededFuture(BoundRelay(channel: main.0, box: main.1, reserved: nil)) }
+            return self.bindRelaySocket(port: port + 1).map { next in
+                BoundRelay(channel: main.0, box: main.1, reserved: (next.0, next.1))
+            }.flatMapErrorThrowing { e in
+                main.0.close(promise: nil)
+                throw e
+            }
+        }
+        return both.flatMapError { [self] e in
+            attemptsLeft > 1 ? self.bindRelay(even: even, reserveNext: reserveNext, attemptsLeft: attemptsLeft - 1)
+                             : self.loop.makeFailedFuture(e)
+        }
+    }
+
+    private func bindRelaySocket(port: Int) -> EventLoopFuture<(Channel, AllocationBox)> {
+        let box = AllocationBox()
+        return DatagramBootstrap(group: loop)
+            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 18)
+            .channelOption(.maxMessagesPerRead, value: 16)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: RelayEngine.datagramBufferSize))
+            .channelInitializer { [self] ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(RelayPeerHandler(engine: self, box: box))
+                }
+            }
+            .bind(host: relayBindIP, port: port)
+            .map { ($0, box) }
+    }
+}

@@ -1,0 +1,90 @@
+import NIOCore
+
+extension RelayEngine {
+    /// Receive buffer per datagram. Browsers and turnutils stay far below it;
+    /// a larger datagram is truncated by the kernel and then fails to parse.
+    static let datagramBufferSize = 4096
+}
+
+/// A UDP listener (3478): STUN and ChannelData from clients.
+final class UDPListenerHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let engine: RelayEngine
+    let index: Int
+
+    init(engine: RelayEngine, index: Int) {
+        self.engine = engine
+        self.index = index
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let env = unwrapInboundIn(data)
+        engine.clientDatagram(listener: context.channel, index: index, remote: env.remoteAddress, data: env.data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        engine.flushDirty()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP port unreachable and the like surface here; a listener must keep going.
+        engine.logger.debug("udp listener error", metadata: ["error": "\(error)"])
+    }
+}
+
+/// A TCP or TLS client connection, after TURNStreamFramer.
+final class StreamClientHandler: ChannelInboundHandler {
+    typealias InboundIn = TURNFrame
+    let engine: RelayEngine
+
+    init(engine: RelayEngine) { self.engine = engine }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        engine.streamFrame(unwrapInboundIn(data), channel: context.channel)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        engine.flushDirty()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        engine.streamClosed(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        engine.logger.debug("stream client error, closing", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}
+
+/// A relay socket: datagrams from peers for one allocation.
+final class RelayPeerHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    let engine: RelayEngine
+    let box: AllocationBox
+    var wrote = false
+
+    init(engine: RelayEngine, box: AllocationBox) {
+        self.engine = engine
+        self.box = box
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let a = box.allocation else { return }
+        let env = unwrapInboundIn(data)
+        engine.peerDatagram(a, from: env.remoteAddress, data: env.data)
+        wrote = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if wrote, let a = box.allocation, !a.closed {
+            a.link.channel.flush()
+        }
+        wrote = false
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        engine.logger.debug("relay socket error", metadata: ["error": "\(error)"])
+    }
+}

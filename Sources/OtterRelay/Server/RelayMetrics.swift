@@ -1,0 +1,36 @@
+/// Counters of the relay, kept on the relay event loop (plain integers: no
+/// atomics on the per-packet path) and read there when /metrics is served.
+struct RelayMetrics {
+    var allocationsCreated = 0
+    var allocationsDeleted = 0
+    var allocationsActive = 0
+    var bytesFromClients = 0
+    var packetsFromClients = 0
+    var bytesToClients = 0
+    var packetsToClients = 0
+    var bindingRequests = 0
+    var authFailures = 0
+    var forbiddenPeers = 0
+    var droppedNoPermission = 0
+    var malformed = 0
+
+    func prometheusText() -> String {
+        var s = ""
+        func line(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            s += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
+        }
+        line("turn_total_allocations", "gauge", "Allocations currently active.", allocationsActive)
+        line("otter_relay_allocations_created_total", "counter", "Allocations created.", allocationsCreated)
+        line("otter_relay_allocations_deleted_total", "counter", "Allocations deleted or expired.", allocationsDeleted)
+        line("turn_traffic_rcvb", "counter", "Payload bytes received from clients for peers.", bytesFromClients)
+        line("turn_traffic_rcvp", "counter", "Packets received from clients for peers.", packetsFromClients)
+        line("turn_traffic_sentb", "counter", "Payload bytes sent from peers to clients.", bytesToClients)
+        line("turn_traffic_sentp", "counter", "Packets sent from peers to clients.", packetsToClients)
+        line("otter_relay_binding_requests_total", "counter", "STUN Binding requests answered.", bindingRequests)
+        line("otter_relay_auth_failures_total", "counter", "Requests refused with 401.", authFailures)
+        line("otter_relay_forbidden_peers_total", "counter", "Peers refused with 403 by the peer policy.", forbiddenPeers)
+        line("otter_relay_dropped_no_permission_total", "counter", "Packets dropped for lack of a permission.", droppedNoPermission)
+        line("otter_relay_malformed_total", "counter", "Messages that could not be parsed.", malformed)
+        return s
+    }
+}

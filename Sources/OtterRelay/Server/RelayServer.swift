@@ -1,0 +1,175 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// The TURN/STUN relay as a library: `otter relay` runs it alone, `otter up`
+/// embeds it. All its sockets live on one event loop of the given group (or
+/// of a one-thread group it owns).
+public final class RelayServer: Sendable {
+    /// The ports actually bound (useful when the configuration asked for 0).
+    public struct BoundPorts: Sendable, Equatable {
+        public var udp: Int?
+        public var tcp: Int?
+        public var tls: Int?
+        public var prometheus: Int?
+    }
+
+    public let configuration: RelayConfiguration
+    private let engine: RelayEngine
+    private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let channels = NIOLockedValueBox<[Channel]>([])
+    private let logger: Logger
+
+    public init(configuration: RelayConfiguration, eventLoopGroup: EventLoopGroup? = nil,
+                logger: Logger = Logger(label: "otter.relay")) {
+        self.configuration = configuration
+        self.logger = logger
+        let group: EventLoopGroup
+        if let g = eventLoopGroup {
+            group = g
+            ownedGroup = nil
+        } else {
+            let g = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            group = g
+            ownedGroup = g
+        }
+        engine = RelayEngine(loop: group.next(), config: configuration, logger: logger)
+    }
+
+    /// Binds every listener. Throws a RelayError naming the address that failed.
+    @discardableResult
+    public func start() async throws -> BoundPorts {
+        let c = configuration
+        try c.validate()
+        for w in c.warnings { logger.warning("\(w)") }
+        let loop = engine.loop
+        var bound = BoundPorts()
+        var opened: [Channel] = []
+        do {
+            for (index, ip) in c.listeningIPs.enumerated() {
+                var port = c.listeningPort
+                if !c.noUDP {
+                    let p = port
+                    let ch = try await bind { try await self.bindUDP(ip: ip, port: p, index: index) }(ip, p, "UDP")
+                    opened.append(ch)
+                    // With port 0, TCP takes the port UDP got, as clients expect one number.
+                    port = ch.localAddress?.port ?? port
+                    bound.udp = bound.udp ?? port
+                }
+                if !c.noTCP {
+                    let p = port
+                    let ch = try await bind { try await self.bindStream(ip: ip, port: p, tls: nil) }(ip, p, "TCP")
+                    opened.append(ch)
+                    bound.tcp = bound.tcp ?? ch.localAddress?.port
+                }
+                if c.tlsEnabled {
+                    let context = try makeTLSContext()
+                    let ch = try await bind { try await self.bindStream(ip: ip, port: c.tlsListeningPort, tls: context) }(ip, c.tlsListeningPort, "TLS")
+                    opened.append(ch)
+                    bound.tls = bound.tls ?? ch.localAddress?.port
+                }
+            }
+            if let p = c.prometheusPort {
+                let ch = try await bind { try await self.bindMetrics(ip: c.prometheusIP, port: p) }(c.prometheusIP, p, "metrics")
+                opened.append(ch)
+                bound.prometheus = ch.localAddress?.port
+            }
+        } catch {
+            for ch in opened { try? await ch.close() }
+            throw error
+        }
+        channels.withLockedValue { $0 = opened }
+        try await loop.submit { self.engine.startSweeping() }.get()
+        logger.info("otter relay listening", metadata: [
+            "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
+            "tls": "\(bound.tls.map(String.init) ?? "-")", "realm": "\(c.realm)",
+            "relay-ports": "\(c.minPort)-\(c.maxPort)",
+        ])
+        return bound
+    }
+
+    public func shutdown() async throws {
+        let open = channels.withLockedValue { chs in
+            defer { chs = [] }
+            return chs
+        }
+        for ch in open { try? await ch.close() }
+        try await engine.loop.submit { self.engine.stop() }.get()
+        if let g = ownedGroup { try await g.shutdownGracefully() }
+    }
+
+    /// Counters in Prometheus text form (also served on --prometheus).
+    public func metricsText() async throws -> String {
+        try await engine.loop.submit { self.engine.metrics.prometheusText() }.get()
+    }
+
+    private func bind(_ op: @escaping @Sendable () async throws -> Channel) -> @Sendable (String, Int, String) async throws -> Channel {
+        { ip, port, what in
+            do { return try await op() } catch {
+                throw RelayError(.bindFailed, "cannot listen on \(what) \(ip):\(port): \(error)")
+            }
+        }
+    }
+
+    private func bindUDP(ip: String, port: Int, index: Int) async throws -> Channel {
+        let engine = self.engine
+        // No SO_REUSEADDR on UDP: with it a relay socket could bind the
+        // listener's own port and steal its datagrams.
+        return try await DatagramBootstrap(group: engine.loop)
+            .channelOption(.socketOption(.so_rcvbuf), value: 1 << 22)
+            .channelOption(.socketOption(.so_sndbuf), value: 1 << 22)
+            .channelOption(.maxMessagesPerRead, value: 32)
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: RelayEngine.datagramBufferSize))
+            .channelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(UDPListenerHandler(engine: engine, index: index))
+                }
+            }
+            .bind(host: ip, port: port).get()
+    }
+
+    private func bindStream(ip: String, port: Int, tls: NIOSSLContext?) async throws -> Channel {
+        let engine = self.engine
+        return try await ServerBootstrap(group: engine.loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 256)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
+                    try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(TURNStreamFramer()))
+                    try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: engine))
+                }
+            }
+            .bind(host: ip, port: port).get()
+    }
+
+    private func bindMetrics(ip: String, port: Int) async throws -> Channel {
+        let engine = self.engine
+        return try await ServerBootstrap(group: engine.loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    try ch.pipeline.syncOperations.addHandler(MetricsHTTPHandler(engine: engine))
+                }
+            }
+            .bind(host: ip, port: port).get()
+    }
+
+    private func makeTLSContext() throws -> NIOSSLContext {
+        guard let cert = configuration.certificateFile, let key = configuration.privateKeyFile else {
+            throw RelayError(.tls, "TLS needs cert and pkey")
+        }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RelayError(.tls, "cannot load TLS certificate '\(cert)' or key '\(key)': \(error)")
+        }
+    }
+}

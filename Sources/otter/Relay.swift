@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OtterRelay
+
+/// `otter relay`: the TURN/STUN server alone, with coturn's flags and
+/// turnserver.conf. Arguments are passed through verbatim and parsed by
+/// OtterRelay's coturn-compatible parser, so flags and the file share one grammar.
+struct Relay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the TURN/STUN relay (coturn-compatible flags and turnserver.conf).",
+        discussion: """
+        Examples:
+          otter relay -c /etc/turnserver.conf
+          otter relay --listening-ip=127.0.0.1 --use-auth-secret --static-auth-secret=SECRET \\
+            --realm=example.com --min-port=49152 --max-port=65535 --no-tls --no-dtls --no-cli
+        Options coturn has that otter relay does not implement are refused by name.
+        """
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "coturn options, e.g. -c turnserver.conf --realm=example.com")
+    var options: [String] = []
+
+    func run() async throws {
+        if options.contains("-h") || options.contains("--help") {
+            print(Relay.helpMessage())
+            return
+        }
+        let config: RelayConfiguration
+        do {
+            config = try RelayConfiguration.parse(arguments: options)
+        } catch let e as RelayError {
+            throw Relay.fail(e)
+        }
+        let level: Logger.Level = config.verbose ? .debug : .info
+        if let path = config.logFile {
+            let handler = try FileLogHandler(label: "otter.relay", path: path)
+            LoggingSystem.bootstrap { _ in var h = handler; h.logLevel = level; return h }
+        } else {
+            LoggingSystem.bootstrap { label in var h = StreamLogHandler.standardError(label: label); h.logLevel = level; return h }
+        }
+        let server = RelayServer(configuration: config)
+        do {
+            try await server.start()
+        } catch let e as RelayError {
+            throw Relay.fail(e)
+        }
+        await waitForTermination()
+        try await server.shutdown()
+    }
+
+    /// Configuration and bind errors already say what to fix: print them
+    /// without the usage text a ValidationError would add.
+    static func fail(_ e: RelayError) -> ExitCode {
+        FileHandle.standardError.write(Data("otter relay: error: \(e.message)\n".utf8))
+        return ExitCode.failure
+    }
+
+    /// Returns on SIGINT or SIGTERM (what `docker stop` and ECS send).
+    private func waitForTermination() async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let (stream, cont) = AsyncStream<Void>.makeStream()
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { cont.yield() }
+            s.resume()
+            sources.append(s)
+        }
+        for await _ in stream { break }
+        sources.forEach { $0.cancel() }
+    }
+}

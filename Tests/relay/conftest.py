@@ -1,0 +1,109 @@
+import os
+import pathlib
+import socket
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def otter_binary():
+    env = os.environ.get("OTTER_BIN")
+    if env:
+        return env
+    for p in (ROOT / ".build/debug/otter", ROOT / ".build/release/otter"):
+        if p.exists():
+            return str(p)
+    pytest.fail("otter binary not found: run `swift build --product otter` or set OTTER_BIN")
+
+
+def free_port():
+    """A port free for both UDP and TCP on 127.0.0.1."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        port = u.getsockname()[1]
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+    raise RuntimeError("no free port")
+
+
+def stun_binding_ok(port):
+    """One STUN Binding request; True if a success response comes back."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.3)
+    try:
+        tid = os.urandom(12)
+        s.sendto(b"\x00\x01\x00\x00\x21\x12\xa4\x42" + tid, ("127.0.0.1", port))
+        data, _ = s.recvfrom(2048)
+        return data[:2] == b"\x01\x01" and data[8:20] == tid
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+class Relay:
+    def __init__(self, args, tmp_path):
+        self.port = free_port()
+        self.log = open(tmp_path / f"relay-{self.port}.log", "w+")
+        self.args = [otter_binary(), "relay", "--listening-ip=127.0.0.1", f"--listening-port={self.port}",
+                     "--realm=otter.test", "--no-tls", "--no-dtls", "--no-cli", *args]
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            if self.proc.poll() is not None:
+                break
+            if stun_binding_ok(self.port):
+                return
+            time.sleep(0.1)
+        self.stop()
+        self.log.seek(0)
+        raise RuntimeError(f"relay did not start: {self.log.read()}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def output(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+
+@pytest.fixture
+def start_relay(tmp_path):
+    started = []
+
+    def start(*args):
+        r = Relay(list(args), tmp_path)
+        started.append(r)
+        return r
+
+    yield start
+    for r in started:
+        r.stop()
+
+
+@pytest.fixture
+def echo_peer():
+    port = free_port()
+    proc = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
