@@ -13,8 +13,8 @@ import { Sha256 } from "./sha256.js";
 
 export const CHUNK_SIZE = 16 * 1024;
 export const READ_SIZE = 1024 * 1024;
-export const HIGH_WATER = 4 * 1024 * 1024;
-export const LOW_WATER = 1024 * 1024;
+export const HIGH_WATER = 1024 * 1024;
+export const LOW_WATER = 256 * 1024;
 export const MAX_FILE_SIZE = 4 * 1024 * 1024 * 1024; // refuse anything bigger than 4 GiB
 const COMPACT_BYTES = 8 * 1024 * 1024;
 

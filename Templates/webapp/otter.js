@@ -20,6 +20,7 @@ const WELCOME_TIMEOUT_MS = 10000;
 const PING_INTERVAL_MS = 25000;
 const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
 const REKEY_WAIT_MS = 1500;
+const OFFER_WAIT_MS = 1500;
 const PROGRESS_INTERVAL_MS = 100;
 
 /** An error with a machine-readable `code`. */
@@ -105,15 +106,18 @@ export async function join(options = {}) {
   if (!roomId || !token) throw new OtterError("invalid-link", "a room id and token are needed");
   if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
 
-  const room = await apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token);
-  let iceServers;
-  try {
-    const ice = await apiGet(P.iceServersUrl(config, roomId), token);
-    iceServers = Array.isArray(ice && ice.iceServers) ? ice.iceServers : [];
-  } catch (err) {
-    if (err.code !== "network") throw err;
-    iceServers = config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
-  }
+  const t0 = performance.now();
+  // The room check and the ICE servers in parallel (each is one round trip).
+  const [room, iceServers] = await Promise.all([
+    apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
+    apiGet(P.iceServersUrl(config, roomId), token).then(
+      (ice) => (Array.isArray(ice && ice.iceServers) ? ice.iceServers : []),
+      (err) => {
+        if (err.code !== "network") throw err;
+        return config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
+      },
+    ),
+  ]);
   if (relay && !iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))) {
     throw new OtterError("bad-config", "relay-only mode needs a TURN server, and the room has none");
   }
@@ -132,6 +136,8 @@ export async function join(options = {}) {
     name: options.name || "",
     stopTracksOnLeave: options.stopTracksOnLeave ?? ownsStream,
   });
+  call.t0 = t0;
+  call.timings.api = performance.now() - t0;
   try {
     await call._connect(true);
   } catch (err) {
@@ -197,7 +203,8 @@ export class Call extends EventTarget {
     this.micOn = this.localStream.getAudioTracks().some((t) => t.enabled);
     this.cameraOn = this.localStream.getVideoTracks().some((t) => t.enabled);
     this.transfers = new Map();
-    this.joinedAt = performance.now();
+    /** milliseconds from join() for: api (REST checks done), welcome, and per peer firstConnected */
+    this.timings = {};
   }
 
   /**
@@ -266,6 +273,7 @@ export class Call extends EventTarget {
         const m = P.parseServerFrame(typeof ev.data === "string" ? ev.data : "");
         if (!m) return;
         if (m.type === "welcome") {
+          if (first) this.timings.welcome = performance.now() - this.t0;
           welcomed = true;
           this.attempt = 0;
           this._onWelcome(m, first);
@@ -379,21 +387,22 @@ export class Call extends EventTarget {
     switch (m.type) {
       case "peer-joined": {
         if (this.peersById.has(m.peerId)) return;
+        // The newcomer offers to everyone it finds in its welcome; we answer
+        // when that offer arrives, which avoids a needless glare round. If no
+        // offer comes (or the newcomer is a peer we still hear, coming back
+        // with a new id and sending a rekey instead), act after a moment.
+        // Perfect negotiation keeps both offering at once safe anyway.
         const limbo = [...this.peersById.values()].some((p) => p.limboTimer);
-        if (limbo) {
-          // Maybe a peer we still hear is coming back with a new id; give its
-          // rekey message a moment before building a second connection.
-          const timer = setTimeout(() => {
-            this.pendingJoins?.delete(m.peerId);
-            if (!this.peersById.has(m.peerId) && !this.left) this._addPeer(m.peerId);
-          }, REKEY_WAIT_MS);
-          (this.pendingJoins ||= new Map()).set(m.peerId, timer);
-        } else {
-          this._addPeer(m.peerId);
-        }
+        const timer = setTimeout(() => {
+          this.pendingJoins?.delete(m.peerId);
+          if (!this.peersById.has(m.peerId) && !this.left) this._addPeer(m.peerId);
+        }, limbo ? REKEY_WAIT_MS : OFFER_WAIT_MS);
+        (this.pendingJoins ||= new Map()).set(m.peerId, timer);
         return;
       }
       case "peer-left": {
+        const pending = this.pendingJoins && this.pendingJoins.get(m.peerId);
+        if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.peerId); }
         const p = this.peersById.get(m.peerId);
         if (!p) return;
         if (!p.bye && p.pc.connectionState === "connected") {
@@ -475,6 +484,7 @@ export class Call extends EventTarget {
       if (state === peer.lastState) return;
       peer.lastState = state;
       if (state === "connected" && !peer.safetyCode) this._updateSafetyCode(peer);
+      if (state === "connected" && this.timings.firstConnected === undefined) this.timings.firstConnected = performance.now() - this.t0;
       if (state === "failed" && peer.limboTimer) return this._removePeer(peer.id);
       this._emit("connection-state", { scope: "peer", peerId: peer.id, state });
     };
