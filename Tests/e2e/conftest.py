@@ -144,7 +144,7 @@ class Browsers:
             "download.default_directory": str(downloads), "download.prompt_for_download": False,
             "safebrowsing.enabled": False})
         d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-        d.set_page_load_timeout(30)
+        d.set_page_load_timeout(90)
         d.set_script_timeout(60)
         d.downloads = downloads
         self.drivers.append(d)
