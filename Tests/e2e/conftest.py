@@ -55,6 +55,8 @@ class OtterServer:
         self.proc = None
 
     def start(self, timeout=60):
+        self.info = {}
+        self.lines = []
         args = [self.binary, "up", "--host", "127.0.0.1", "--port", str(self.port),
                 "--relay-port", str(self.relay_port), "--data-dir", self.tmp]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.tmp)
@@ -98,7 +100,7 @@ class OtterServer:
             assert r.status == 201, r.status
             return json.loads(r.read())
 
-    def stop(self):
+    def stop(self, keep_data=False):
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -106,7 +108,14 @@ class OtterServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not keep_data:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def restart(self, down_seconds=0.0):
+        """Stops the process and starts it again on the same ports and data dir."""
+        self.stop(keep_data=True)
+        time.sleep(down_seconds)
+        return self.start()
 
 
 @pytest.fixture(scope="session")

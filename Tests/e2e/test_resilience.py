@@ -1,0 +1,65 @@
+"""A running call survives its signaling server going away and coming back."""
+import os
+from pathlib import Path
+import time
+
+import pytest
+
+from conftest import REPO, OtterServer, by_testid, error_text, join, remote_peer_ids, stats, wait, wait_connected
+
+
+@pytest.fixture
+def own_otter():
+    binary = os.environ.get("OTTER_BIN", str(REPO / ".build" / "debug" / "otter"))
+    if not Path(binary).exists():
+        pytest.fail(f"otter binary not found at {binary}")
+    s = OtterServer(binary).start()
+    yield s
+    s.stop()
+
+
+def frames(d, pid):
+    s = stats(d, pid)
+    return s["video"]["framesDecoded"] if s and s["video"] else 0
+
+
+def test_call_survives_a_signaling_restart(own_otter, browsers):
+    room = own_otter.create_room(max_peers=2)
+    a, b = browsers.new(), browsers.new()
+    join(a, room["url"], "Alice")
+    join(b, room["url"], "Bob")
+    assert b.execute_script("return document.body.dataset.screen") == "call", error_text(b)
+    [b_id] = wait_connected(a, 1)
+    [a_id] = wait_connected(b, 1)
+
+    own_otter.stop(keep_data=True)
+    # both notice the signaling is gone…
+    for d in (a, b):
+        wait(d, lambda dd: dd.execute_script("return window.otterCall.signalingState") == "reconnecting", 15)
+        assert by_testid(d, "error").get_attribute("data-code") is None or d.execute_script("return document.body.dataset.screen") == "call"
+    # …but media keeps flowing peer to peer while it is down
+    f1 = frames(b, a_id)
+    time.sleep(3)
+    assert frames(b, a_id) > f1 + 10
+    assert d.execute_script("return document.body.dataset.screen") == "call"
+
+    own_otter.start()
+    for d in (a, b):
+        wait(d, lambda dd: dd.execute_script("return window.otterCall.signalingState") == "connected", 40, "never reconnected")
+    # still one connection each, one tile each (no duplicate from the rejoin), chat still works
+    time.sleep(2.5)
+    for d in (a, b):
+        assert len(wait_connected(d, 1)) == 1
+        assert len(d.execute_script("return window.otterCall.peers")) == 1
+        assert len(remote_peer_ids(d)) == 1
+    by_testid(a, "chat-input").send_keys("still here\n")
+    wait(b, lambda d: "still here" in by_testid(d, "chat-log").text, 10)
+    # and signaling through the new server works: an ICE restart renegotiates
+    b_now = a.execute_script("return window.otterCall.peers[0].peerId")
+    a.execute_script("window.otterCall.connectionTo(arguments[0]).restartIce()", b_now)
+    time.sleep(3)
+    assert len(wait_connected(a, 1)) == 1
+    a_now = b.execute_script("return window.otterCall.peers[0].peerId")
+    f2 = frames(b, a_now)
+    time.sleep(2)
+    assert frames(b, a_now) > f2 + 5
