@@ -395,6 +395,7 @@ function ensureTile(peerId) {
   t = { el, video, label, stateEl, micIcon, avatar, name: "" };
   state.tiles.set(peerId, t);
   setTileState(t, "connecting");
+  updateGrid();
   return t;
 }
 

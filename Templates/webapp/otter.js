@@ -144,6 +144,8 @@ export async function join(options = {}) {
     call._teardown();
     throw err;
   }
+  // Delivered after the caller's code that follows `await join()` has run.
+  setTimeout(() => call._releaseEvents(), 0);
   return call;
 }
 
@@ -203,6 +205,7 @@ export class Call extends EventTarget {
     this.micOn = this.localStream.getAudioTracks().some((t) => t.enabled);
     this.cameraOn = this.localStream.getVideoTracks().some((t) => t.enabled);
     this.transfers = new Map();
+    this._held = [];
     /** milliseconds from join() for: api (REST checks done), welcome, and per peer firstConnected */
     this.timings = {};
   }
@@ -221,7 +224,17 @@ export class Call extends EventTarget {
 
   /** @private */
   _emit(type, detail) {
+    // Until join() has returned and the caller had a chance to subscribe,
+    // events (peers from the welcome, their first tracks) are held, not lost.
+    if (this._held) { this._held.push([type, detail]); return; }
     this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** @private */
+  _releaseEvents() {
+    const held = this._held || [];
+    this._held = null;
+    for (const [type, detail] of held) this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
   /**

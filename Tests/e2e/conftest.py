@@ -204,20 +204,20 @@ def by_testid(driver, testid):
 
 def open_lobby(driver, url):
     driver.get(url)
-    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("lobby", "error"), 20,
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("lobby", "error"), 60,
          "neither lobby nor an error screen appeared")
 
 
 def join(driver, url, name):
     open_lobby(driver, url)
     assert driver.execute_script("return document.body.dataset.screen") == "lobby", error_text(driver)
-    wait(driver, lambda d: d.execute_script("const v=document.getElementById('preview'); return v && v.videoWidth > 0"), 15,
+    wait(driver, lambda d: d.execute_script("const v=document.getElementById('preview'); return v && v.videoWidth > 0"), 60,
          "camera preview never showed")
     name_box = driver.find_element(By.ID, "name")
     name_box.clear()
     name_box.send_keys(name)
     by_testid(driver, "join").click()
-    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("call", "error"), 20,
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("call", "error"), 60,
          "neither the call nor an error screen appeared")
 
 

@@ -27,13 +27,13 @@ def test_four_connect_pairwise_and_a_fifth_sees_room_full(otter, browsers, outpu
     # video decodes on every one of the 12 directed links
     for d in drivers:
         for pid in (v for k, v in ids.items() if k is not d):
-            wait(d, lambda dd: (stats(dd, pid) or {}).get("video") and stats(dd, pid)["video"]["framesDecoded"] > 0, 30,
+            wait(d, lambda dd: (stats(dd, pid) or {}).get("video") and stats(dd, pid)["video"]["framesDecoded"] > 0, 60,
                  f"no decoded video from {pid}")
     time.sleep(1)
     drivers[0].save_screenshot(str(output_dir / "call-4.png"))
     fifth = browsers.new()
     join(fifth, room["url"], "Eve")
-    wait(fifth, lambda d: d.execute_script("return document.body.dataset.screen") == "error", 15)
+    wait(fifth, lambda d: d.execute_script("return document.body.dataset.screen") == "error", 60)
     assert by_testid(fifth, "error").get_attribute("data-code") == "room-full"
     assert "full" in by_testid(fifth, "error").text.lower()
     fifth.save_screenshot(str(output_dir / "room-full.png"))
