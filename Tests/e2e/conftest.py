@@ -139,12 +139,12 @@ class Browsers:
         self.drivers = []
         self.dirs = []
 
-    def new(self, extra_flags=()):
+    def new(self, extra_flags=(), drop_flags=()):
         opts = Options()
         opts.binary_location = CHROMIUM
         profile = tempfile.mkdtemp(prefix="otter-chrome-")
         self.dirs.append(profile)
-        for f in CHROME_FLAGS + list(extra_flags) + [f"--user-data-dir={profile}"]:
+        for f in [f for f in CHROME_FLAGS if f not in drop_flags] + list(extra_flags) + [f"--user-data-dir={profile}"]:
             opts.add_argument(f)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         downloads = Path(profile) / "downloads"

@@ -63,3 +63,18 @@ def test_call_survives_a_signaling_restart(own_otter, browsers):
     f2 = frames(b, a_now)
     time.sleep(2)
     assert frames(b, a_now) > f2 + 5
+
+
+def test_lost_connection_shows_its_screen(own_otter, browsers):
+    """Alone in a room, the server goes away for good: after a while the app says so."""
+    room = own_otter.create_room(max_peers=2)
+    d = browsers.new()
+    join(d, room["url"], "Alice")
+    assert d.execute_script("return document.body.dataset.screen") == "call", error_text(d)
+    own_otter.stop(keep_data=True)
+    wait(d, lambda dd: dd.execute_script("return window.otterCall && window.otterCall.signalingState") == "reconnecting", 15)
+    assert "Reconnecting" in d.find_element("id", "signal-status").text
+    wait(d, lambda dd: dd.execute_script("return document.body.dataset.screen") == "error", 45, "no lost-connection screen")
+    err = by_testid(d, "error")
+    assert err.get_attribute("data-code") == "lost"
+    assert "connection lost" in err.text.lower()
