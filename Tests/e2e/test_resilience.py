@@ -78,3 +78,31 @@ def test_lost_connection_shows_its_screen(own_otter, browsers):
     err = by_testid(d, "error")
     assert err.get_attribute("data-code") == "lost"
     assert "connection lost" in err.text.lower()
+
+
+def test_token_expiring_mid_call_does_not_drop_the_call(own_otter, browsers):
+    room = own_otter.create_room(max_peers=2, ttl_seconds=60)
+    a, b = browsers.new(), browsers.new()
+    join(a, room["url"], "Alice")
+    join(b, room["url"], "Bob")
+    [b_id] = wait_connected(a, 1)
+    [a_id] = wait_connected(b, 1)
+    exp = b.execute_script("return JSON.parse(atob(window.otterCall.token.split('.')[1].replace(/-/g,'+').replace(/_/g,'/'))).exp")
+    while time.time() < exp + 2:
+        time.sleep(1)
+    # the link has expired; the call goes on
+    f1 = frames(b, a_id)
+    time.sleep(2)
+    assert frames(b, a_id) > f1 + 10
+    # even when the signaling connection drops now and cannot be re-opened
+    own_otter.restart()
+    for d in (a, b):
+        wait(d, lambda dd: dd.execute_script("return window.otterCall.signalingState") == "expired", 30)
+        assert d.execute_script("return document.body.dataset.screen") == "call"
+        assert "expired" in d.find_element("id", "signal-status").text.lower()
+    f2 = frames(b, a_id)
+    time.sleep(2)
+    assert frames(b, a_id) > f2 + 10
+    by_testid(b, "chat-input").send_keys("still talking\n")
+    wait(a, lambda d: "still talking" in by_testid(d, "chat-log").text, 10)
+    assert len(wait_connected(a, 1)) == 1
