@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from conftest import REPO, OtterServer, by_testid, error_text, join, remote_peer_ids, stats, wait, wait_connected
+from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
+from otter_e2e import REPO, OtterServer, by_testid, error_text, join, remote_peer_ids, stats, wait, wait_connected
 
 
 @pytest.fixture

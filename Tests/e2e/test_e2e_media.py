@@ -1,7 +1,8 @@
 """Denied camera and microphone: a clear screen, and a way in without them."""
 from urllib.parse import urlsplit
 
-from conftest import by_testid, error_text, open_lobby, wait, wait_connected, join
+from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
+from otter_e2e import by_testid, error_text, open_lobby, wait, wait_connected, join
 
 
 def test_denied_camera_shows_its_screen_and_can_join_without(otter, browsers, output_dir):

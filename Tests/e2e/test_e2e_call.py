@@ -5,7 +5,8 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from conftest import by_testid, join, open_lobby, remote_peer_ids, stats, wait, wait_connected, wait_media_flowing, error_text
+from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
+from otter_e2e import by_testid, join, open_lobby, remote_peer_ids, stats, wait, wait_connected, wait_media_flowing, error_text
 
 
 def two_in_a_call(otter, browsers, output_dir=None):

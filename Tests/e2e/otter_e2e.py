@@ -1,4 +1,8 @@
-"""Browser end-to-end tests: real `otter up`, Debian Chromium headless with a
+"""Fixtures and helpers for the browser end-to-end tests (no conftest.py, so
+these tests can share one pytest run with other suites that have one).
+Each test module imports the fixtures it uses from here.
+
+Browser end-to-end tests: real `otter up`, Debian Chromium headless with a
 fake camera and microphone, driven by selenium + Debian's chromedriver.
 
 Environment:
@@ -171,10 +175,11 @@ class Browsers:
 
 @pytest.fixture
 def browsers(request, output_dir):
+    failed_before = request.session.testsfailed
     b = Browsers()
     yield b
-    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
-    if failed:
+    # the call phase has been reported by now: keep evidence when it failed
+    if request.session.testsfailed > failed_before:
         for i, d in enumerate(b.drivers):
             try:
                 d.save_screenshot(str(output_dir / f"FAILED-{request.node.name}-{i}.png"))
@@ -183,13 +188,6 @@ def browsers(request, output_dir):
             except Exception:
                 pass
     b.close()
-
-
-@pytest.hookimpl(tryfirst=True, hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
 
 
 # ---------------------------------------------------------------- helpers

@@ -4,7 +4,8 @@ import time
 
 from selenium.webdriver.common.by import By
 
-from conftest import by_testid, error_text, join, open_lobby, remote_peer_ids, stats, wait, wait_connected, wait_media_flowing
+from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
+from otter_e2e import by_testid, error_text, join, open_lobby, remote_peer_ids, stats, wait, wait_connected, wait_media_flowing
 
 
 def test_four_connect_pairwise_and_a_fifth_sees_room_full(otter, browsers, output_dir):
