@@ -30,6 +30,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[2]
+WEBAPP = Path(os.environ.get("OTTER_WEB_DIR", REPO / "Templates" / "webapp"))
 OUTPUT = Path(os.environ.get("E2E_OUTPUT", REPO / "test-output" / "e2e"))
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
@@ -59,10 +60,12 @@ class OtterServer:
         self.proc = None
 
     def start(self, timeout=60):
+        previous_key = self.info.get("api_key")
         self.info = {}
         self.lines = []
+        # --web-dir: serve this checkout's web app, whichever otter binary runs
         args = [self.binary, "up", "--host", "127.0.0.1", "--port", str(self.port),
-                "--relay-port", str(self.relay_port), "--data-dir", self.tmp]
+                "--relay-port", str(self.relay_port), "--data-dir", self.tmp, "--web-dir", str(WEBAPP)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.tmp)
         wanted = {"API URL": "api_url", "API key": "api_key", "Web app": "web_app", "Sample room": "sample_room"}
         got = threading.Event()
@@ -84,6 +87,10 @@ class OtterServer:
         if not got.is_set():
             self.stop()
             raise RuntimeError("otter up did not print its URLs in time:\n" + "\n".join(self.lines[-40:]))
+        if not self.info["api_key"] or " " in self.info["api_key"]:
+            # a restart on the same data dir does not show the key again
+            key_file = Path(self.tmp) / "api-key"
+            self.info["api_key"] = key_file.read_text().strip() if key_file.exists() else previous_key
         # the API answers
         for _ in range(100):
             try:
