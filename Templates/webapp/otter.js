@@ -1,0 +1,815 @@
+// Otter browser SDK: private peer-to-peer calls.
+//
+//   import Otter from "./otter.js";
+//   const call = await Otter.join({ roomUrl: location.href });
+//   call.on("track", ({ peerId, stream }) => { video.srcObject = stream; });
+//
+// One RTCPeerConnection per remote peer (mesh, up to 4), perfect negotiation
+// (the lower peerId is polite), signaling per DESIGN.md over a WebSocket that
+// reconnects with backoff. Chat, state and files travel over DataChannels and
+// never touch a server.
+
+import * as P from "./protocol.js";
+import { Negotiator } from "./negotiation.js";
+import { sendFileOnChannel, FileReceiver, newTransferId } from "./files.js";
+import { safetyCodeFromSdp } from "./safety.js";
+
+export const VERSION = "0.1.0";
+
+const WELCOME_TIMEOUT_MS = 10000;
+const PING_INTERVAL_MS = 25000;
+const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
+const REKEY_WAIT_MS = 1500;
+const OFFER_WAIT_MS = 1500;
+const PROGRESS_INTERVAL_MS = 100;
+
+/** An error with a machine-readable `code`. */
+export class OtterError extends Error {
+  /**
+   * @param {string} code e.g. "invalid-link", "token-expired", "room-not-found", "room-full",
+   *   "media-denied", "media-not-found", "network", "signaling-unavailable", "bad-config"
+   * @param {string} message
+   * @param {object} [extra]
+   */
+  constructor(code, message, extra = {}) {
+    super(message);
+    this.name = "OtterError";
+    this.code = code;
+    Object.assign(this, extra);
+  }
+}
+
+/**
+ * Reads the public config (`window.OTTER_CONFIG` from /config.js) unless one is given.
+ * @param {object} [config]
+ * @returns {{apiUrl:string, signalUrl:string, iceServersPath:string, stunUrls:string[]}}
+ */
+export function resolveConfig(config) {
+  const c = config || globalThis.OTTER_CONFIG;
+  if (!c || typeof c.apiUrl !== "string" || typeof c.signalUrl !== "string") {
+    throw new OtterError("bad-config", "no Otter config: load /config.js or pass { config }");
+  }
+  return {
+    apiUrl: c.apiUrl,
+    signalUrl: c.signalUrl,
+    iceServersPath: c.iceServersPath || "/rooms/{roomId}/ice-servers",
+    stunUrls: Array.isArray(c.stunUrls) ? c.stunUrls : [],
+  };
+}
+
+async function apiGet(url, token) {
+  let res;
+  try {
+    res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+  } catch (err) {
+    throw new OtterError("network", "the Otter server cannot be reached", { cause: err });
+  }
+  let body = null;
+  try { body = await res.json(); } catch {}
+  if (res.ok) return body;
+  const serverCode = body && body.error && body.error.code;
+  const message = (body && body.error && body.error.message) || `HTTP ${res.status}`;
+  if (res.status === 401 || res.status === 403) {
+    throw new OtterError(serverCode === "token-expired" ? "token-expired" : "invalid-link", message, { status: res.status });
+  }
+  if (res.status === 404) throw new OtterError("room-not-found", message, { status: 404 });
+  throw new OtterError("network", message, { status: res.status });
+}
+
+/**
+ * Joins a room.
+ * @param {object} options
+ * @param {string} [options.roomUrl] a room link `<app>/?room=<id>#token=<jwt>`
+ * @param {string} [options.roomId] instead of roomUrl, with token
+ * @param {string} [options.token]
+ * @param {object} [options.config] `{apiUrl, signalUrl, iceServersPath, stunUrls}`; default window.OTTER_CONFIG
+ * @param {MediaStream|MediaStreamConstraints|false} [options.media] a stream to send, constraints for
+ *   getUserMedia (default `{audio:true, video:true}`), or false to only receive
+ * @param {string} [options.name] display name shown to the others
+ * @param {"all"|"relay"} [options.iceTransportPolicy] "relay" forces TURN (also `?relay=1` on the link)
+ * @param {boolean} [options.stopTracksOnLeave] stop the local tracks on leave (default: only tracks the SDK itself acquired)
+ * @returns {Promise<Call>}
+ * @throws {OtterError}
+ */
+export async function join(options = {}) {
+  const config = resolveConfig(options.config);
+  let roomId = options.roomId;
+  let token = options.token;
+  let relay = options.iceTransportPolicy === "relay";
+  if (options.roomUrl) {
+    let link;
+    try { link = P.parseRoomUrl(options.roomUrl); } catch (err) { throw new OtterError("invalid-link", err.message); }
+    roomId = link.roomId;
+    token = link.token;
+    relay = relay || link.relay;
+  }
+  if (!roomId || !token) throw new OtterError("invalid-link", "a room id and token are needed");
+  if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
+
+  const t0 = performance.now();
+  // The room check and the ICE servers in parallel (each is one round trip).
+  const [room, iceServers] = await Promise.all([
+    apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
+    apiGet(P.iceServersUrl(config, roomId), token).then(
+      (ice) => (Array.isArray(ice && ice.iceServers) ? ice.iceServers : []),
+      (err) => {
+        if (err.code !== "network") throw err;
+        return config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
+      },
+    ),
+  ]);
+  if (relay && !iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))) {
+    throw new OtterError("bad-config", "relay-only mode needs a TURN server, and the room has none");
+  }
+
+  let stream = null;
+  let ownsStream = false;
+  if (options.media instanceof (globalThis.MediaStream || class {})) {
+    stream = options.media;
+  } else if (options.media !== false) {
+    stream = await getMedia(options.media || { audio: true, video: true });
+    ownsStream = true;
+  }
+
+  const call = new Call({
+    config, roomId, token, room, iceServers, relay, stream,
+    name: options.name || "",
+    stopTracksOnLeave: options.stopTracksOnLeave ?? ownsStream,
+  });
+  call.t0 = t0;
+  call.timings.api = performance.now() - t0;
+  try {
+    await call._connect(true);
+  } catch (err) {
+    call._teardown();
+    throw err;
+  }
+  // Delivered after the caller's code that follows `await join()` has run.
+  setTimeout(() => call._releaseEvents(), 0);
+  return call;
+}
+
+/**
+ * getUserMedia with errors as OtterError ("media-denied", "media-not-found").
+ * @param {MediaStreamConstraints} constraints
+ * @returns {Promise<MediaStream>}
+ */
+export async function getMedia(constraints) {
+  try {
+    return await navigator.mediaDevices.getUserMedia(constraints);
+  } catch (err) {
+    if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
+      throw new OtterError("media-denied", "camera or microphone access was denied", { cause: err });
+    }
+    if (err && (err.name === "NotFoundError" || err.name === "OverconstrainedError" || err.name === "NotReadableError")) {
+      throw new OtterError("media-not-found", "no usable camera or microphone was found", { cause: err });
+    }
+    throw new OtterError("media-denied", String((err && err.message) || err), { cause: err });
+  }
+}
+
+/**
+ * A joined call. Events (listen with `on(type, fn)`; `fn` receives the detail):
+ * `peer-joined` {peerId}, `peer-left` {peerId}, `peer-updated` {peerId,name,mic,camera,screen},
+ * `track` {peerId,track,stream}, `message` {peerId,name,text,id,at},
+ * `file-offer` {peerId,id,name,size,type,cancel}, `file-progress` {peerId,id,name,direction,bytes,size,state},
+ * `file-received` {peerId,id,name,size,type,sha256,blob}, `safety-code` {peerId,code},
+ * `connection-state` {scope:"signaling"|"peer", state, peerId?}, `error` {code,message,peerId?}.
+ */
+export class Call extends EventTarget {
+  /** @private */
+  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave }) {
+    super();
+    this.config = config;
+    /** @type {string} */
+    this.roomId = roomId;
+    this.token = token;
+    this.room = room;
+    this.iceServers = iceServers;
+    /** @type {boolean} true when media is forced through the TURN relay */
+    this.relay = relay;
+    /** @type {MediaStream} what this side sends */
+    this.localStream = stream || new MediaStream();
+    this.name = name;
+    this.stopTracksOnLeave = stopTracksOnLeave;
+    /** @type {string|null} this side's peerId (changes after a signaling reconnect) */
+    this.peerId = null;
+    this.peersById = new Map();
+    this.ws = null;
+    this.signalingState = "connecting";
+    this.left = false;
+    this.attempt = 0;
+    this.reconnectTimer = null;
+    this.pingTimer = null;
+    this.screenTrack = null;
+    this.micOn = this.localStream.getAudioTracks().some((t) => t.enabled);
+    this.cameraOn = this.localStream.getVideoTracks().some((t) => t.enabled);
+    this.transfers = new Map();
+    this._held = [];
+    /** milliseconds from join() for: api (REST checks done), welcome, and per peer firstConnected */
+    this.timings = {};
+  }
+
+  /**
+   * Subscribes to an event.
+   * @param {string} type
+   * @param {(detail:any)=>void} fn
+   * @returns {()=>void} unsubscribe
+   */
+  on(type, fn) {
+    const l = (ev) => fn(ev.detail);
+    this.addEventListener(type, l);
+    return () => this.removeEventListener(type, l);
+  }
+
+  /** @private */
+  _emit(type, detail) {
+    // Until join() has returned and the caller had a chance to subscribe,
+    // events (peers from the welcome, their first tracks) are held, not lost.
+    if (this._held) { this._held.push([type, detail]); return; }
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /** @private */
+  _releaseEvents() {
+    const held = this._held || [];
+    this._held = null;
+    for (const [type, detail] of held) this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  /**
+   * The remote peers and what is known about them.
+   * @returns {{peerId:string,name:string,state:string,mic:boolean,camera:boolean,screen:boolean,safetyCode:string|null}[]}
+   */
+  get peers() {
+    return [...this.peersById.values()].filter((p) => !p.closed).map((p) => ({
+      peerId: p.id, name: p.name, state: p.pc.connectionState, mic: p.mic, camera: p.camera, screen: p.screen, safetyCode: p.safetyCode,
+    }));
+  }
+
+  /**
+   * The RTCPeerConnection to one peer (for getStats and diagnostics).
+   * @param {string} peerId
+   * @returns {RTCPeerConnection|null}
+   */
+  connectionTo(peerId) {
+    const p = this.peersById.get(peerId);
+    return p ? p.pc : null;
+  }
+
+  // ---------------------------------------------------------------- signaling
+
+  /** @private */
+  _connect(first) {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const done = (err) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        err ? reject(err) : resolve();
+      };
+      const timer = setTimeout(() => {
+        done(new OtterError("signaling-unavailable", "the signaling server did not answer"));
+        try { ws.close(); } catch {}
+      }, WELCOME_TIMEOUT_MS);
+      let ws;
+      try {
+        ws = new WebSocket(P.signalSocketUrl(this.config.signalUrl, this.token));
+      } catch (err) {
+        return done(new OtterError("bad-config", `bad signaling URL: ${err.message}`));
+      }
+      this.ws = ws;
+      let welcomed = false;
+      ws.onopen = () => ws.send(P.encodeJoin());
+      ws.onmessage = (ev) => {
+        const m = P.parseServerFrame(typeof ev.data === "string" ? ev.data : "");
+        if (!m) return;
+        if (m.type === "welcome") {
+          if (first) this.timings.welcome = performance.now() - this.t0;
+          welcomed = true;
+          this.attempt = 0;
+          this._onWelcome(m, first);
+          this._setSignaling("connected");
+          done();
+          return;
+        }
+        if (m.type === "error" && !welcomed) {
+          if (m.code === "room-full") done(new OtterError("room-full", m.message || "this room is full"));
+          else if (m.code === "token-expired") done(new OtterError("token-expired", m.message || "this room link has expired"));
+          else done(new OtterError("signaling-unavailable", m.message || m.code));
+          return;
+        }
+        this._onServerFrame(m);
+      };
+      ws.onclose = async () => {
+        if (this.ws === ws) this.ws = null;
+        clearInterval(this.pingTimer);
+        if (!welcomed) {
+          if (settled) return;
+          // The server refuses a bad token before the socket opens; find out why.
+          try {
+            await apiGet(`${this.config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(this.roomId)}`, this.token);
+            done(new OtterError("signaling-unavailable", "the signaling connection was refused"));
+          } catch (err) {
+            done(err);
+          }
+          return;
+        }
+        if (!this.left) this._scheduleReconnect();
+      };
+      ws.onerror = () => {};
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(P.encodePing());
+      }, PING_INTERVAL_MS);
+    });
+  }
+
+  /** @private */
+  _setSignaling(state) {
+    if (this.signalingState === state) return;
+    this.signalingState = state;
+    this._emit("connection-state", { scope: "signaling", state });
+  }
+
+  /** @private */
+  _scheduleReconnect() {
+    if (this.left || this.reconnectTimer) return;
+    if (P.isTokenExpired(this.token)) {
+      // The link expired mid-call: running connections go on, only new
+      // signaling (new peers, ICE restarts) is no longer possible.
+      this._setSignaling("expired");
+      return;
+    }
+    this._setSignaling("reconnecting");
+    const delay = P.backoffDelay(this.attempt++);
+    this.reconnectTimer = setTimeout(async () => {
+      this.reconnectTimer = null;
+      if (this.left) return;
+      try {
+        await this._connect(false);
+      } catch (err) {
+        if (err.code === "token-expired" || err.code === "invalid-link" || err.code === "room-not-found") {
+          this._setSignaling("expired");
+          this._emit("error", { code: err.code, message: err.message, fatal: false });
+          return;
+        }
+        if (err.code === "room-full") {
+          this._setSignaling("offline");
+          this._emit("error", { code: "room-full", message: err.message, fatal: false });
+          return;
+        }
+        this._scheduleReconnect();
+      }
+    }, delay);
+  }
+
+  /** @private */
+  _send(text) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.ws.send(text);
+      return true;
+    }
+    return false;
+  }
+
+  /** @private */
+  _onWelcome(m, first) {
+    const oldId = this.peerId;
+    this.peerId = m.peerId;
+    if (Array.isArray(m.iceServers) && m.iceServers.length && !this.iceServers.length) this.iceServers = m.iceServers;
+    const listed = new Set(m.peers);
+    if (!first && oldId && oldId !== m.peerId) {
+      // Rejoined with a new id: keep the connections that still work and tell
+      // those peers our new id over their data channel.
+      for (const p of [...this.peersById.values()]) {
+        if (listed.has(p.id) && p.pc.connectionState === "connected" && p.dc.readyState === "open") {
+          p.neg.polite = P.isPolite(this.peerId, p.id);
+          p.dc.send(P.encodePeerMessage({ t: "rekey", peerId: this.peerId }));
+        } else {
+          this._removePeer(p.id);
+        }
+      }
+    }
+    for (const id of m.peers) if (!this.peersById.has(id)) this._addPeer(id);
+  }
+
+  /** @private */
+  _onServerFrame(m) {
+    switch (m.type) {
+      case "peer-joined": {
+        if (this.peersById.has(m.peerId)) return;
+        // The newcomer offers to everyone it finds in its welcome; we answer
+        // when that offer arrives, which avoids a needless glare round. If no
+        // offer comes (or the newcomer is a peer we still hear, coming back
+        // with a new id and sending a rekey instead), act after a moment.
+        // Perfect negotiation keeps both offering at once safe anyway.
+        const limbo = [...this.peersById.values()].some((p) => p.limboTimer);
+        const timer = setTimeout(() => {
+          this.pendingJoins?.delete(m.peerId);
+          if (!this.peersById.has(m.peerId) && !this.left) this._addPeer(m.peerId);
+        }, limbo ? REKEY_WAIT_MS : OFFER_WAIT_MS);
+        (this.pendingJoins ||= new Map()).set(m.peerId, timer);
+        return;
+      }
+      case "peer-left": {
+        const pending = this.pendingJoins && this.pendingJoins.get(m.peerId);
+        if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.peerId); }
+        const p = this.peersById.get(m.peerId);
+        if (!p) return;
+        if (!p.bye && p.pc.connectionState === "connected") {
+          p.limboTimer = setTimeout(() => this._removePeer(p.id), LIMBO_MS);
+        } else {
+          this._removePeer(m.peerId);
+        }
+        return;
+      }
+      case "signal": {
+        const data = P.parseSignalData(m.data);
+        if (!data) return;
+        let p = this.peersById.get(m.from);
+        if (!p) {
+          const pending = this.pendingJoins && this.pendingJoins.get(m.from);
+          if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.from); }
+          if (!data.description || data.description.type !== "offer") return;
+          p = this._addPeer(m.from);
+        }
+        p.neg.onSignal(data);
+        return;
+      }
+      case "error":
+        if (m.code === "token-expired") {
+          this._setSignaling("expired");
+        }
+        this._emit("error", { code: m.code, message: m.message, fatal: false });
+        return;
+      default:
+    }
+  }
+
+  // -------------------------------------------------------------- connections
+
+  /** @private */
+  _rtcConfig() {
+    return {
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.relay ? "relay" : "all",
+      bundlePolicy: "max-bundle",
+    };
+  }
+
+  /** @private */
+  _addPeer(id) {
+    const pc = new RTCPeerConnection(this._rtcConfig());
+    const peer = {
+      id, pc, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
+      stream: null, bye: false, limboTimer: null, lastState: "new",
+    };
+    peer.neg = new Negotiator({
+      pc,
+      polite: P.isPolite(this.peerId, id),
+      send: (data) => {
+        try { this._send(P.encodeSignal(peer.id, data)); } catch (err) { this._emit("error", { code: "signal-too-large", message: err.message, peerId: peer.id }); }
+      },
+      onError: (err) => this._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
+    });
+    this.peersById.set(id, peer);
+
+    // Always one audio and one video transceiver, so the camera, a new device
+    // or a screen can be swapped in with replaceTrack and no renegotiation.
+    const audio = this.localStream.getAudioTracks()[0] || null;
+    const video = this.screenTrack || this.localStream.getVideoTracks()[0] || null;
+    peer.audioTx = pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [this.localStream] });
+    peer.videoTx = pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [this.localStream] });
+
+    peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
+    peer.dc.onopen = () => {
+      peer.dc.send(P.encodePeerMessage({ t: "hello", name: this.name, mic: this.micOn, camera: this.cameraOn, screen: !!this.screenTrack }));
+    };
+    peer.dc.onmessage = (ev) => this._onPeerMessage(peer, ev.data);
+
+    pc.onnegotiationneeded = () => peer.neg.onNegotiationNeeded();
+    pc.onicecandidate = (ev) => peer.neg.onIceCandidate(ev.candidate);
+    pc.oniceconnectionstatechange = () => peer.neg.onIceConnectionStateChange();
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      if (state === peer.lastState) return;
+      peer.lastState = state;
+      if (state === "connected" && !peer.safetyCode) this._updateSafetyCode(peer);
+      if (state === "connected" && this.timings.firstConnected === undefined) this.timings.firstConnected = performance.now() - this.t0;
+      if (state === "failed" && peer.limboTimer) return this._removePeer(peer.id);
+      this._emit("connection-state", { scope: "peer", peerId: peer.id, state });
+    };
+    pc.ontrack = (ev) => {
+      if (!peer.stream) peer.stream = ev.streams[0] || new MediaStream();
+      if (!peer.stream.getTracks().includes(ev.track)) peer.stream.addTrack(ev.track);
+      this._emit("track", { peerId: peer.id, track: ev.track, stream: peer.stream });
+    };
+    pc.ondatachannel = (ev) => {
+      if (ev.channel.label.startsWith("file:")) this._receiveFile(peer, ev.channel);
+    };
+    this._emit("peer-joined", { peerId: id });
+    return peer;
+  }
+
+  /** @private */
+  _updateSafetyCode(peer) {
+    const l = peer.pc.localDescription, r = peer.pc.remoteDescription;
+    const code = l && r ? safetyCodeFromSdp(l.sdp, r.sdp) : null;
+    if (code && code !== peer.safetyCode) {
+      peer.safetyCode = code;
+      this._emit("safety-code", { peerId: peer.id, code });
+    }
+  }
+
+  /** @private */
+  _removePeer(id) {
+    const p = this.peersById.get(id);
+    if (!p) return;
+    this.peersById.delete(id);
+    p.closed = true;
+    clearTimeout(p.limboTimer);
+    p.neg.close();
+    for (const t of this.transfers.values()) if (t.peerId === id) t.cancel();
+    try { p.pc.close(); } catch {}
+    this._emit("peer-left", { peerId: id });
+  }
+
+  /** @private */
+  _onPeerMessage(peer, data) {
+    const m = P.parsePeerMessage(data);
+    if (!m) return;
+    switch (m.t) {
+      case "chat":
+        this._emit("message", { peerId: peer.id, name: peer.name, text: m.text, id: m.id, at: m.at });
+        return;
+      case "hello":
+      case "state":
+        if (m.name !== undefined) peer.name = m.name;
+        for (const k of ["mic", "camera", "screen"]) if (m[k] !== undefined) peer[k] = m[k];
+        this._updateSafetyCode(peer);
+        this._emit("peer-updated", { peerId: peer.id, name: peer.name, mic: peer.mic, camera: peer.camera, screen: peer.screen });
+        return;
+      case "bye":
+        peer.bye = true;
+        this._removePeer(peer.id);
+        return;
+      case "rekey": {
+        const oldId = peer.id;
+        const newId = m.peerId;
+        if (newId === oldId) return;
+        const dup = this.peersById.get(newId);
+        if (dup && dup !== peer) { this.peersById.delete(newId); dup.neg.close(); try { dup.pc.close(); } catch {} }
+        const pending = this.pendingJoins && this.pendingJoins.get(newId);
+        if (pending) { clearTimeout(pending); this.pendingJoins.delete(newId); }
+        clearTimeout(peer.limboTimer);
+        peer.limboTimer = null;
+        this.peersById.delete(oldId);
+        peer.id = newId;
+        peer.neg.polite = P.isPolite(this.peerId, newId);
+        this.peersById.set(newId, peer);
+        this._emit("peer-rekeyed", { oldPeerId: oldId, peerId: newId });
+        return;
+      }
+      default:
+    }
+  }
+
+  /** @private */
+  _broadcast(msg) {
+    const text = P.encodePeerMessage(msg);
+    let n = 0;
+    for (const p of this.peersById.values()) {
+      if (p.dc.readyState === "open") { p.dc.send(text); n++; }
+    }
+    return n;
+  }
+
+  /** @private */
+  _broadcastState() {
+    this._broadcast({ t: "state", mic: this.micOn, camera: this.cameraOn, screen: !!this.screenTrack, name: this.name });
+  }
+
+  // ------------------------------------------------------------------- media
+
+  /**
+   * Turns the microphone on or off (the others see the change).
+   * @param {boolean} on
+   */
+  setMicrophone(on) {
+    this.micOn = !!on;
+    for (const t of this.localStream.getAudioTracks()) t.enabled = this.micOn;
+    this._broadcastState();
+  }
+
+  /**
+   * Turns the camera on or off (the others see the change).
+   * @param {boolean} on
+   */
+  setCamera(on) {
+    this.cameraOn = !!on;
+    for (const t of this.localStream.getVideoTracks()) t.enabled = this.cameraOn;
+    this._broadcastState();
+  }
+
+  /**
+   * Sets the name the others see.
+   * @param {string} name
+   */
+  setName(name) {
+    this.name = String(name || "").slice(0, 64);
+    this._broadcastState();
+  }
+
+  /** @private */
+  async _replaceVideo(track) {
+    await Promise.all([...this.peersById.values()].map((p) => p.videoTx.sender.replaceTrack(track).catch(() => {})));
+  }
+
+  /**
+   * Shares the screen instead of the camera until `stopScreen()` (or the
+   * browser's own "stop sharing").
+   * @returns {Promise<MediaStreamTrack>}
+   * @throws {OtterError} "screen-denied" when the user refuses
+   */
+  async shareScreen() {
+    if (this.screenTrack) return this.screenTrack;
+    let s;
+    try {
+      s = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    } catch (err) {
+      throw new OtterError("screen-denied", "screen sharing was not allowed", { cause: err });
+    }
+    const track = s.getVideoTracks()[0];
+    this.screenTrack = track;
+    track.addEventListener("ended", () => { if (this.screenTrack === track) this.stopScreen(); });
+    await this._replaceVideo(track);
+    this._broadcastState();
+    return track;
+  }
+
+  /** Stops screen sharing and sends the camera again. */
+  async stopScreen() {
+    const t = this.screenTrack;
+    if (!t) return;
+    this.screenTrack = null;
+    t.stop();
+    await this._replaceVideo(this.localStream.getVideoTracks()[0] || null);
+    this._broadcastState();
+  }
+
+  /**
+   * Switches the microphone or camera to another device, without renegotiation.
+   * @param {"audioinput"|"videoinput"|"audio"|"video"} kind
+   * @param {string} deviceId
+   * @returns {Promise<MediaStreamTrack>}
+   */
+  async switchDevice(kind, deviceId) {
+    const k = kind.startsWith("audio") ? "audio" : "video";
+    const s = await getMedia({ [k]: { deviceId: { exact: deviceId } } });
+    const track = s.getTracks()[0];
+    const old = k === "audio" ? this.localStream.getAudioTracks()[0] : this.localStream.getVideoTracks()[0];
+    track.enabled = k === "audio" ? this.micOn : this.cameraOn;
+    if (old) { this.localStream.removeTrack(old); old.stop(); }
+    this.localStream.addTrack(track);
+    if (k === "audio" || !this.screenTrack) {
+      await Promise.all([...this.peersById.values()].map((p) => (k === "audio" ? p.audioTx : p.videoTx).sender.replaceTrack(track).catch(() => {})));
+    }
+    return track;
+  }
+
+  // -------------------------------------------------------------- chat, files
+
+  /**
+   * Sends a chat message to everyone in the room.
+   * @param {string} text
+   * @returns {{id:string,text:string,at:number,delivered:number}} delivered = number of peers it went to
+   */
+  send(text) {
+    const t = String(text ?? "").trim();
+    if (!t) throw new OtterError("bad-message", "empty message");
+    if (t.length > 10000) throw new OtterError("bad-message", "messages are limited to 10,000 characters");
+    const msg = { t: "chat", text: t, id: newTransferId(), at: Date.now() };
+    const delivered = this._broadcast(msg);
+    return { id: msg.id, text: t, at: msg.at, delivered };
+  }
+
+  /**
+   * Sends a file to everyone in the room (or one peer). Chunked over its own
+   * DataChannel, flow-controlled, SHA-256 checked by the receiver.
+   * @param {File|Blob} file
+   * @param {{to?:string}} [opts]
+   * @returns {{id:string, name:string, size:number, done:Promise<{sha256:string}[]>, cancel:()=>void}}
+   */
+  sendFile(file, opts = {}) {
+    const id = newTransferId();
+    const targets = [...this.peersById.values()].filter((p) => !p.closed && (!opts.to || p.id === opts.to));
+    if (!targets.length) throw new OtterError("no-peers", "there is nobody to send the file to");
+    const name = file.name || "file";
+    const handles = targets.map((peer) => {
+      const channel = peer.pc.createDataChannel(`file:${id}`, { ordered: true });
+      let last = 0;
+      const h = sendFileOnChannel(file, channel, {
+        id,
+        onProgress: (bytes, size) => {
+          const now = performance.now();
+          if (bytes < size && now - last < PROGRESS_INTERVAL_MS) return;
+          last = now;
+          this._emit("file-progress", { peerId: peer.id, id, name, direction: "send", bytes, size, state: "sending" });
+        },
+      });
+      const t = { peerId: peer.id, cancel: h.cancel };
+      this.transfers.set(`${id}:${peer.id}`, t);
+      h.done.then(
+        (r) => this._emit("file-progress", { peerId: peer.id, id, name, direction: "send", bytes: file.size, size: file.size, state: "done", sha256: r.sha256 }),
+        (err) => this._emit("file-progress", { peerId: peer.id, id, name, direction: "send", bytes: 0, size: file.size, state: err.code === "cancelled" ? "cancelled" : "failed", error: err.message }),
+      ).finally(() => this.transfers.delete(`${id}:${peer.id}`));
+      return h;
+    });
+    const done = Promise.all(handles.map((h) => h.done));
+    done.catch(() => {});
+    return { id, name, size: file.size, done, cancel: () => handles.forEach((h) => h.cancel()) };
+  }
+
+  /** @private */
+  _receiveFile(peer, channel) {
+    channel.binaryType = "arraybuffer";
+    const rx = new FileReceiver({ reply: (m) => { try { channel.send(m); } catch {} } });
+    let meta = null;
+    let last = 0;
+    const key = `${channel.label}:${peer.id}:rx`;
+    const cancel = () => { rx.cancel(); try { channel.close(); } catch {} };
+    this.transfers.set(key, { peerId: peer.id, cancel });
+    const progress = (state, bytes, extra = {}) =>
+      this._emit("file-progress", { peerId: peer.id, id: meta ? meta.id : "", name: meta ? meta.name : "", direction: "receive", bytes, size: meta ? meta.size : 0, state, ...extra });
+    channel.onmessage = (ev) => {
+      const out = rx.handle(ev.data);
+      switch (out.event) {
+        case "offer":
+          meta = out.detail;
+          this._emit("file-offer", { peerId: peer.id, ...meta, cancel });
+          progress("receiving", 0);
+          break;
+        case "progress": {
+          const now = performance.now();
+          if (now - last >= PROGRESS_INTERVAL_MS) { last = now; progress("receiving", out.detail.received); }
+          break;
+        }
+        case "done":
+          progress("done", out.detail.size, { sha256: out.detail.sha256 });
+          this._emit("file-received", { peerId: peer.id, ...out.detail });
+          this.transfers.delete(key);
+          break;
+        case "failed":
+          progress("failed", rx.received, { error: out.detail.reason });
+          this._emit("error", { code: out.detail.code, message: `file transfer failed: ${out.detail.reason}`, peerId: peer.id, fatal: false });
+          this.transfers.delete(key);
+          try { channel.close(); } catch {}
+          break;
+        case "cancelled":
+          progress("cancelled", rx.received);
+          this.transfers.delete(key);
+          break;
+        default:
+      }
+    };
+    channel.onclose = () => {
+      if (rx.state === "receiving" || rx.state === "waiting") {
+        rx.state = "cancelled";
+        if (meta) progress("cancelled", rx.received);
+      }
+      this.transfers.delete(key);
+    };
+  }
+
+  // ------------------------------------------------------------------- leave
+
+  /** Leaves the call: tells the others, closes every connection, stops local media. */
+  leave() {
+    if (this.left) return;
+    this._broadcast({ t: "bye" });
+    this._teardown();
+    this._setSignaling("closed");
+  }
+
+  /** @private */
+  _teardown() {
+    this.left = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    if (this.pendingJoins) for (const t of this.pendingJoins.values()) clearTimeout(t);
+    for (const t of [...this.transfers.values()]) { try { t.cancel(); } catch {} }
+    for (const id of [...this.peersById.keys()]) this._removePeer(id);
+    if (this.ws) { try { this.ws.close(1000, "leave"); } catch {} this.ws = null; }
+    if (this.screenTrack) { this.screenTrack.stop(); this.screenTrack = null; }
+    if (this.stopTracksOnLeave) for (const t of this.localStream.getTracks()) t.stop();
+  }
+}
+
+/** The SDK namespace. */
+export const Otter = Object.freeze({
+  VERSION, join, getMedia, resolveConfig, OtterError, Call,
+  parseRoomUrl: P.parseRoomUrl,
+});
+export default Otter;

@@ -1,0 +1,290 @@
+"""Fixtures and helpers for the browser end-to-end tests (no conftest.py, so
+these tests can share one pytest run with other suites that have one).
+Each test module imports the fixtures it uses from here.
+
+Browser end-to-end tests: real `otter up`, Debian Chromium headless with a
+fake camera and microphone, driven by selenium + Debian's chromedriver.
+
+Environment:
+  OTTER_BIN   the otter binary (default: <repo>/.build/debug/otter)
+  E2E_OUTPUT  where screenshots go (default: <repo>/test-output/e2e)
+"""
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+REPO = Path(__file__).resolve().parents[2]
+WEBAPP = Path(os.environ.get("OTTER_WEB_DIR", REPO / "Templates" / "webapp"))
+OUTPUT = Path(os.environ.get("E2E_OUTPUT", REPO / "test-output" / "e2e"))
+CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHROMEDRIVER_BIN", "/usr/bin/chromedriver")
+CHROME_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required", "--window-size=1280,800",
+    "--disable-dev-shm-usage",
+]
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class OtterServer:
+    def __init__(self, binary):
+        self.binary = binary
+        self.tmp = tempfile.mkdtemp(prefix="otter-e2e-")
+        self.port = free_port()
+        self.relay_port = free_port(socket.SOCK_DGRAM)
+        self.lines = []
+        self.info = {}
+        self.proc = None
+
+    def start(self, timeout=60):
+        previous_key = self.info.get("api_key")
+        self.info = {}
+        self.lines = []
+        # --web-dir: serve this checkout's web app, whichever otter binary runs
+        args = [self.binary, "up", "--host", "127.0.0.1", "--port", str(self.port),
+                "--relay-port", str(self.relay_port), "--data-dir", self.tmp, "--web-dir", str(WEBAPP)]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.tmp)
+        wanted = {"API URL": "api_url", "API key": "api_key", "Web app": "web_app", "Sample room": "sample_room"}
+        got = threading.Event()
+
+        def pump():
+            for line in self.proc.stdout:
+                self.lines.append(line.rstrip("\n"))
+                for prefix, key in wanted.items():
+                    if line.startswith(prefix + ": ") and key not in self.info:
+                        self.info[key] = line[len(prefix) + 2:].strip()
+                if all(k in self.info for k in wanted.values()):
+                    got.set()
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.time() + timeout
+        while time.time() < deadline and not got.is_set():
+            if self.proc.poll() is not None:
+                raise RuntimeError("otter up exited early:\n" + "\n".join(self.lines[-40:]))
+            got.wait(0.2)
+        if not got.is_set():
+            self.stop()
+            raise RuntimeError("otter up did not print its URLs in time:\n" + "\n".join(self.lines[-40:]))
+        if not self.info["api_key"] or " " in self.info["api_key"]:
+            # a restart on the same data dir does not show the key again
+            key_file = Path(self.tmp) / "api-key"
+            self.info["api_key"] = key_file.read_text().strip() if key_file.exists() else previous_key
+        # the API answers
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(self.info["api_url"].rstrip("/") + "/healthz", timeout=2)
+                return self
+            except Exception:
+                time.sleep(0.1)
+        raise RuntimeError("otter up never answered /healthz")
+
+    def create_room(self, max_peers=2, ttl_seconds=None):
+        body = {"maxPeers": max_peers}
+        if ttl_seconds is not None:
+            body["ttlSeconds"] = ttl_seconds
+        req = urllib.request.Request(
+            self.info["api_url"].rstrip("/") + "/rooms", data=json.dumps(body).encode(), method="POST",
+            headers={"x-api-key": self.info["api_key"], "content-type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 201, r.status
+            return json.loads(r.read())
+
+    def stop(self, keep_data=False):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if not keep_data:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def restart(self, down_seconds=0.0):
+        """Stops the process and starts it again on the same ports and data dir."""
+        self.stop(keep_data=True)
+        time.sleep(down_seconds)
+        return self.start()
+
+
+@pytest.fixture(scope="session")
+def otter():
+    binary = os.environ.get("OTTER_BIN", str(REPO / ".build" / "debug" / "otter"))
+    if not Path(binary).exists():
+        pytest.fail(f"otter binary not found at {binary} (build it or set OTTER_BIN)")
+    server = OtterServer(binary).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def output_dir():
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT
+
+
+class Browsers:
+    def __init__(self):
+        self.drivers = []
+        self.dirs = []
+
+    def new(self, extra_flags=(), drop_flags=()):
+        opts = Options()
+        opts.binary_location = CHROMIUM
+        profile = tempfile.mkdtemp(prefix="otter-chrome-")
+        self.dirs.append(profile)
+        for f in [f for f in CHROME_FLAGS if f not in drop_flags] + list(extra_flags) + [f"--user-data-dir={profile}"]:
+            opts.add_argument(f)
+        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        downloads = Path(profile) / "downloads"
+        downloads.mkdir()
+        opts.add_experimental_option("prefs", {
+            "download.default_directory": str(downloads), "download.prompt_for_download": False,
+            "safebrowsing.enabled": False})
+        d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        d.set_page_load_timeout(90)
+        d.set_script_timeout(60)
+        d.downloads = downloads
+        self.drivers.append(d)
+        return d
+
+    def close(self):
+        for d in self.drivers:
+            try:
+                d.quit()
+            except Exception:
+                pass
+        for p in self.dirs:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+@pytest.fixture
+def browsers(request, output_dir):
+    failed_before = request.session.testsfailed
+    b = Browsers()
+    yield b
+    # the call phase has been reported by now: keep evidence when it failed
+    if request.session.testsfailed > failed_before:
+        for i, d in enumerate(b.drivers):
+            try:
+                d.save_screenshot(str(output_dir / f"FAILED-{request.node.name}-{i}.png"))
+                (output_dir / f"FAILED-{request.node.name}-{i}.log").write_text(
+                    "\n".join(str(e) for e in d.get_log("browser")))
+            except Exception:
+                pass
+    b.close()
+
+
+# ---------------------------------------------------------------- helpers
+
+def wait(driver, cond, timeout=20, message=""):
+    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(cond, message)
+
+
+def by_testid(driver, testid):
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+
+def open_lobby(driver, url):
+    driver.get(url)
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("lobby", "error"), 60,
+         "neither lobby nor an error screen appeared")
+
+
+def join(driver, url, name):
+    open_lobby(driver, url)
+    assert driver.execute_script("return document.body.dataset.screen") == "lobby", error_text(driver)
+    wait(driver, lambda d: d.execute_script("const v=document.getElementById('preview'); return v && v.videoWidth > 0"), 60,
+         "camera preview never showed")
+    name_box = driver.find_element(By.ID, "name")
+    name_box.clear()
+    name_box.send_keys(name)
+    by_testid(driver, "join").click()
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("call", "error"), 60,
+         "neither the call nor an error screen appeared")
+
+
+def error_text(driver):
+    try:
+        e = by_testid(driver, "error")
+        return f"[{e.get_attribute('data-code')}] {e.text}"
+    except Exception:
+        return ""
+
+
+def remote_peer_ids(driver):
+    return driver.execute_script(
+        "return [...document.querySelectorAll('video[data-testid^=\"video-\"]')].map(v => v.dataset.testid.slice(6))")
+
+
+def wait_connected(driver, n, timeout=30):
+    """Waits until n remote peers are connected (per the SDK) and returns their ids."""
+    wait(driver, lambda d: d.execute_script(
+        "const c = window.otterCall; return !!c && c.peers.filter(p => p.state === 'connected').length >= arguments[0]", n),
+        timeout, f"{n} peer connection(s) never reached 'connected'")
+    return driver.execute_script("return window.otterCall.peers.filter(p => p.state === 'connected').map(p => p.peerId)")
+
+
+STATS_JS = """
+const [peerId, done] = [arguments[0], arguments[arguments.length - 1]];
+const pc = window.otterCall && window.otterCall.connectionTo(peerId);
+if (!pc) { done(null); return; }
+pc.getStats().then(stats => {
+  const out = {video: null, audio: null, pair: null};
+  let selected = null;
+  stats.forEach(s => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') out.video = {framesDecoded: s.framesDecoded || 0, bytes: s.bytesReceived || 0};
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') out.audio = {energy: s.totalAudioEnergy || 0, samples: s.totalSamplesReceived || 0, bytes: s.bytesReceived || 0};
+    if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId;
+  });
+  if (selected) {
+    const p = stats.get(selected);
+    const l = p && stats.get(p.localCandidateId), r = p && stats.get(p.remoteCandidateId);
+    out.pair = {local: l && l.candidateType, remote: r && r.candidateType, state: p && p.state};
+  }
+  done(out);
+}, () => done(null));
+"""
+
+
+def stats(driver, peer_id):
+    return driver.execute_async_script(STATS_JS, peer_id)
+
+
+def wait_media_flowing(driver, peer_id, timeout=20):
+    """framesDecoded and audio samples/energy must rise between two reads."""
+    first = None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        s = stats(driver, peer_id)
+        if s and s["video"] and s["audio"]:
+            if first is None:
+                first = s
+            elif (s["video"]["framesDecoded"] > first["video"]["framesDecoded"] + 5
+                  and s["audio"]["samples"] > first["audio"]["samples"]
+                  and s["audio"]["energy"] > first["audio"]["energy"]):
+                return first, s
+        time.sleep(0.3)
+    raise AssertionError(f"media from {peer_id} did not flow: first={first} last={s}")

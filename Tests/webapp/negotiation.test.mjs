@@ -1,0 +1,223 @@
+import test from "node:test";
+import assert from "node:assert/strict";
+import { Negotiator } from "../../Templates/webapp/negotiation.js";
+import { isPolite } from "../../Templates/webapp/protocol.js";
+
+// A fake RTCPeerConnection with the JSEP signaling state machine that matters
+// for perfect negotiation: stable / have-local-offer / have-remote-offer,
+// implicit rollback of a local offer when a remote offer is set, an
+// InvalidStateError for an answer in the wrong state, and negotiationneeded
+// firing again once stable while local tracks are not yet negotiated.
+class FakePC {
+  constructor(name, rng) {
+    this.name = name;
+    this.rng = rng;
+    this.signalingState = "stable";
+    this.iceConnectionState = "new";
+    this.localDescription = null;
+    this.remoteDescription = null;
+    this.tracks = 0;          // tracks added locally
+    this.negotiatedTracks = 0; // tracks the remote side knows about
+    this.offerTracks = 0;
+    this.seq = 0;
+    this.onnegotiationneeded = null;
+    this.candidates = [];
+    this.restartCalls = 0;
+    this._nnQueued = false;
+  }
+  async _tick() { await new Promise((r) => setTimeout(r, Math.floor(this.rng() * 3))); }
+  addTrack() { this.tracks++; this._queueNN(); }
+  restartIce() { this.restartCalls++; this.iceRestartPending = true; this._queueNN(); }
+  _needs() { return this.tracks > this.negotiatedTracks || this.iceRestartPending; }
+  _queueNN() {
+    if (this._nnQueued) return;
+    this._nnQueued = true;
+    setTimeout(() => {
+      this._nnQueued = false;
+      if (this.signalingState === "stable" && this._needs() && this.onnegotiationneeded) this.onnegotiationneeded();
+    }, 0);
+  }
+  async setLocalDescription() {
+    await this._tick();
+    if (this.signalingState === "stable") {
+      this.offerTracks = this.tracks;
+      this.localDescription = { type: "offer", sdp: `${this.name}-offer-${++this.seq} tracks=${this.tracks}` };
+      this.signalingState = "have-local-offer";
+      this.iceRestartPending = false;
+    } else if (this.signalingState === "have-remote-offer") {
+      this.localDescription = { type: "answer", sdp: `${this.name}-answer-${++this.seq}` };
+      this.signalingState = "stable";
+      this._queueNN();
+    } else {
+      // have-local-offer: re-applies the same offer
+    }
+  }
+  async setRemoteDescription(d) {
+    await this._tick();
+    if (d.type === "offer") {
+      if (this.signalingState === "have-local-offer") {
+        this.signalingState = "stable"; // implicit rollback
+        this.localDescription = null;
+      }
+      this.remoteDescription = d;
+      this.signalingState = "have-remote-offer";
+    } else if (d.type === "answer") {
+      if (this.signalingState !== "have-local-offer") {
+        const e = new Error(`answer in state ${this.signalingState}`);
+        e.name = "InvalidStateError";
+        throw e;
+      }
+      this.remoteDescription = d;
+      this.negotiatedTracks = this.offerTracks;
+      this.signalingState = "stable";
+      this._queueNN();
+    }
+  }
+  async addIceCandidate(c) {
+    if (!this.remoteDescription) throw new Error("no remote description");
+    this.candidates.push(c);
+  }
+}
+
+function mulberry32(seed) {
+  return () => {
+    seed |= 0; seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Two peers wired through an in-order "signaling server" with random latency.
+function pair(seed, { forcePolite } = {}) {
+  const rng = mulberry32(seed);
+  const ids = ["peer-a", "peer-b"];
+  const pcs = ids.map((id) => new FakePC(id, rng));
+  const errors = [];
+  const negs = [];
+  const lastDelivery = [0, 0];
+  ids.forEach((id, i) => {
+    const other = 1 - i;
+    const polite = forcePolite ? forcePolite[i] : isPolite(id, ids[other]);
+    const send = (data) => {
+      // keep per-direction order (a WebSocket is ordered), random latency
+      const copy = JSON.parse(JSON.stringify(data));
+      const at = Math.max(lastDelivery[other], Date.now()) + Math.floor(rng() * 4);
+      lastDelivery[other] = at;
+      const chain = (negs[other].chain ||= Promise.resolve());
+      negs[other].chain = chain.then(() => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())))).then(() => negs[other].onSignal(copy));
+    };
+    negs[i] = new Negotiator({ pc: pcs[i], polite, send, onError: (e) => errors.push(`${id}: ${e.message}`) });
+    pcs[i].onnegotiationneeded = () => negs[i].onNegotiationNeeded();
+  });
+  return { pcs, negs, errors };
+}
+
+async function settle(pcs, ms = 400) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 10));
+    if (pcs.every((p) => p.signalingState === "stable" && !p._needs() && !p._nnQueued)) {
+      await new Promise((r) => setTimeout(r, 20));
+      if (pcs.every((p) => p.signalingState === "stable" && !p._needs())) return true;
+    }
+  }
+  return false;
+}
+
+test("lower peerId is polite", () => {
+  assert.equal(isPolite("a", "b"), true);
+  assert.equal(isPolite("b", "a"), false);
+  // the two sides of a pair always disagree
+  for (const [x, y] of [["p1", "p2"], ["Z", "a"], ["10", "9"]]) assert.notEqual(isPolite(x, y), isPolite(y, x));
+});
+
+test("one side offers: the other answers and both are stable", async () => {
+  const { pcs, negs, errors } = pair(1);
+  pcs[0].addTrack();
+  assert.ok(await settle(pcs), "did not converge");
+  assert.deepEqual(errors, []);
+  assert.equal(pcs[1].negotiatedTracks, 0);
+  assert.equal(pcs[0].negotiatedTracks, 1);
+  assert.equal(negs[0].stats.offersSent, 1);
+  assert.equal(negs[1].stats.answersSent, 1);
+});
+
+test("glare: both offer at once, perfect negotiation converges (100 random schedules)", async () => {
+  let collisions = 0;
+  for (let seed = 1; seed <= 100; seed++) {
+    const { pcs, negs, errors } = pair(seed);
+    pcs[0].addTrack();
+    pcs[1].addTrack();
+    assert.ok(await settle(pcs), `seed ${seed}: did not converge (${pcs.map((p) => p.signalingState)})`);
+    assert.deepEqual(errors, [], `seed ${seed}`);
+    assert.equal(pcs[0].negotiatedTracks, 1, `seed ${seed}: a's track not negotiated`);
+    assert.equal(pcs[1].negotiatedTracks, 1, `seed ${seed}: b's track not negotiated`);
+    // only the impolite side ever ignores, only the polite side rolls back
+    const politeIdx = isPolite("peer-a", "peer-b") ? 0 : 1;
+    assert.equal(negs[politeIdx].stats.offersIgnored, 0);
+    assert.equal(negs[1 - politeIdx].stats.rollbacks, 0);
+    collisions += negs[1 - politeIdx].stats.offersIgnored;
+  }
+  assert.ok(collisions > 0, "the schedules never produced an offer collision; the test would prove nothing");
+});
+
+test("glare without the polite rule (both impolite) does not converge — the fake models glare", async () => {
+  const { pcs } = pair(7, { forcePolite: [false, false] });
+  pcs[0].addTrack();
+  pcs[1].addTrack();
+  assert.equal(await settle(pcs, 200), false);
+});
+
+test("ICE candidates of an ignored offer do not raise errors on the impolite side", async () => {
+  const send = () => {};
+  const errors = [];
+  const pc = new FakePC("b", Math.random);
+  const n = new Negotiator({ pc, polite: false, send, onError: (e) => errors.push(e) });
+  pc.signalingState = "have-local-offer"; // we have an offer out
+  await n.onSignal({ description: { type: "offer", sdp: "x" } });
+  assert.equal(n.stats.offersIgnored, 1);
+  await n.onSignal({ candidate: { candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host", sdpMid: "0", sdpMLineIndex: 0 } });
+  assert.deepEqual(errors, []);
+  // but a candidate failing outside an ignored offer is reported
+  n.ignoreOffer = false;
+  await n.onSignal({ candidate: { candidate: "c", sdpMid: "0", sdpMLineIndex: 0 } });
+  assert.equal(errors.length, 1);
+});
+
+test("ICE restart: failed restarts at once, disconnected only after the grace period", async () => {
+  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const pc = new FakePC("a", Math.random);
+  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, disconnectedGraceMs: 2500 });
+  pc.iceConnectionState = "disconnected";
+  assert.equal(n.onIceConnectionStateChange(), "wait");
+  assert.equal(pc.restartCalls, 0);
+  assert.equal(timers.t.length, 1);
+  assert.equal(timers.t[0].ms, 2500);
+  // recovers on its own: timer cleared, no restart
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(timers.t.length, 0);
+  // disconnected that lasts: restart when the timer fires
+  pc.iceConnectionState = "disconnected";
+  n.onIceConnectionStateChange();
+  timers.t[0].fn();
+  assert.equal(pc.restartCalls, 1);
+  pc.iceConnectionState = "failed";
+  assert.equal(n.onIceConnectionStateChange(), "restart");
+  assert.equal(pc.restartCalls, 2);
+  n.close();
+  assert.equal(n.onIceConnectionStateChange(), "none");
+});
+
+test("an ICE restart renegotiates between the pair", async () => {
+  const { pcs, negs, errors } = pair(3);
+  pcs[0].addTrack();
+  assert.ok(await settle(pcs));
+  pcs[1].iceConnectionState = "failed";
+  negs[1].onIceConnectionStateChange();
+  assert.ok(await settle(pcs));
+  assert.deepEqual(errors, []);
+  assert.equal(negs[1].stats.offersSent, 1, "the restarting side sent a new offer");
+  assert.equal(negs[0].stats.answersSent, 1);
+});
