@@ -46,20 +46,37 @@ public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
     return router
 }
 
-/// The whole HTTP + WebSocket application, ready to run or test.
+/// The whole HTTP + WebSocket application, ready to test (`app.test`) or to
+/// run inside `serviceGroup(…)`.
 public func buildApplication(_ state: ServerState, logger: Logger = Logger(label: "otter.server"),
-                             services: [any Service] = []) -> some ApplicationProtocol {
+                             onServerRunning: @escaping @Sendable () async -> Void = {}) -> some ApplicationProtocol {
     let router = buildRouter(state)
-    var app = Application(
+    let app = Application(
         router: router,
         server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(
-            ws: .init(maxFrameSize: SignalingRoute.transportLimit, autoPing: .enabled(timePeriod: state.config.pingInterval)))),
+            ws: .init(maxFrameSize: SignalingRoute.transportLimit, autoPing: .enabled(timePeriod: state.config.pingInterval),
+                      closeTimeout: .seconds(3)))),
         configuration: .init(address: .hostname(state.config.host, port: state.config.port), serverName: "otter"),
+        onServerRunning: { _ in await onServerRunning() },
         logger: logger
     )
-    app.addServices(RoomSweeper(store: state.store, logger: logger))
-    for s in services { app.addServices(s) }
     return app
+}
+
+/// Everything `otter up` runs, in shutdown order: a signal first closes the
+/// signaling sockets (1001), then the HTTP server drains, then the sweeper and
+/// the relay stop.
+public func serviceGroup(app: some ApplicationProtocol, state: ServerState, relay: (any Service)?,
+                         logger: Logger) -> ServiceGroup {
+    var services: [any Service] = []
+    if let relay { services.append(relay) }
+    services += [RoomSweeper(store: state.store, logger: logger), app, SignalingCloser(hub: state.hub)]
+    var config = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    // A client that never answers the close handshake must not keep the
+    // process alive: after this, what is left is cancelled.
+    config.maximumGracefulShutdownDuration = .seconds(5)
+    config.maximumCancellationDuration = .seconds(2)
+    return ServiceGroup(configuration: config)
 }
 
 /// Deletes expired rooms every minute.
@@ -83,5 +100,16 @@ struct RoomSweeper: Service {
         } catch is CancellationError {
             // shutting down
         }
+    }
+}
+
+/// On graceful shutdown, closes every signaling socket with 1001 so the HTTP
+/// server is not left waiting for long-lived WebSockets.
+struct SignalingCloser: Service {
+    let hub: SignalingHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await hub.closeAll()
     }
 }

@@ -66,23 +66,32 @@ struct Up: AsyncParsableCommand {
             CLI.fail("the relay could not listen on \(host):\(relayPort) (\(error)). Is another TURN server running? Pick another --relay-port.")
         }
 
-        print("API URL: \(config.baseURL)")
-        if let key = newKey {
-            print("API key: \(key.value)")
-            print("         (shown once; only its hash is stored in \(store.path). Rotate it with `otter rotate-key`.)")
-            try? APIKeyFile.save(key.value, dataDirectory: dataDir)
-        } else {
-            print("API key: stored in \(APIKeyFile.path(dataDirectory: dataDir)) (mode 0600; the server itself keeps only its hash)")
+        let storePath = store.path
+        let dataDir = self.dataDir
+        // The links are printed once the server listens, so a script that
+        // waits for them can use them at once.
+        let app = buildApplication(state, logger: logger) {
+            say("API URL: \(config.baseURL)")
+            if let key = newKey {
+                say("API key: \(key.value)")
+                say("         (the server keeps only its hash, in \(storePath); a copy for the otter CLI is in \(APIKeyFile.path(dataDirectory: dataDir)), mode 0600)")
+                try? APIKeyFile.save(key.value, dataDirectory: dataDir)
+            } else {
+                say("API key: stored in \(APIKeyFile.path(dataDirectory: dataDir)) (mode 0600; the server itself keeps only its hash)")
+            }
+            try? LocalEndpoint.save(apiURL: config.baseURL, dataDirectory: dataDir)
+            say("Web app: \(config.baseURL)/")
+            say("Sample room: \(sample)")
+            say("Relay: \(config.turnURLs.joined(separator: ", "))")
         }
-        try? LocalEndpoint.save(apiURL: config.baseURL, dataDirectory: dataDir)
-        print("Web app: \(config.baseURL)/")
-        print("Sample room: \(sample)")
-        print("Relay: \(config.turnURLs.joined(separator: ", "))")
-        fflush(stdout)
-
-        let app = buildApplication(state, logger: logger, services: [relay])
-        try await app.runService()
+        try await serviceGroup(app: app, state: state, relay: relay, logger: logger).run()
     }
+}
+
+/// Writes a line to stdout at once (stdout is block-buffered when piped, and
+/// scripts wait for these lines while the server keeps running).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
 /// The first room link `otter up` prints, so there is something to click.

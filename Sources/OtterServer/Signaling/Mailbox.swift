@@ -7,6 +7,7 @@ final class Mailbox: Sendable {
     let stream: AsyncStream<String>
     private let continuation: AsyncStream<String>.Continuation
     private let overflowed = Atomic<Bool>(false)
+    private let shuttingDown = Atomic<Bool>(false)
 
     init(capacity: Int = 4096) {
         (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingOldest(capacity))
@@ -23,4 +24,12 @@ final class Mailbox: Sendable {
     func finish() { continuation.finish() }
 
     var didOverflow: Bool { overflowed.load(ordering: .relaxed) }
+
+    /// The server is stopping: close with 1001 (going away) so clients reconnect elsewhere.
+    func goAway() {
+        shuttingDown.store(true, ordering: .relaxed)
+        continuation.finish()
+    }
+
+    var isGoingAway: Bool { shuttingDown.load(ordering: .relaxed) }
 }

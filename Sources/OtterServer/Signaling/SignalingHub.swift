@@ -9,6 +9,9 @@ public actor SignalingHub {
     }
 
     private var rooms: [String: [String: Member]] = [:]
+    /// Every open socket, joined or not, so shutdown can close them all.
+    private var connections: [ObjectIdentifier: Mailbox] = [:]
+    private var closing = false
     private(set) var peerCount = 0
 
     public init() {}
@@ -16,6 +19,23 @@ public actor SignalingHub {
     public enum JoinResult: Sendable, Equatable {
         case joined(peerID: String, peers: [String])
         case full
+    }
+
+    /// Registers an open socket; false when the server is already shutting down.
+    func connect(_ mailbox: Mailbox) -> Bool {
+        guard !closing else { return false }
+        connections[ObjectIdentifier(mailbox)] = mailbox
+        return true
+    }
+
+    func disconnect(_ mailbox: Mailbox) {
+        connections[ObjectIdentifier(mailbox)] = nil
+    }
+
+    /// Closes every socket with "going away" (graceful shutdown).
+    public func closeAll() {
+        closing = true
+        for (_, m) in connections { m.goAway() }
     }
 
     /// Seats a peer if the room has space; tells the others it arrived.

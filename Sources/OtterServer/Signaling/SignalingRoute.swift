@@ -33,6 +33,10 @@ struct SignalingRoute: Sendable {
 
     func serve(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, claims: RoomClaims, logger: Logger) async {
         let mailbox = Mailbox()
+        guard await hub.connect(mailbox) else {
+            try? await outbound.close(.goingAway, reason: "server is shutting down")
+            return
+        }
         metrics.signalingConnections.increment()
         defer { metrics.signalingConnections.decrement() }
         var session = SignalingSession(roomID: claims.roomID, maxPeers: claims.maxPeers, hub: hub, mailbox: mailbox, metrics: metrics,
@@ -43,8 +47,12 @@ struct SignalingRoute: Sendable {
                     do { try await outbound.writeTextMessage(text) } catch { break }
                 }
                 // The mailbox ended: we closed it (room full, rate limit) or it overflowed.
-                try? await outbound.close(mailbox.didOverflow ? .policyViolation : .normalClosure,
-                                          reason: mailbox.didOverflow ? "too slow to read" : nil)
+                if mailbox.isGoingAway {
+                    try? await outbound.close(.goingAway, reason: "server is shutting down")
+                } else {
+                    try? await outbound.close(mailbox.didOverflow ? .policyViolation : .normalClosure,
+                                              reason: mailbox.didOverflow ? "too slow to read" : nil)
+                }
             }
             do {
                 for try await message in inbound.messages(maxSize: Self.transportLimit) {
@@ -54,6 +62,7 @@ struct SignalingRoute: Sendable {
                 logger.debug("signaling socket ended", metadata: ["error": "\(error)"])
             }
             await session.end()
+            await hub.disconnect(mailbox)
             mailbox.finish()
         }
     }

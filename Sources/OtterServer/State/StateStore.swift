@@ -9,6 +9,13 @@ public struct StoredRoom: Sendable, Equatable, Codable, FetchableRecord, Persist
     public var maxPeers: Int
     public var createdAt: Int
     public var expiresAt: Int
+
+    public init(id: String, maxPeers: Int, createdAt: Int, expiresAt: Int) {
+        self.id = id
+        self.maxPeers = maxPeers
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+    }
 }
 
 /// The secrets `otter up` generates once and keeps across restarts.
