@@ -42,7 +42,8 @@ struct RouteTests {
             #expect(room["maxPeers"] as? Int == 3)
             #expect(room["url"] as? String == "http://127.0.0.1:8080/?room=\(id)#token=\(token)")
             let expiresAt = try #require(room["expiresAt"] as? Int)
-            #expect(abs(expiresAt - Int(Date().timeIntervalSince1970) - 600) <= 2)
+            // Generous: the machine may be loaded between creation and this check.
+            #expect(abs(expiresAt - Int(Date().timeIntervalSince1970) - 600) <= 30)
 
             let got = try await client.execute(uri: "/rooms/\(id)", method: .get, headers: [.authorization: "Bearer \(token)"])
             #expect(got.status == .ok)
