@@ -89,8 +89,15 @@ struct MotoClientTests {
         #expect(got.header("Cache-Control") == "no-cache")
 
         // 1,005 objects: listing must page (moto pages at 1,000) and deletion must batch.
-        for i in 0..<1005 {
-            try await s3.putObject(bucket: "otter-site", key: "assets/f\(i).js", body: [UInt8(i & 0xff)])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<6 {
+                group.addTask {
+                    for i in stride(from: worker, to: 1005, by: 6) {
+                        try await s3.putObject(bucket: "otter-site", key: "assets/f\(i).js", body: [UInt8(i & 0xff)])
+                    }
+                }
+            }
+            try await group.waitForAll()
         }
         let listed = try await s3.listObjectsV2(bucket: "otter-site", prefix: "assets/")
         #expect(listed.count == 1005)

@@ -34,7 +34,10 @@ final class MotoServer: @unchecked Sendable {
     func client(secret: String? = nil, region: String = "us-east-1") -> AWSClient {
         var creds = credentials
         if let secret { creds.secretAccessKey = secret }
+        // moto's threaded dev server now and then leaves a request unanswered on a
+        // loaded machine: a short timeout lets the standard retry take over.
         return AWSClient(configuration: AWSConfiguration(credentials: creds, region: region, endpoint: endpoint),
+                         transport: CurlTransport(timeouts: .init(connect: .seconds(5), total: .seconds(20))),
                          retryPolicy: RetryPolicy(baseDelay: .milliseconds(10)))
     }
 
