@@ -92,11 +92,12 @@ public struct S3: Sendable {
     }
 
     /// Every object under `prefix`, following continuation tokens.
-    public func listObjectsV2(bucket: String, prefix: String = "", maxPages: Int = 10_000) async throws -> [Object] {
+    public func listObjectsV2(bucket: String, prefix: String = "", pageSize: Int? = nil, maxPages: Int = 10_000) async throws -> [Object] {
         var objects: [Object] = []
         var token: String?
         for _ in 0..<maxPages {
             var q = [("list-type", "2")]
+            if let n = pageSize { q.append(("max-keys", String(n))) }
             if !prefix.isEmpty { q.append(("prefix", prefix)) }
             if let t = token { q.append(("continuation-token", t)) }
             let xml = try XMLNode.parse(try await send(bucket: bucket, method: "GET", query: Self.query(q)).body)
@@ -110,12 +111,13 @@ public struct S3: Sendable {
     }
 
     /// Every version and delete marker, following key/version markers.
-    public func listObjectVersions(bucket: String, maxPages: Int = 10_000) async throws -> [ObjectVersion] {
+    public func listObjectVersions(bucket: String, pageSize: Int? = nil, maxPages: Int = 10_000) async throws -> [ObjectVersion] {
         var versions: [ObjectVersion] = []
         var keyMarker: String?
         var versionMarker: String?
         for _ in 0..<maxPages {
             var q = [("versions", "")]
+            if let n = pageSize { q.append(("max-keys", String(n))) }
             if let k = keyMarker { q.append(("key-marker", k)) }
             if let v = versionMarker { q.append(("version-id-marker", v)) }
             let xml = try XMLNode.parse(try await send(bucket: bucket, method: "GET", query: Self.query(q)).body)
@@ -131,11 +133,12 @@ public struct S3: Sendable {
 
     /// Deletes objects (and versions) in batches of 1,000, S3's limit per call.
     /// Throws the first per-key error S3 reports.
-    public func deleteObjects(bucket: String, _ objects: [ObjectVersion]) async throws {
+    public func deleteObjects(bucket: String, _ objects: [ObjectVersion], batchSize: Int = 1000) async throws {
+        let size = max(1, min(batchSize, 1000))
         var start = 0
         while start < objects.count {
-            let batch = objects[start..<min(start + 1000, objects.count)]
-            start += 1000
+            let batch = objects[start..<min(start + size, objects.count)]
+            start += size
             let items = batch.map { o -> String in
                 let version = o.versionID.map { $0 == "null" ? "" : "<VersionId>\(XMLNode.escape($0))</VersionId>" } ?? ""
                 return "<Object><Key>\(XMLNode.escape(o.key))</Key>\(version)</Object>"
