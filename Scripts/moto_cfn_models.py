@@ -21,7 +21,7 @@ GetAtt return the values AWS documents:
 | AWS::CloudFront::OriginAccessControl | Id | Id | create_origin_access_control |
 | AWS::CloudFront::ResponseHeadersPolicy | Id | Id, LastModifiedTime | (moto has none: kept on the cloudfront backend, attribute `otter_response_headers_policies`) |
 | AWS::SecretsManager::Secret | ARN | Id (= ARN) | secretsmanager create_secret (GenerateSecretString via get_random_password) |
-| AWS::ApplicationAutoScaling::ScalableTarget | `resourceId\|dimension\|namespace` (as AWS) | - | register_scalable_target |
+| AWS::ApplicationAutoScaling::ScalableTarget | `resourceId\|dimension\|namespace` (as AWS) | - | register_scalable_target (refuses MinCapacity > MaxCapacity, as AWS) |
 | AWS::ApplicationAutoScaling::ScalingPolicy | policy ARN | Arn | put_scaling_policy |
 | AWS::S3::BucketPolicy | generated id | - | s3 put_bucket_policy |
 
@@ -574,9 +574,33 @@ class ScalableTarget(_Model, CloudFormationModel):
     def cloudformation_type():
         return "AWS::ApplicationAutoScaling::ScalableTarget"
 
+    # Application Auto Scaling's answer to RegisterScalableTarget with MinCapacity > MaxCapacity (a
+    # ValidationException); moto's backend accepts any pair. Refusing it gives the deploy tests a
+    # realistic resource failure: RelayMinTasks above RelayMaxTasks fails this resource, not the call.
+    CAPACITY_MESSAGE = "Minimum capacity cannot be greater than maximum capacity"
+
+    @classmethod
+    def _validate(cls, p):
+        from moto.applicationautoscaling.exceptions import AWSValidationException
+        lo, hi = p.get("MinCapacity"), p.get("MaxCapacity")
+        if lo is not None and hi is not None and int(lo) > int(hi):
+            raise AWSValidationException(cls.CAPACITY_MESSAGE)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name):
+        # validate before touching the old target (a refused update leaves it as it was, as on AWS);
+        # same target key: update in place (deregistering would drop its scaling policies)
+        p = _props(cloudformation_json)
+        cls._validate(p)
+        if original_resource.key != (p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"]):
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         p = _props(cloudformation_json)
+        cls._validate(p)
         suspended = p.get("SuspendedState")
         _aas(account_id, region_name).register_scalable_target(
             namespace=p["ServiceNamespace"], r_id=p["ResourceId"], dimension=p["ScalableDimension"],
@@ -711,3 +735,638 @@ def fix_bodyless_signature_check():
 
     _create_aws_request.otter_fixed = True
     access_control.IAMRequestBase._create_aws_request = _create_aws_request
+
+
+def fix_network_load_balancer_type():
+    """moto's CloudFormation model for AWS::ElasticLoadBalancingV2::LoadBalancer
+    drops the `Type` property, so every balancer it creates is an ALB and a
+    network listener (TCP_UDP, as the relay's NLB uses) is refused with
+    "Listener protocol 'TCP_UDP' must be one of 'HTTP, HTTPS'". Pass the type
+    (and IpAddressType) through, as AWS does."""
+    from moto.elbv2 import models
+
+    original = models.FakeLoadBalancer.create_from_cloudformation_json
+    if getattr(original, "otter_fixed", False):
+        return
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        backend = models.elbv2_backends[account_id][region_name]
+        return backend.create_load_balancer(
+            resource_name, properties.get("SecurityGroups"), properties.get("Subnets"),
+            scheme=properties.get("Scheme", "internet-facing"),
+            loadbalancer_type=properties.get("Type", "application"),
+            ip_address_type=properties.get("IpAddressType", "ipv4"),
+        )
+
+    create_from_cloudformation_json.__func__.otter_fixed = True
+    models.FakeLoadBalancer.create_from_cloudformation_json = create_from_cloudformation_json
+
+
+def fix_change_set_outputs():
+    """moto applies a change set to the stack's resources but keeps the
+    stack's old output map (and parameters), so a stack created or updated
+    through a change set has no Outputs. AWS recomputes them; so does this."""
+    from moto.cloudformation import models
+
+    original = models.ChangeSet.apply
+    if getattr(original, "otter_fixed", False):
+        return
+
+    def apply(self):
+        original(self)
+        stack = self.stack
+        stack.parameters = self.parameters
+        stack.template = self.template
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
+
+    apply.otter_fixed = True
+    models.ChangeSet.apply = apply
+
+
+# ------------------------------------------------------------------ stack events and failures as AWS
+
+_STACKS = None  # stack id -> moto Stack (weak), filled by fix_stack_events
+
+
+def _stack_for(resource_map):
+    return _STACKS.get(resource_map.stack_id) if _STACKS is not None else None
+
+
+def _reason(exc):
+    """The message AWS would show for an exception raised by a moto backend."""
+    exc = getattr(exc, "original", exc)
+    for attr in ("message", "description"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return str(exc) or type(exc).__name__
+
+
+def _resource_event(stack, logical_id, resource_type, status, physical_id="", reason=None, properties=None):
+    from moto.cloudformation.models import Event
+    event = Event(stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=logical_id,
+                  physical_resource_id=str(physical_id or ""), resource_type=resource_type,
+                  resource_status=status, resource_status_reason=reason, resource_properties=properties)
+    event.sendToSns(stack.account_id, stack.region_name, stack.notification_arns)
+    stack.events.append(event)
+
+
+def _stack_event(stack, status, reason=None):
+    stack.status = status
+    if reason is not None or not status.endswith("ROLLBACK_COMPLETE"):
+        stack.status_reason = reason  # AWS keeps the rollback's reason on a rolled-back stack
+    stack._add_stack_event(status, resource_status_reason=reason)
+
+
+def _physical_id(resource):
+    try:
+        return getattr(resource, "physical_resource_id", "") or ""
+    except Exception:
+        return ""
+
+
+def _properties_json(resource_json):
+    try:
+        return json.dumps(resource_json.get("Properties") or {}, default=str, sort_keys=True)
+    except Exception:
+        return None
+
+
+def _record_failure(stack, exc, logical_id, resource_type, verb, status):
+    """First failure of an operation: a <status> event for the resource; an exception
+    coming up from a dependency's failure (already recorded) is not the resource's own."""
+    if stack is None or getattr(exc, "_otter_reported", False):
+        return
+    try:
+        exc._otter_reported = True
+    except Exception:
+        pass
+    stack._otter_failed.append((logical_id, verb))
+    _resource_event(stack, logical_id, resource_type, status, reason=_reason(exc))
+
+
+def _failure_reason(stack, exc, suffix=""):
+    """AWS's stack reason: "The following resource(s) failed to create: [A, B]. " (per verb)."""
+    failed = getattr(stack, "_otter_failed", [])
+    if not failed:
+        return _reason(exc)
+    parts = []
+    for verb in ("create", "update", "delete"):
+        names = [n for n, v in failed if v == verb]
+        if names:
+            parts.append(f"The following resource(s) failed to {verb}: [{', '.join(names)}]. ")
+    return "".join(parts) + suffix
+
+
+def _created_resources(resource_map, json_map):
+    """Logical ids of the resources moto holds for the stack, in creation order."""
+    return [k for k, v in resource_map._parsed_resources.items() if k in json_map and v is not None]
+
+
+def _delete_resources(resource_map, stack, names, json_map):
+    """Deletes `names` (already in reverse creation order) with DELETE_* events; a resource
+    whose deletion raises is retried after the others (moto's way round dependency
+    violations). Returns {logical id: exception} of those that could not be deleted."""
+    pending = list(names)
+    errors = {}
+    progress = True
+    while pending and progress:
+        progress = False
+        for name in list(pending):
+            resource = resource_map._parsed_resources.get(name)
+            resource_json = json_map.get(name) or {}
+            rtype = resource_json.get("Type", getattr(resource, "cf_resource_type", ""))
+            if resource_json.get("DeletionPolicy") == "Retain":
+                if stack is not None:
+                    _resource_event(stack, name, rtype, "DELETE_SKIPPED", _physical_id(resource))
+                pending.remove(name)
+                resource_map._parsed_resources.pop(name, None)
+                progress = True
+                continue
+            physical = _physical_id(resource)
+            try:
+                resource_map._delete_resource(resource, resource_json)
+            except Exception as e:
+                errors[name] = e
+                continue
+            errors.pop(name, None)
+            pending.remove(name)
+            resource_map._parsed_resources.pop(name, None)
+            progress = True
+            if stack is not None:
+                _resource_event(stack, name, rtype, "DELETE_IN_PROGRESS", physical)
+                _resource_event(stack, name, rtype, "DELETE_COMPLETE", physical)
+    for name in pending:
+        if stack is not None:
+            resource_json = json_map.get(name) or {}
+            physical = _physical_id(resource_map._parsed_resources.get(name))
+            _resource_event(stack, name, resource_json.get("Type", ""), "DELETE_IN_PROGRESS", physical)
+            _resource_event(stack, name, resource_json.get("Type", ""), "DELETE_FAILED", physical,
+                            reason=_reason(errors[name]))
+    return {name: errors[name] for name in pending}
+
+
+def _references(value, names):
+    """Resource names `value` refers to: Ref, Fn::GetAtt, ${X} / ${X.Attr} in Fn::Sub."""
+    import re
+    found = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "Ref" and isinstance(item, str):
+                found.add(item)
+            elif key == "Fn::GetAtt":
+                found.add(item[0] if isinstance(item, list) else str(item).split(".")[0])
+            elif key == "Fn::Sub":
+                text = item[0] if isinstance(item, list) else item
+                if isinstance(text, str):
+                    found.update(m.split(".")[0] for m in re.findall(r"\$\{([^!}][^}]*)\}", text))
+            found |= _references(item, names)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _references(item, names)
+    return found & names
+
+
+def _dependency_order(json_map):
+    """Resource names, each after everything it depends on (DependsOn and references),
+    otherwise in template order: the order AWS works through an update."""
+    names = set(json_map)
+    order, seen = [], set()
+
+    def visit(name):
+        if name in seen:
+            return
+        seen.add(name)
+        depends = json_map[name].get("DependsOn") or []
+        depends = [depends] if isinstance(depends, str) else depends
+        for dep in list(depends) + sorted(_references(json_map[name], names) - {name}):
+            if dep in names:
+                visit(dep)
+        order.append(name)
+
+    for name in json_map:
+        visit(name)
+    return order
+
+
+class _UpdateFailed(Exception):
+    """Raised by the patched ResourceMap.update; `rollback()` undoes what it did."""
+
+    def __init__(self, original, rollback):
+        super().__init__(_reason(original))
+        self.original = original
+        self.rollback = rollback
+
+
+def _rollback_create(stack, exc):
+    """After a failed creation: ROLLBACK_IN_PROGRESS, the created resources deleted
+    (newest first), the failed ones' DELETE_COMPLETE, then ROLLBACK_COMPLETE (or
+    ROLLBACK_FAILED if moto could not delete one). The stack keeps no resources and
+    no outputs, as on AWS."""
+    from moto.cloudformation.parsing import OutputMap
+    rm = stack.resource_map
+    json_map = dict(rm._resource_json_map)
+    _stack_event(stack, "ROLLBACK_IN_PROGRESS", _failure_reason(stack, exc, "Rollback requested by user."))
+    created = _created_resources(rm, json_map)
+    left = _delete_resources(rm, stack, list(reversed(created)), json_map)
+    for name, verb in stack._otter_failed:
+        if verb == "create" and name not in created:
+            _resource_event(stack, name, (json_map.get(name) or {}).get("Type", ""), "DELETE_COMPLETE")
+    # nothing left to create lazily (moto's resource map creates any resource it is asked for)
+    rm._resource_json_map = {name: json_map[name] for name in left}
+    stack.output_map = OutputMap(rm, {}, stack.stack_id)
+    if left:
+        _stack_event(stack, "ROLLBACK_FAILED",
+                     f"The following resource(s) failed to delete: [{', '.join(left)}]. ")
+    else:
+        _stack_event(stack, "ROLLBACK_COMPLETE")
+
+
+def fix_stack_events():
+    """moto's CloudFormation records only stack-level events, and when a resource
+    fails to create (or update, or delete) the API call itself fails (HTTP 400/500),
+    leaving half-made resources and a stack stuck in *_IN_PROGRESS or gone. AWS
+    answers CreateStack / UpdateStack / ExecuteChangeSet / DeleteStack with success
+    and reports progress and failure through the stack's events. This makes moto
+    do the same, synchronously (the call returns when the stack is in its final state):
+
+    - every resource created, updated or deleted gets `<X>_IN_PROGRESS` then
+      `<X>_COMPLETE` events (LogicalResourceId, PhysicalResourceId — empty on the
+      first CREATE_IN_PROGRESS, as AWS — ResourceType; ResourceProperties on
+      CREATE_IN_PROGRESS), dependencies first, between the stack's own events;
+    - updates run as AWS orders them: additions and modifications in dependency
+      order, then stack UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, then removals, then
+      UPDATE_COMPLETE (moto removed first);
+    - creation failure: `CREATE_FAILED` (reason: the exception's message), stack
+      `ROLLBACK_IN_PROGRESS` ("The following resource(s) failed to create: [X].
+      Rollback requested by user."), the created resources deleted newest first
+      (DELETE_*), the failed one `DELETE_COMPLETE`, stack `ROLLBACK_COMPLETE`;
+      the change set's ExecutionStatus is EXECUTE_FAILED;
+    - update failure: `UPDATE_FAILED` (or CREATE_FAILED for an added resource),
+      stack `UPDATE_ROLLBACK_IN_PROGRESS` ("The following resource(s) failed to
+      update: [X]. "), the modified resources (and the failed one) updated back to
+      the old template and parameters, `UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS`,
+      the added resources deleted, `UPDATE_ROLLBACK_COMPLETE`; removed resources were
+      not touched yet, old template, parameters and outputs kept. Gap: moto replaces
+      many resources on update (delete + create, new physical id); rolling back
+      replaces them again, so their physical ids may differ from before, and a model
+      whose update deleted the old resource before failing cannot restore it
+      (then UPDATE_FAILED in the rollback and UPDATE_ROLLBACK_FAILED);
+    - deletion failure: `DELETE_FAILED` for the resource (reason), the others
+      deleted, stack `DELETE_FAILED` ("The following resource(s) failed to delete:
+      [X]. "); the stack stays listed and DeleteStack can be retried. Resources with
+      DeletionPolicy Retain get DELETE_SKIPPED.
+
+    StackStatusReason is set with the stack's status. Not done: OnFailure /
+    DisableRollback (moto ignores them; a failure always rolls back), Custom::
+    resources still complete before their Lambda answers, resource types moto does
+    not model are still skipped without events."""
+    import weakref
+    from moto.cloudformation import models, parsing
+
+    global _STACKS
+    if _STACKS is not None:
+        return
+    _STACKS = weakref.WeakValueDictionary()
+
+    # -- every stack findable from its resource map
+    original_init = models.Stack.__init__
+
+    def stack_init(self, *args, **kwargs):
+        self._otter_failed = []
+        self.status_reason = None
+        _STACKS[kwargs.get("stack_id", args[0] if args else None)] = self
+        original_init(self, *args, **kwargs)
+
+    models.Stack.__init__ = stack_init
+
+    # -- per-resource creation events (moto creates a resource lazily, dependencies
+    #    first, when the resource map is first asked for it)
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name):
+        condition = resource_json.get("Condition")
+        if condition and not resources_map.lazy_condition_map[condition]:
+            return None
+        resource_type = resource_json["Type"]
+        if parsing.resource_class_from_type(resource_type) is None:
+            return None  # moto skips types it has no model for (no events)
+        stack = _stack_for(resources_map)
+        try:
+            parsed = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+            if not parsed:
+                return None
+            resource_class, resource_json, physical_name = parsed
+            if stack is not None:
+                _resource_event(stack, logical_id, resource_type, "CREATE_IN_PROGRESS",
+                                properties=_properties_json(resource_json))
+            resource = resource_class.create_from_cloudformation_json(
+                physical_name, resource_json, account_id, region_name,
+                LogicalId=logical_id, StackId=resources_map.stack_id, ResourceType=resource_type)
+            resource.cf_resource_type = resource_type
+            resource.logical_resource_id = logical_id
+            if isinstance(resource, models.Stack) and resource.status != "CREATE_COMPLETE":
+                raise ValueError(f"Embedded stack {resource.stack_id} was not successfully created: "
+                                 f"{resource.status_reason or resource.status}")
+        except Exception as e:
+            _record_failure(stack, e, logical_id, resource_type, "create", "CREATE_FAILED")
+            raise
+        if stack is not None:
+            _resource_event(stack, logical_id, resource_type, "CREATE_COMPLETE", _physical_id(resource))
+        return resource
+
+    parsing.parse_and_create_resource = parse_and_create_resource
+
+    def update_resource(rm, stack, name, resource_json):
+        """One resource to `resource_json` with UPDATE_* events; raises on failure."""
+        resource_type = resource_json["Type"]
+        old = rm._parsed_resources.get(name)
+        if old is None:
+            rm._parsed_resources.pop(name, None)
+            rm[name]  # never created (condition, unsupported): create it now
+            return
+        try:
+            parsed = parsing.parse_resource_and_generate_name(name, resource_json, rm)
+            if not parsed:
+                return
+            resource_class, resource_json, new_name = parsed
+            if stack is not None:
+                _resource_event(stack, name, resource_type, "UPDATE_IN_PROGRESS", _physical_id(old),
+                                properties=_properties_json(resource_json))
+            if hasattr(resource_class.update_from_cloudformation_json, "__isabstractmethod__"):
+                new = old  # moto cannot update this type: keep the resource (moto dropped it)
+            else:
+                new = resource_class.update_from_cloudformation_json(
+                    original_resource=old, new_resource_name=new_name, cloudformation_json=resource_json,
+                    account_id=rm._account_id, region_name=rm._region_name)
+                new.cf_resource_type = resource_type
+                new.logical_resource_id = name
+        except Exception as e:
+            _record_failure(stack, e, name, resource_type, "update", "UPDATE_FAILED")
+            raise
+        rm._parsed_resources[name] = new
+        if stack is not None:
+            _resource_event(stack, name, resource_type, "UPDATE_COMPLETE", _physical_id(new))
+
+    def load_template(rm, template, input_parameters):
+        for key in rm.resolved_parameters:
+            rm._parsed_resources.pop(key, None)
+        rm._template = template
+        rm.input_parameters = input_parameters
+        rm.resolved_parameters = {}
+        rm.load_mapping()
+        rm.load_parameters()
+        rm.load_conditions()
+        rm._resource_json_map = template.get("Resources") or {}
+
+    # -- updates (UpdateStack, and every ExecuteChangeSet: a CREATE change set adds
+    #    everything to the empty stack)
+    def resource_map_update(self, template, parameters=None):
+        stack = _stack_for(self)
+        diff = self.build_resource_diff(template, parameters)
+        adds, modifies, removes = diff["Add"], diff["Modify"], diff["Remove"]
+        old_template, old_input = self._template, self.input_parameters
+        old_json, new_json = dict(self._resource_json_map), template["Resources"]
+        old_parsed = dict(self._parsed_resources)
+        done = []
+
+        def rollback():
+            """Back to the old template; returns the resources that could not be restored."""
+            added = [k for k in _created_resources(self, new_json) if k in adds and k not in old_parsed]
+            load_template(self, old_template, old_input)
+            failed = []
+            for name in done + [n for n, v in stack._otter_failed if v == "update" and n not in done]:
+                try:
+                    update_resource(self, stack, name, old_json[name])
+                except Exception:
+                    failed.append(name)
+            if stack is not None:
+                _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+            left = _delete_resources(self, stack, list(reversed(added)), new_json)
+            for name, verb in stack._otter_failed:
+                if verb == "create" and name not in added:
+                    _resource_event(stack, name, (new_json.get(name) or {}).get("Type", ""), "DELETE_COMPLETE")
+            self._resource_json_map = dict(old_json, **{n: new_json[n] for n in left})
+            return failed
+
+        try:
+            load_template(self, template, parameters if parameters else old_input)
+            for name in _dependency_order(new_json):
+                if name in adds:
+                    self[name]
+                elif name in modifies:
+                    update_resource(self, stack, name, new_json[name])
+                    done.append(name)
+        except Exception as e:
+            raise _UpdateFailed(e, rollback)
+
+        if stack is not None and stack.status == "UPDATE_IN_PROGRESS":
+            _stack_event(stack, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+        removed = [k for k in reversed(_created_resources(self, old_json)) if k in removes]
+        _delete_resources(self, stack, removed, old_json)  # AWS: a failed cleanup does not fail the update
+        for name in removes:
+            self._parsed_resources.pop(name, None)
+
+    parsing.ResourceMap.update = resource_map_update
+
+    # -- deletion
+    def resource_map_delete(self):
+        stack = _stack_for(self)
+        json_map = dict(self._resource_json_map)
+        left = _delete_resources(self, stack, list(reversed(_created_resources(self, json_map))), json_map)
+        if left:
+            raise next(iter(left.values()))
+
+    parsing.ResourceMap.delete = resource_map_delete
+
+    # -- stack operations
+    def create_resources(self):
+        self._otter_failed = []
+        self.status = "CREATE_IN_PROGRESS"
+        try:
+            all_resources_ready = self.resource_map.create(self.template_dict)
+        except Exception as e:
+            _rollback_create(self, e)
+            return
+        self.description = self.template_dict.get("Description")
+        if all_resources_ready:
+            self.mark_creation_complete()
+
+    models.Stack.create_resources = create_resources
+
+    def run_update(stack, apply, on_success):
+        stack._otter_failed = []
+        _stack_event(stack, "UPDATE_IN_PROGRESS", "User Initiated")
+        try:
+            apply()
+        except _UpdateFailed as f:
+            _stack_event(stack, "UPDATE_ROLLBACK_IN_PROGRESS", _failure_reason(stack, f.original))
+            failed = f.rollback()
+            if failed:
+                _stack_event(stack, "UPDATE_ROLLBACK_FAILED",
+                             f"The following resource(s) failed to update: [{', '.join(failed)}]. ")
+            else:
+                _stack_event(stack, "UPDATE_ROLLBACK_COMPLETE")
+            return False
+        on_success()
+        _stack_event(stack, "UPDATE_COMPLETE")
+        return True
+
+    def stack_update(self, template, role_arn=None, parameters=None, tags=None):
+        def apply():
+            self.resource_map.update(self.parse_template(template), parameters)
+
+        def on_success():
+            self.template = template
+            self._parse_template()
+            self.output_map = self._create_output_map()
+            self.role_arn = role_arn
+            if parameters:
+                self.parameters = parameters
+            if tags is not None:
+                self.tags = tags
+
+        run_update(self, apply, on_success)
+
+    models.Stack.update = stack_update
+
+    def stack_delete(self):
+        self._otter_failed = []
+        _stack_event(self, "DELETE_IN_PROGRESS", "User Initiated")
+        json_map = dict(self.resource_map._resource_json_map)
+        left = _delete_resources(self.resource_map, self, list(reversed(_created_resources(self.resource_map, json_map))),
+                                 json_map)
+        if left:
+            _stack_event(self, "DELETE_FAILED", f"The following resource(s) failed to delete: [{', '.join(left)}]. ")
+            return
+        _stack_event(self, "DELETE_COMPLETE")
+
+    models.Stack.delete = stack_delete
+
+    def mark_creation_complete(self):
+        _stack_event(self, "CREATE_COMPLETE")
+
+    models.Stack.mark_creation_complete = mark_creation_complete
+
+    def delete_stack(self, name_or_stack_id):
+        if name_or_stack_id in self.stacks:
+            stack = self.stacks[name_or_stack_id]
+            export_names = [export.name for export in stack.exports]
+            stack.delete()
+            if stack.status == "DELETE_FAILED":
+                return  # stays listed, as on AWS; DeleteStack may be retried
+            self.stacks.pop(name_or_stack_id, None)
+            self.deleted_stacks[stack.stack_id] = stack
+            for export_name in export_names:
+                self.exports.pop(export_name, None)
+        else:
+            for stack in list(self.stacks.values()):
+                if stack.name == name_or_stack_id:
+                    self.delete_stack(stack.stack_id)
+
+    models.CloudFormationBackend.delete_stack = delete_stack
+
+    def execute_change_set(self, change_set_name, stack_name=None):
+        change_set = self.change_sets.get(change_set_name)
+        if change_set is None:
+            for cs in self.change_sets.values():
+                if cs.change_set_name == change_set_name:
+                    change_set = cs
+        if change_set is None:
+            from moto.cloudformation.exceptions import ValidationError
+            raise ValidationError(stack_name)
+        stack = self.stacks[change_set.stack_id]
+        if change_set.change_set_type == "CREATE":
+            stack._otter_failed = []
+            _stack_event(stack, "CREATE_IN_PROGRESS", "User Initiated")
+            try:
+                change_set.apply()
+            except Exception as e:
+                change_set.execution_status = "EXECUTE_FAILED"
+                stack.template = change_set.template
+                stack.parameters = change_set.parameters
+                stack._parse_template()
+                _rollback_create(stack, e)
+                return
+            ok = True
+            _stack_event(stack, "CREATE_COMPLETE")
+        else:
+            ok = run_update(stack, change_set.apply, lambda: None)
+        change_set.execution_status = "EXECUTE_COMPLETE" if ok else "EXECUTE_FAILED"
+        if ok:
+            stack.template = change_set.template
+
+    models.CloudFormationBackend.execute_change_set = execute_change_set
+
+
+def fix_nonempty_bucket_delete():
+    """moto's CloudFormation model for AWS::S3::Bucket "deletes" a bucket that still
+    holds objects by doing nothing (its delete_bucket returns None for a non-empty
+    bucket): the bucket is left behind and the stack reports DELETE_COMPLETE. AWS
+    refuses: the resource gets DELETE_FAILED "The bucket you tried to delete is not
+    empty" and the stack ends DELETE_FAILED (see fix_stack_events) until the bucket
+    is emptied and DeleteStack retried. So does this (the Otter stack's SiteBucket
+    has no DeletionPolicy: deleting the stack with the web app still in it fails)."""
+    from moto.s3 import models
+    from moto.s3.exceptions import BucketNotEmpty
+    from moto.utilities.utils import get_partition
+
+    original = models.FakeBucket.delete_from_cloudformation_json
+    if getattr(original, "otter_fixed", False):
+        return
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        bucket = models.s3_backends[account_id][get_partition(region_name)].buckets.get(resource_name)
+        if bucket is not None and len(bucket.keys):
+            raise BucketNotEmpty(resource_name)
+        return original.__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    delete_from_cloudformation_json.__func__.otter_fixed = True
+    models.FakeBucket.delete_from_cloudformation_json = delete_from_cloudformation_json
+
+
+def fix_network_deletes():
+    """moto's CloudFormation models for AWS::EC2::RouteTable, Route,
+    SubnetRouteTableAssociation, VPCGatewayAttachment and InternetGateway have no
+    delete: DeleteStack (or a rollback) skips them silently, and the stack's
+    AWS::EC2::VPC then refuses deletion ("has dependencies"), so a stack with the
+    relay's network could never be deleted. AWS deletes them; so does this, through
+    moto's EC2 backend (a dependency violation is retried after the other resources,
+    see fix_stack_events). Types that still are not deleted: ECS Cluster / Service /
+    TaskDefinition, ELBv2 Listener / TargetGroup, Lambda Permission (they do not
+    block anything; their events still say DELETE_COMPLETE)."""
+    from moto.ec2.models import ec2_backends, internet_gateways, route_tables, subnets, vpn_gateway
+
+    def backend(account_id, region_name):
+        return ec2_backends[account_id][region_name]
+
+    def route_table_delete(self, account_id, region_name):
+        backend(account_id, region_name).delete_route_table(self.id)
+
+    def route_delete(self, account_id, region_name):
+        backend(account_id, region_name).delete_route(self.route_table.id, self.destination_cidr_block,
+                                                      self.destination_ipv6_cidr_block)
+
+    def association_delete(self, account_id, region_name):
+        table = backend(account_id, region_name).get_route_table(self.route_table_id)
+        for association_id, subnet_id in list(table._associations.items()):
+            if subnet_id == self.subnet_id:
+                table._associations.pop(association_id)
+
+    def attachment_delete(self, account_id, region_name):
+        if str(self.gateway_id).startswith("igw-"):
+            backend(account_id, region_name).detach_internet_gateway(self.gateway_id, self.vpc_id)
+        else:
+            backend(account_id, region_name).detach_vpn_gateway(self.gateway_id, self.vpc_id)
+
+    def gateway_delete(self, account_id, region_name):
+        backend(account_id, region_name).delete_internet_gateway(self.id)
+
+    for cls, delete in ((route_tables.RouteTable, route_table_delete), (route_tables.Route, route_delete),
+                        (subnets.SubnetRouteTableAssociation, association_delete),
+                        (vpn_gateway.VPCGatewayAttachment, attachment_delete),
+                        (internet_gateways.InternetGateway, gateway_delete)):
+        if not hasattr(cls, "delete"):
+            cls.delete = delete
