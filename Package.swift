@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "otter", targets: ["otter"]),
     ],
     dependencies: [
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -51,7 +52,10 @@ let package = Package(
                 "OtterCore",
                 "OtterRelay",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,6 +78,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `otter deploy` / `otter destroy`: packaging, change sets, events, web app upload, local state.
+        .target(
+            name: "OtterDeploy",
+            dependencies: [
+                "OtterCore",
+                "OtterAWS",
+                "OtterStacks",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .executableTarget(
             name: "otter",
             dependencies: [
@@ -82,6 +97,7 @@ let package = Package(
                 "OtterServer",
                 "OtterStacks",
                 "OtterRelay",
+                "OtterDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +112,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
+        .testTarget(name: "OtterDeployTests", dependencies: ["OtterDeploy", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
         .testTarget(
             name: "OtterRelayTests",

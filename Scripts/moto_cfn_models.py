@@ -445,7 +445,13 @@ class OriginAccessControl(_Model, CloudFormationModel):
     @classmethod
     def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         p = _props(cloudformation_json)
-        oac = _cloudfront(account_id).create_origin_access_control(dict(p["OriginAccessControlConfig"]))
+        config = dict(p["OriginAccessControlConfig"])
+        # CloudFront names are unique per account (moto does not check): a
+        # leftover OAC with the same name fails the resource, as on AWS.
+        backend = _cloudfront(account_id)
+        if any(getattr(o, "name", None) == config.get("Name") for o in backend.origin_access_controls.values()):
+            raise ValueError("OriginAccessControlAlreadyExists: An origin access control with the same name already exists.")
+        oac = backend.create_origin_access_control(config)
         m = cls()
         m.oac = oac
         m.attrs = {"Id": oac.id}

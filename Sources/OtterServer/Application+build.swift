@@ -30,11 +30,13 @@ public typealias OtterRequestContext = BasicWebSocketRequestContext
 /// The router with every route of `otter up`; tests drive it with HummingbirdTesting.
 public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
     let router = Router(context: OtterRequestContext.self)
-    router.add(middleware: JSONErrorMiddleware())
-    router.add(middleware: SecurityHeadersMiddleware())
+    // CORS outermost: it wraps the errors it sees (to add its headers), so it
+    // must see them after JSONErrorMiddleware has made them DESIGN's JSON errors.
     router.add(middleware: CORSMiddleware(allowOrigin: .originBased, allowHeaders: [.authorization, .contentType],
                                           allowMethods: [.get, .post, .options], maxAge: .seconds(600)))
-    let auth = RequestAuth(store: state.store, tokens: state.tokens, metrics: state.metrics)
+    router.add(middleware: JSONErrorMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
+    let auth = RequestAuth(state)
     RoomRoutes(config: state.config, store: state.store, tokens: state.tokens, secrets: state.secrets, auth: auth, metrics: state.metrics).register(on: router)
     KeyRoutes(store: state.store, auth: auth, metrics: state.metrics).register(on: router)
     OpsRoutes(store: state.store, metrics: state.metrics, openAPI: OpenAPIDocument.load()).register(on: router)
@@ -53,9 +55,12 @@ public func buildApplication(_ state: ServerState, logger: Logger = Logger(label
     let router = buildRouter(state)
     let app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(
-            ws: .init(maxFrameSize: SignalingRoute.transportLimit, autoPing: .enabled(timePeriod: state.config.pingInterval),
-                      closeTimeout: .seconds(3)))),
+        server: .gatedWebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(
+                ws: .init(maxFrameSize: SignalingRoute.transportLimit, autoPing: .enabled(timePeriod: state.config.pingInterval),
+                          closeTimeout: .seconds(3))),
+            path: SignalingRoute.path, authorize: { [auth = RequestAuth(state)] uri in await SignalingRoute.isAuthorized(uri: uri, auth: auth) }),
         configuration: .init(address: .hostname(state.config.host, port: state.config.port), serverName: "otter"),
         onServerRunning: { _ in await onServerRunning() },
         logger: logger

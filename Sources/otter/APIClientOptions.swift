@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OtterAWS
+import OtterDeploy
 
 /// How `create-room` and `rotate-key` find the API: flags, then
 /// OTTER_API_URL/OTTER_API_KEY, then the state `otter up` left in --data-dir.
@@ -11,24 +12,42 @@ struct APIClientOptions: ParsableArguments {
     @Option(help: "API key (default: OTTER_API_KEY, or the key `otter up` stored).")
     var apiKey: String?
 
-    @Option(help: "Folder `otter up` keeps its state in.")
+    @Option(help: "Folder `otter up` and `otter deploy` keep their state in.")
     var dataDir = ".otter"
+
+    @Option(help: "Use the stack `otter deploy` saved in --data-dir (default: the local `otter up`, else the only deployed stack).")
+    var stack: String?
 
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
     func resolve() -> (url: String, key: String, keySource: KeySource) {
         let env = ProcessInfo.processInfo.environment
-        guard let url = apiURL ?? env["OTTER_API_URL"] ?? LocalEndpoint.load(dataDirectory: dataDir) else {
-            CLI.fail("no API to talk to. Start one with `otter up`, or pass --api-url (or set OTTER_API_URL).")
+        let deployed = deployedStack()
+        let local = stack == nil ? LocalEndpoint.load(dataDirectory: dataDir) : nil
+        guard let url = apiURL ?? env["OTTER_API_URL"] ?? local ?? deployed?.apiURL else {
+            if let stack {
+                CLI.fail("no deployed stack \(stack) in \(dataDir) (run `otter deploy --stack \(stack)` first), and no --api-url/OTTER_API_URL.")
+            }
+            CLI.fail("no API to talk to. Start one with `otter up`, deploy one with `otter deploy`, or pass --api-url (or set OTTER_API_URL).")
         }
         if let k = apiKey { return (url, k, .flag) }
         if let k = env["OTTER_API_KEY"], !k.isEmpty { return (url, k, .environment) }
-        if let k = APIKeyFile.load(dataDirectory: dataDir) { return (url, k, .localFile) }
-        CLI.fail("no API key. Pass --api-key, set OTTER_API_KEY, or run this where `otter up` stored it (\(APIKeyFile.path(dataDirectory: dataDir))).")
+        if local != nil, url == local, let k = APIKeyFile.load(dataDirectory: dataDir) { return (url, k, .localFile) }
+        if let deployed, url == deployed.apiURL, let k = DeployState.loadKey(dataDirectory: dataDir, stack: deployed.stack) {
+            return (url, k, .deployFile(deployed.stack))
+        }
+        CLI.fail("no API key for \(url). Pass --api-key or set OTTER_API_KEY (the key is kept only where `otter up` or `otter deploy` showed it).")
     }
 
-    enum KeySource { case flag, environment, localFile }
+    /// `--stack`'s saved deploy, or the only one when there is no local `otter up`.
+    private func deployedStack() -> DeployState? {
+        if let stack { return DeployState.load(dataDirectory: dataDir, stack: stack) }
+        let all = DeployState.all(dataDirectory: dataDir).filter { $0.apiURL != nil }
+        return all.count == 1 ? all[0] : nil
+    }
+
+    enum KeySource: Equatable { case flag, environment, localFile, deployFile(String) }
 
     /// One JSON call to the API; errors come back as DESIGN's `{"error":…}` and are shown as such.
     func call(_ method: String, _ url: String, path: String, key: String, body: [String: Any]? = nil) async -> [String: Any] {

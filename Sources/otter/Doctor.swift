@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OtterAWS
+import OtterDeploy
 
 /// `otter doctor`: proves the AWS setup works before a deploy depends on it.
 struct Doctor: AsyncParsableCommand {
@@ -31,22 +32,7 @@ struct Doctor: AsyncParsableCommand {
         }
     }
 
-    /// One paragraph a user can act on, for the failures people actually hit.
     static func explain(_ e: AWSError, config: AWSConfiguration) -> String {
-        if e.isAuthenticationFailure {
-            return """
-            AWS refused the credentials (\(e)).
-            The access key \(config.credentials.accessKeyID) from \(config.credentialSource) is unknown, or its secret is wrong, or the session token has expired. \
-            Check AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), or the profile "\(config.profile)" in ~/.aws/credentials; \
-            create a new access key in the IAM console if you no longer have the secret.
-            """
-        }
-        if e.code == .transport {
-            return """
-            Could not reach \(config.endpoint(for: .sts).url.absoluteString) (\(e.message)).
-            Check your network, or AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS if you point Otter at another endpoint.
-            """
-        }
-        return "The call to STS failed: \(e)"
+        Identity.explain(e, config: config)
     }
 }

@@ -9,6 +9,8 @@ struct Otter: AsyncParsableCommand {
             Up.self,
             CreateRoom.self,
             RotateKey.self,
+            Deploy.self,
+            Destroy.self,
             Doctor.self,
             Template.self,
             Relay.self,

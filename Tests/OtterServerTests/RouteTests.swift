@@ -60,6 +60,26 @@ struct RouteTests {
         }
     }
 
+    /// A browser on another origin sends `Origin`: errors must keep their
+    /// status and JSON body (CORS wraps errors; it once turned them into 500s).
+    @Test func errorsFromAnotherOriginKeepTheirStatusAndBody() async throws {
+        let f = try await Self.fixture()
+        let app = buildApplication(f.state)
+        try await app.test(.router) { client in
+            let origin: HTTPFields = [.origin: "https://app.example"]
+            let noKey = try await client.execute(uri: "/rooms", method: .post, headers: origin)
+            #expect(noKey.status == .unauthorized)
+            #expect(Self.errorCode(noKey.body) == "unauthorized")
+            #expect(noKey.headers[.accessControlAllowOrigin] == "https://app.example")
+            let forged = try await client.execute(uri: "/rooms/x", method: .get, headers: origin + [.authorization: "Bearer a.b.c"])
+            #expect(forged.status == .unauthorized)
+            #expect(Self.errorCode(forged.body) == "bad-token")
+            let missing = try await client.execute(uri: "/nowhere", method: .get, headers: origin)
+            #expect(missing.status == .notFound)
+            #expect(Self.errorCode(missing.body) == "not-found")
+        }
+    }
+
     @Test func apiKeyAndTokenErrors() async throws {
         let f = try await Self.fixture()
         let app = buildApplication(f.state)

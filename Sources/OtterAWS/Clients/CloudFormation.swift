@@ -88,7 +88,8 @@ public struct CloudFormation: Sendable {
     }
 
     /// All events of a stack, newest first, following NextToken.
-    public func describeStackEvents(name: String, maxPages: Int = 100) async throws -> [StackEvent] {
+    /// Stops paging once a page holds an event of `knownEventIDs` (events come newest first).
+    public func describeStackEvents(name: String, maxPages: Int = 100, knownEventIDs: Set<String> = []) async throws -> [StackEvent] {
         var events: [StackEvent] = []
         var token: String?
         for _ in 0..<maxPages {
@@ -104,6 +105,7 @@ public struct CloudFormation: Sendable {
             }
             token = r.string("NextToken")
             if token?.isEmpty ?? true { break }
+            if !knownEventIDs.isEmpty, events.contains(where: { knownEventIDs.contains($0.eventID) }) { break }
         }
         return events
     }

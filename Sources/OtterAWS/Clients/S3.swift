@@ -13,6 +13,12 @@ public struct S3: Sendable {
         public var key: String
         public var versionID: String?
         public var isDeleteMarker: Bool
+
+        public init(key: String, versionID: String? = nil, isDeleteMarker: Bool = false) {
+            self.key = key
+            self.versionID = versionID
+            self.isDeleteMarker = isDeleteMarker
+        }
     }
 
     public let client: AWSClient
@@ -85,6 +91,16 @@ public struct S3: Sendable {
         if let c = cacheControl { headers.append(("Cache-Control", c)) }
         let r = try await send(bucket: bucket, key: key, method: "PUT", headers: headers, body: body)
         return r.header("ETag") ?? ""
+    }
+
+    /// True when the object exists (HEAD; a 404 is false).
+    public func objectExists(bucket: String, key: String) async throws -> Bool {
+        do {
+            _ = try await send(bucket: bucket, key: key, method: "HEAD")
+            return true
+        } catch let e as AWSError where e.statusCode == 404 {
+            return false
+        }
     }
 
     public func getObject(bucket: String, key: String) async throws -> HTTPResponse {

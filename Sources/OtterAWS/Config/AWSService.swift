@@ -18,6 +18,7 @@ public struct AWSService: Sendable, Equatable {
     public static let cloudFormation = AWSService(displayName: "CloudFormation", signingName: "cloudformation", environmentSuffix: "CLOUDFORMATION", wireProtocol: .query(version: "2010-05-15"))
     public static let s3 = AWSService(displayName: "S3", signingName: "s3", environmentSuffix: "S3", wireProtocol: .restXML)
     public static let cloudFront = AWSService(displayName: "CloudFront", signingName: "cloudfront", environmentSuffix: "CLOUDFRONT", wireProtocol: .restXML, globalSigningRegion: "us-east-1")
+    public static let dynamoDB = AWSService(displayName: "DynamoDB", signingName: "dynamodb", environmentSuffix: "DYNAMODB", wireProtocol: .json(targetPrefix: "DynamoDB_20120810"))
     public static let ec2 = AWSService(displayName: "EC2", signingName: "ec2", environmentSuffix: "EC2", wireProtocol: .query(version: "2016-11-15"))
 
     func signingRegion(configured: String) -> String { globalSigningRegion ?? configured }

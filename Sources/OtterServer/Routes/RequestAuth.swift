@@ -10,6 +10,16 @@ struct RequestAuth: Sendable {
     let tokens: RoomTokens
     let metrics: ServerMetrics
 
+    init(store: StateStore, tokens: RoomTokens, metrics: ServerMetrics) {
+        self.store = store
+        self.tokens = tokens
+        self.metrics = metrics
+    }
+
+    init(_ state: ServerState) {
+        self.init(store: state.store, tokens: state.tokens, metrics: state.metrics)
+    }
+
     func requireAPIKey(_ request: Request) throws {
         guard let presented = request.headers[HTTPField.Name("x-api-key")!], !presented.isEmpty else {
             metrics.authFailures.increment()
@@ -30,12 +40,14 @@ struct RequestAuth: Sendable {
         return try await verifyRoomToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), roomID: roomID)
     }
 
-    func verifyRoomToken(_ token: String, roomID: String?) async throws -> (RoomClaims, StoredRoom) {
+    /// - Parameter countFailure: false for a pre-check whose failure is
+    ///   verified (and counted) again by the route that answers it.
+    func verifyRoomToken(_ token: String, roomID: String?, countFailure: Bool = true) async throws -> (RoomClaims, StoredRoom) {
         let claims: RoomClaims
         do {
             claims = try await tokens.verify(token)
         } catch let e as OtterError {
-            metrics.authFailures.increment()
+            if countFailure { metrics.authFailures.increment() }
             throw APIError(e)
         }
         if let roomID, claims.roomID != roomID {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -16,13 +17,27 @@ struct SignalingRoute: Sendable {
     /// enforced above it so the client gets a `too-large` frame, not a dropped socket.
     static let transportLimit = 1 << 20
 
+    static let path = "/signal"
+
+    /// The check `UpgradeGate` runs before the upgrade; a `false` here is
+    /// answered by `shouldUpgrade` below with the precise JSON error.
+    static func isAuthorized(uri: String, auth: RequestAuth) async -> Bool {
+        guard let token = URI(uri).queryParameters.get("token"), !token.isEmpty else { return false }
+        return (try? await auth.verifyRoomToken(token, roomID: nil, countFailure: false)) != nil
+    }
+
     func register(on router: Router<some WebSocketRequestContext>) {
-        router.ws("/signal", shouldUpgrade: { request, _ in
+        router.ws(RouterPath(Self.path), shouldUpgrade: { request, _ in
             // The token is checked before the upgrade: a bad one never gets a socket.
             guard let token = request.uri.queryParameters.get("token"), !token.isEmpty else {
                 throw APIError(.unauthorized, "unauthorized", "connect with ?token=<room token>")
             }
-            _ = try await self.auth.verifyRoomToken(token, roomID: nil)
+            do {
+                _ = try await self.auth.verifyRoomToken(token, roomID: nil)
+            } catch let e as APIError where e.status == .notFound {
+                // DESIGN: every refused connect is a 401, as the cloud's $connect authorizer answers.
+                throw APIError(.unauthorized, "unauthorized", e.message)
+            }
             return .upgrade([:])
         }, onUpgrade: { inbound, outbound, context in
             guard let token = context.request.uri.queryParameters.get("token"),

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import OtterAWS
+import OtterDeploy
+import OtterStacks
+
+/// `otter deploy`: the whole stack on AWS with one command.
+struct Deploy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deploy (or update) Otter on AWS with CloudFormation.",
+        discussion: """
+            Packages the Lambda handlers, uploads them with the template to a tagged artifacts bucket, \
+            shows the change set and asks before running it (--yes skips), streams the stack's events, \
+            then stores the API key (first deploy only), uploads the web app with its config.js and saves \
+            the endpoints in <data-dir>/<stack>.json. Ctrl-C while waiting is safe: run it again to resume.
+            """
+    )
+
+    @OptionGroup var aws: AWSOptions
+
+    @Option(help: "Stack name; also the otter:stack tag on every resource.")
+    var stack = "otter"
+
+    @Flag(help: "Deploy without asking for confirmation.")
+    var yes = false
+
+    @Option(help: "Relay container image taking coturn flags.")
+    var relayImage = OtterStackOptions.defaultRelayImage
+
+    @Option(help: "Default maximum peers of a new room (2-4).")
+    var maxPeers = 2
+
+    @Option(help: "Fewest relay tasks.")
+    var relayMin = 1
+
+    @Option(help: "Most relay tasks (CPU target tracking scales between the two).")
+    var relayMax = 4
+
+    @Option(help: "Folder for the local state (<stack>.json and the API key).")
+    var dataDir = ".otter"
+
+    @Flag(help: "Print the result as JSON on stdout (progress goes to stderr).")
+    var json = false
+
+    var stackOptions: OtterStackOptions {
+        OtterStackOptions(stackName: stack, maxPeers: maxPeers, relayImage: relayImage, relayMinTasks: relayMin, relayMaxTasks: relayMax)
+    }
+
+    func validate() throws {
+        do { try stackOptions.validate() } catch { throw ValidationError(error.description) }
+    }
+
+    func run() async throws {
+        let console = Console(progressToStderr: json)
+        let config: AWSConfiguration
+        do { config = try aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
+        guard let templates = TemplatesLocator.find() else {
+            CLI.fail("cannot find the Templates folder (Templates/lambda and Templates/webapp). Run otter from the Otter checkout.")
+        }
+        Interrupts.shared.install { CLI.fail("interrupted twice; stopped at once. Run `otter deploy` again to resume.", status: 130) }
+        let request = DeployRequest(stack: stackOptions, yes: yes, interactive: isatty(0) == 1, dataDirectory: dataDir,
+                                    lambdaDirectory: templates + "/lambda", webAppDirectory: templates + "/webapp",
+                                    pollSeconds: PollInterval.seconds)
+        let result: DeployResult
+        do {
+            result = try await Deployer(client: AWSClient(configuration: config), console: console, request: request).run()
+        } catch let e as DeployError {
+            CLI.fail(e.message, status: e.code == .interrupted ? 130 : 1)
+        } catch let e as AWSError {
+            CLI.fail("an AWS call failed: \(e). Run `otter deploy` again to resume; `otter destroy` removes what was created.")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            console.result(String(decoding: try encoder.encode(result), as: UTF8.self))
+            return
+        }
+        console.say("")
+        console.say(result.upToDate ? "Otter is up to date (\(result.status))." : "Otter is deployed (\(result.status)).")
+        console.say("API URL: \(result.apiUrl ?? "?")")
+        console.say("Web app: \(result.webAppUrl ?? "?")")
+        if let key = result.apiKey {
+            console.say("API key: \(key)")
+            console.say("         (shown once; AWS keeps only its hash. A copy for the otter CLI is in \(result.apiKeyFile ?? "?"), mode 0600)")
+        } else if let file = result.apiKeyFile {
+            console.say("API key: stored in \(file) (mode 0600)")
+        } else {
+            console.say("API key: set by an earlier deploy; this machine has no copy (pass --api-key to create-room).")
+        }
+        if let room = result.sampleRoomUrl { console.say("Sample room: \(room)") }
+        console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack))")
+    }
+}
+
+/// Test hook: OTTER_POLL_SECONDS shortens the waits against a local endpoint.
+enum PollInterval {
+    static var seconds: Double {
+        ProcessInfo.processInfo.environment["OTTER_POLL_SECONDS"].flatMap(Double.init).map { max(0.05, $0) } ?? 3
+    }
+}
+
+/// Finds Templates/ next to the working directory or the binary.
+enum TemplatesLocator {
+    static func find() -> String? {
+        WebAppLocator.find().map { URL(fileURLWithPath: $0).deletingLastPathComponent().path }
+            .flatMap { FileManager.default.fileExists(atPath: $0 + "/lambda/otter_common.py") ? $0 : nil }
+    }
+}
