@@ -181,11 +181,20 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert state["apiURL"] == outputs["ApiUrl"] and state["stackID"] == stack["StackId"]
     assert key not in json.dumps(state)
 
+    # the web app was invalidated in CloudFront after the upload
+    invalidations = aws(moto, "cloudfront").list_invalidations(DistributionId=outputs["DistributionId"])
+    assert invalidations["InvalidationList"]["Quantity"] >= 1
+
+    # create-room finds the deployed API in the saved state (moto cannot serve it)
+    r = otter(moto, tmp_path, "create-room")
+    assert r.returncode == 1 and "could not reach " + outputs["ApiUrl"] in r.stderr, r.stderr
+
     # --- the same deploy again: up to date, nothing executed, the key kept
     events_before = len(cfn.describe_stack_events(StackName="otter")["StackEvents"])
     r = otter(moto, tmp_path, "deploy", "--yes")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "up to date" in r.stdout
+    assert "unchanged" in r.stdout  # the handler zip's key exists: no upload
     assert "API key: otk_" not in r.stdout
     assert len(cfn.describe_stack_events(StackName="otter")["StackEvents"]) == events_before
     assert cfn.describe_stacks(StackName="otter")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
@@ -193,8 +202,12 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert item2["hash"] == item["hash"]
 
     # --- a changed option: an update
-    r = otter(moto, tmp_path, "deploy", "--yes", "--max-peers", "3")
+    r = otter(moto, tmp_path, "deploy", "--yes", "--max-peers", "3", "--json")
     assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)  # only the result on stdout; progress went to stderr
+    assert result["status"] == "UPDATE_COMPLETE" and result["upToDate"] is False
+    assert result["apiUrl"] == outputs["ApiUrl"] and "apiKey" not in result
+    assert "UPDATE_COMPLETE" in r.stderr
     stack = cfn.describe_stacks(StackName="otter")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["MaxPeers"] == "3"
@@ -302,3 +315,31 @@ def test_a_failing_deploy_names_the_resource_and_a_rerun_recovers(moto, tmp_path
     r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "failing")
     assert r.returncode == 0, r.stdout + r.stderr
     assert not stack_exists(cfn, "failing")
+
+
+def test_destroy_reports_what_blocks_it_and_resumes(moto, tmp_path):
+    r = otter(moto, tmp_path, "deploy", "--yes", "--stack", "blocked")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cfn, s3 = aws(moto, "cloudformation"), aws(moto, "s3")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="blocked")["Stacks"][0]["Outputs"]}
+    site = outputs["SiteBucket"]
+    # Someone removed the bucket's otter:stack tag: destroy will not empty a
+    # bucket it cannot prove is this stack's, so CloudFormation cannot delete it.
+    s3.delete_bucket_tagging(Bucket=site)
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "blocked")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "DELETE_FAILED" in r.stdout
+    assert "Blocked by SiteBucket (AWS::S3::Bucket)" in r.stdout and "not empty" in r.stdout
+    assert "run `otter destroy` again" in r.stderr
+    assert cfn.describe_stacks(StackName="blocked")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    assert (tmp_path / ".otter" / "blocked.json").exists()  # state kept until the stack is gone
+
+    # The user empties it; destroy resumes from DELETE_FAILED.
+    versions = s3.list_object_versions(Bucket=site)
+    objects = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])]
+    s3.delete_objects(Bucket=site, Delete={"Objects": objects})
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "blocked")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not stack_exists(cfn, "blocked")
+    assert tagged_buckets(s3, "blocked") == []
+    assert not (tmp_path / ".otter" / "blocked.json").exists()
