@@ -1,47 +1,24 @@
 """`otter doctor` against a real moto server with signature checking on."""
 
 import os
-import socket
+import sys
 import subprocess
-import time
 from pathlib import Path
 
-import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from moto_signed import MotoServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def moto():
-    port = free_port()
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.time() < deadline, "moto_server did not start"
-            time.sleep(0.2)
-    iam = boto3.client("iam", endpoint_url=url, region_name="us-east-1",
-                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-    iam.create_user(UserName="doctor")
-    iam.put_user_policy(UserName="doctor", PolicyName="all", PolicyDocument=
-                        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
-    key = iam.create_access_key(UserName="doctor")["AccessKey"]
-    yield url, key["AccessKeyId"], key["SecretAccessKey"]
-    proc.kill()
+    with MotoServer(user="doctor") as m:
+        yield m.url, m.key_id, m.secret
 
 
 def doctor(url, key_id, secret, tmp_path):

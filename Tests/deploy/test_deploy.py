@@ -12,7 +12,6 @@ import io
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import sys
@@ -29,47 +28,22 @@ OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 REGION = "us-east-1"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from moto_signed import MotoServer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def moto():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "Scripts/moto-server"), "--port", str(port)],
-                            env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "3"},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        line = proc.stdout.readline()
-        if "listening on" in line:
-            break
-        assert proc.poll() is None and time.time() < deadline, "moto-server did not start"
-    iam = boto3.client("iam", endpoint_url=url, region_name=REGION,
-                       aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
-    iam.create_user(UserName="deployer")
-    iam.put_user_policy(UserName="deployer", PolicyName="all", PolicyDocument=
-                        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
-    key = iam.create_access_key(UserName="deployer")["AccessKey"]
-    yield url, key["AccessKeyId"], key["SecretAccessKey"]
-    proc.kill()
-    proc.wait()
+    with MotoServer(user="deployer", region=REGION) as m:
+        yield m
 
 
 def aws(moto, service):
-    url, key_id, secret = moto
-    return boto3.client(service, endpoint_url=url, region_name=REGION,
-                        aws_access_key_id=key_id, aws_secret_access_key=secret)
+    return moto.client(service)
 
 
 def otter(moto, tmp_path, *args, secret=None, timeout=240, stdin=None):
-    url, key_id, real_secret = moto
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(tmp_path), AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret or real_secret,
-               AWS_REGION=REGION, AWS_ENDPOINT_URL=url, OTTER_POLL_SECONDS="0.2")
+    env = moto.env(tmp_path, secret=secret, OTTER_POLL_SECONDS="0.2")
     return subprocess.run([OTTER, *args, "--data-dir", str(tmp_path / ".otter")], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           stdin=stdin if stdin is not None else subprocess.DEVNULL)
@@ -236,10 +210,7 @@ def run_on_a_terminal(moto, tmp_path, args, answer, timeout=120):
     (exit status, everything it printed)."""
     import pty
     import select
-    url, key_id, secret = moto
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(tmp_path), AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret,
-               AWS_REGION=REGION, AWS_ENDPOINT_URL=url, OTTER_POLL_SECONDS="0.2")
+    env = moto.env(tmp_path, OTTER_POLL_SECONDS="0.2")
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(ROOT)
