@@ -10,7 +10,9 @@ struct AWSOptions: ParsableArguments {
     @Option(help: "AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's region).")
     var region: String?
 
-    func resolve() throws -> AWSConfiguration {
-        try AWSConfiguration.resolve(profile: profile, region: region)
+    /// Environment, profile, then the container credentials endpoint (an
+    /// ECS task or CodeBuild job deploying with its role).
+    func resolve() async throws -> AWSConfiguration {
+        try await AWSConfiguration.resolveIncludingContainer(profile: profile, region: region)
     }
 }

@@ -53,7 +53,7 @@ struct Deploy: AsyncParsableCommand {
     func run() async throws {
         let console = Console(progressToStderr: json)
         let config: AWSConfiguration
-        do { config = try aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
+        do { config = try await aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
         guard let templates = TemplatesLocator.find() else {
             CLI.fail("cannot find the Templates folder (Templates/lambda and Templates/webapp). Run otter from the Otter checkout.")
         }

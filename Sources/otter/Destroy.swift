@@ -24,7 +24,7 @@ struct Destroy: AsyncParsableCommand {
     func run() async throws {
         let console = Console(progressToStderr: false)
         let config: AWSConfiguration
-        do { config = try aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
+        do { config = try await aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
         let client = AWSClient(configuration: config)
         let identity: STS.CallerIdentity
         do { identity = try await Identity.check(client: client, console: console) } catch let e as DeployError { CLI.fail(e.message) }

@@ -14,7 +14,7 @@ struct Doctor: AsyncParsableCommand {
     func run() async throws {
         let config: AWSConfiguration
         do {
-            config = try aws.resolve()
+            config = try await aws.resolve()
         } catch let e as AWSError {
             CLI.fail(e.message)
         }

@@ -11,6 +11,7 @@ struct Otter: AsyncParsableCommand {
             RotateKey.self,
             Deploy.self,
             Destroy.self,
+            DetectExternalIP.self,
             Doctor.self,
             Template.self,
             Relay.self,

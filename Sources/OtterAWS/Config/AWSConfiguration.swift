@@ -22,7 +22,8 @@ public struct AWSConfiguration: Sendable {
     /// Resolves everything from `environment`, with explicit `profile` and
     /// `region` (command-line flags) winning as they do in the AWS CLI.
     public static func resolve(profile explicitProfile: String? = nil, region explicitRegion: String? = nil,
-                               environment env: AWSEnvironment = AWSEnvironment()) throws -> AWSConfiguration {
+                               environment env: AWSEnvironment = AWSEnvironment(),
+                               fallbackCredentials: AWSCredentials? = nil) throws -> AWSConfiguration {
         let profile = explicitProfile ?? env["AWS_PROFILE"] ?? env["AWS_DEFAULT_PROFILE"] ?? "default"
         let credentialsFile = env.readINI(env.credentialsFilePath)
         let configFile = env.readINI(env.configFilePath)
@@ -47,6 +48,10 @@ public struct AWSConfiguration: Sendable {
                 source = "profile \"\(profile)\" in \(file)"
                 break
             }
+        }
+        if credentials == nil, let fallback = fallbackCredentials {
+            credentials = fallback
+            source = "fallback"
         }
         guard let credentials else {
             let named = explicitProfile != nil || env["AWS_PROFILE"] != nil

@@ -86,6 +86,8 @@ public final class RelayServer: Sendable {
             "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
             "tls": "\(bound.tls.map(String.init) ?? "-")", "realm": "\(c.realm)",
             "relay-ports": "\(c.minPort)-\(c.maxPort)",
+            // What peers are told to send to: worth seeing when a relayed call fails.
+            "external-ip": "\(c.externalIPs.isEmpty ? "-" : c.externalIPs.map(\.public).joined(separator: ","))",
         ])
         return bound
     }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import OtterAWS
+
+/// `otter detect-external-ip`: the relay task's public IPv4 address, for
+/// `--external-ip=$(detect-external-ip)` in the relay image (see
+/// Sources/OtterStacks/README.md). Fargate gives the container only its
+/// private address; the public one is the ENI's association, read through the
+/// EC2 API with the task role — no third-party "what is my IP" service.
+struct DetectExternalIP: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "detect-external-ip",
+        abstract: "Print this ECS task's public IPv4 address (task metadata + EC2 DescribeNetworkInterfaces).",
+        discussion: "Needs ECS_CONTAINER_METADATA_URI_V4 (set by ECS) and the task role's credentials; prints only the address, so $(...) can use it."
+    )
+
+    @Option(help: "AWS region (default: AWS_REGION, as ECS sets it).")
+    var region: String?
+
+    func run() async throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let metadata = env["ECS_CONTAINER_METADATA_URI_V4"], !metadata.isEmpty else {
+            CLI.fail("ECS_CONTAINER_METADATA_URI_V4 is not set: this only works inside an ECS task. Elsewhere pass --external-ip yourself.")
+        }
+        let privateIP: String
+        do {
+            privateIP = try await TaskMetadata.privateIPv4(metadataURI: metadata)
+        } catch {
+            CLI.fail("cannot read the task metadata at \(metadata): \(error)")
+        }
+        let config: AWSConfiguration
+        do {
+            config = try await AWSConfiguration.resolveIncludingContainer(region: region)
+        } catch let e as AWSError {
+            CLI.fail(e.message)
+        }
+        do {
+            guard let ip = try await EC2(client: AWSClient(configuration: config)).publicIP(ofInterfaceWithPrivateIP: privateIP) else {
+                CLI.fail("the network interface with \(privateIP) has no public IP. Run the relay service with assignPublicIp ENABLED in a public subnet.")
+            }
+            print(ip)
+        } catch let e as AWSError {
+            CLI.fail("EC2 DescribeNetworkInterfaces failed: \(e). The task role needs ec2:DescribeNetworkInterfaces.")
+        }
+    }
+}
+
+/// ECS task metadata endpoint v4: the task's first IPv4 address (awsvpc mode).
+enum TaskMetadata {
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    static func privateIPv4(metadataURI: String) async throws -> String {
+        guard let url = URL(string: metadataURI + "/task") else { throw Failure(description: "not a URL") }
+        let response = try await CurlTransport(timeouts: .init(connect: .seconds(2), total: .seconds(5)))
+            .send(HTTPRequest(method: "GET", url: url, headers: [], body: []))
+        guard response.status == 200 else { throw Failure(description: "HTTP \(response.status)") }
+        guard let task = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
+              let containers = task["Containers"] as? [[String: Any]] else {
+            throw Failure(description: "the answer has no Containers")
+        }
+        for container in containers {
+            for network in container["Networks"] as? [[String: Any]] ?? [] {
+                if let ip = (network["IPv4Addresses"] as? [String])?.first { return ip }
+            }
+        }
+        throw Failure(description: "no container has an IPv4 address (is the task in awsvpc network mode?)")
+    }
+}
