@@ -38,9 +38,9 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, 
 
     /// Compact JSON with sorted keys (stable output for logs and tests).
     public var compactText: String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: enc.encode(self), as: UTF8.self)) ?? "null"
+        var out = ""
+        JSONWriter.write(self, into: &out)
+        return out
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -3,35 +3,43 @@ import Foundation
 /// Frames a client sends on the signaling socket (DESIGN.md "Signaling protocol").
 public enum ClientMessage: Sendable, Equatable {
     case join
-    case signal(to: String, data: JSONValue)
+    case signal(to: String, data: RawJSON)
     case ping
 
     /// Largest frame the server accepts.
     public static let maxFrameBytes = 64 * 1024
 
     /// Parses one text frame. Never throws anything but an `OtterError` the
-    /// server can send back as an `error` frame.
+    /// server can send back as an `error` frame. `data` is validated but not
+    /// decoded: it is forwarded as the sender's own bytes.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> ClientMessage {
         guard bytes.count <= maxFrameBytes else {
             throw OtterError(.tooLarge, "frames are limited to \(maxFrameBytes) bytes")
         }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
-              case .object(let object) = value
-        else { throw OtterError(.badMessage, "a frame must be a JSON object") }
-        guard case .string(let action)? = object["action"] else {
+        let frame = Array(bytes)
+        guard let members = try? JSONScanner.objectMembers(frame) else {
+            throw OtterError(.badMessage, "a frame must be a JSON object")
+        }
+        // The last duplicate wins, as in JSONDecoder's dictionaries.
+        func member(_ key: String) -> Range<Int>? { members.last(where: { $0.key == key })?.value }
+        func string(_ key: String) -> String? {
+            guard let r = member(key), frame[r.lowerBound] == UInt8(ascii: "\"") else { return nil }
+            return JSONScanner.string(frame, r)
+        }
+        guard let action = string("action") else {
             throw OtterError(.badMessage, "a frame needs a string \"action\"")
         }
         switch action {
         case "join": return .join
         case "ping": return .ping
         case "signal":
-            guard case .string(let to)? = object["to"], !to.isEmpty else {
+            guard let to = string("to"), !to.isEmpty else {
                 throw OtterError(.badMessage, "signal needs a string \"to\"")
             }
-            guard let data = object["data"], case .object = data else {
+            guard let data = member("data"), frame[data.lowerBound] == UInt8(ascii: "{") else {
                 throw OtterError(.badMessage, "signal needs an object \"data\"")
             }
-            return .signal(to: to, data: data)
+            return .signal(to: to, data: RawJSON(validated: String(decoding: frame[data], as: UTF8.self)))
         default:
             throw OtterError(.badMessage, "unknown action \"\(action.prefix(40))\"")
         }
@@ -43,23 +51,54 @@ public enum ServerMessage: Sendable, Equatable {
     case welcome(peerID: String, peers: [String], iceServers: JSONValue?)
     case peerJoined(peerID: String)
     case peerLeft(peerID: String)
-    case signal(from: String, data: JSONValue)
+    case signal(from: String, data: RawJSON)
     case pong
     case error(code: OtterError.Code, message: String)
 
-    public var json: JSONValue {
+    /// The frame's text, keys sorted; written directly (no JSONEncoder: a
+    /// frame per relayed signal).
+    public var text: String {
+        var out = ""
         switch self {
         case .welcome(let id, let peers, let ice):
-            var o: [String: JSONValue] = ["type": "welcome", "peerId": .string(id), "peers": .array(peers.map(JSONValue.string))]
-            if let ice { o["iceServers"] = ice }
-            return .object(o)
-        case .peerJoined(let id): return ["type": "peer-joined", "peerId": .string(id)]
-        case .peerLeft(let id): return ["type": "peer-left", "peerId": .string(id)]
-        case .signal(let from, let data): return ["type": "signal", "from": .string(from), "data": data]
-        case .pong: return ["type": "pong"]
-        case .error(let code, let message): return ["type": "error", "code": .string(code.rawValue), "message": .string(message)]
+            out += "{"
+            if let ice {
+                out += "\"iceServers\":"
+                JSONWriter.write(ice, into: &out)
+                out += ","
+            }
+            out += "\"peerId\":"
+            JSONWriter.string(id, into: &out)
+            out += ",\"peers\":["
+            for (k, p) in peers.enumerated() {
+                if k > 0 { out += "," }
+                JSONWriter.string(p, into: &out)
+            }
+            out += "],\"type\":\"welcome\"}"
+        case .peerJoined(let id):
+            out += "{\"peerId\":"
+            JSONWriter.string(id, into: &out)
+            out += ",\"type\":\"peer-joined\"}"
+        case .peerLeft(let id):
+            out += "{\"peerId\":"
+            JSONWriter.string(id, into: &out)
+            out += ",\"type\":\"peer-left\"}"
+        case .signal(let from, let data):
+            out.reserveCapacity(data.text.utf8.count + from.utf8.count + 40)
+            out += "{\"data\":"
+            out += data.text
+            out += ",\"from\":"
+            JSONWriter.string(from, into: &out)
+            out += ",\"type\":\"signal\"}"
+        case .pong:
+            out += "{\"type\":\"pong\"}"
+        case .error(let code, let message):
+            out += "{\"code\":"
+            JSONWriter.string(code.rawValue, into: &out)
+            out += ",\"message\":"
+            JSONWriter.string(message, into: &out)
+            out += ",\"type\":\"error\"}"
         }
+        return out
     }
-
-    public var text: String { json.compactText }
 }

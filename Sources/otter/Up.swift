@@ -49,6 +49,7 @@ struct Up: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "otter.up")
+        FileLimit.raiseToHardLimit(logger: logger)
         let config = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
                                          dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
         let store: StateStore

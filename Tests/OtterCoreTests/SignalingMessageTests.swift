@@ -9,15 +9,39 @@ struct SignalingMessageTests {
         #expect(try parse(#"{"action":"join"}"#) == .join)
         #expect(try parse(#"{"action":"ping"}"#) == .ping)
         let m = try parse(#"{"action":"signal","to":"p2","data":{"type":"offer","sdp":"v=0\r\n","n":1}}"#)
-        guard case .signal(let to, let data) = m else { Issue.record("not a signal"); return }
+        guard case .signal(let to, let raw) = m else { Issue.record("not a signal"); return }
         #expect(to == "p2")
-        #expect(data["type"] == "offer")
-        #expect(data["n"] == .number(1))
+        // Passed through as the sender's bytes, and still the same value.
+        #expect(raw.text == #"{"type":"offer","sdp":"v=0\r\n","n":1}"#)
+        #expect(raw.value?["type"] == "offer")
+        #expect(raw.value?["sdp"] == "v=0\r\n")
+        #expect(raw.value?["n"] == .number(1))
     }
 
     @Test func badFramesGiveBadMessage() {
         for frame in ["", "null", "[]", "{", #"{"action":5}"#, #"{"action":"dance"}"#, #"{"action":"signal","data":{}}"#,
                       #"{"action":"signal","to":"p","data":"x"}"#, "\u{FF}\u{FE}"] {
+            let e = #expect(throws: OtterError.self) { try parse(frame) }
+            #expect(e?.code == .badMessage, "frame \(frame)")
+        }
+    }
+
+    @Test func theScannerAgreesWithJSONDecoderOnValidityAndEscapes() throws {
+        let valid = [#"{"action":"signal","to":"p\u00e9\ud83d\ude00","data":{"a":[1,-2.5e3,true,false,null,{"b":"\"\\\/\b\f\n\r\t"}]}}"#,
+                     " \t\n{\"action\" : \"ping\" } \r\n", #"{"action":"join","x":{},"y":[]}"#]
+        for frame in valid {
+            #expect(throws: Never.self) { try parse(frame) }
+            #expect((try? JSONDecoder().decode(JSONValue.self, from: Data(frame.utf8))) != nil)
+        }
+        guard case .signal(let to, let raw) = try parse(valid[0]) else { Issue.record("not a signal"); return }
+        #expect(to == "pé😀")
+        #expect(raw.value == (try JSONDecoder().decode(JSONValue.self, from: Data(valid[0].utf8)))["data"])
+        let invalid = [#"{"action":"ping",}"#, #"{"action":"ping"} x"#, #"{"action":"ping""#, #"{"action":'ping'}"#,
+                       #"{"action":"ping","n":01}"#, #"{"action":"ping","n":1.}"#, #"{"action":"ping","n":-}"#,
+                       #"{"action":"ping","s":"\x"}"#, "{\"action\":\"ping\",\"s\":\"a\u{01}b\"}", #"{"action":"ping","t":tru}"#,
+                       #"{"action":"ping","u":"\u12"}"#, String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+                       #"{"action":"signal","to":"p","data":{"a":"#, "{" + String(repeating: #""a":{"#, count: 70) + "}"]
+        for frame in invalid {
             let e = #expect(throws: OtterError.self) { try parse(frame) }
             #expect(e?.code == .badMessage, "frame \(frame)")
         }
@@ -36,7 +60,7 @@ struct SignalingMessageTests {
         let w = ServerMessage.welcome(peerID: "a", peers: ["b"], iceServers: nil).text
         #expect(w == #"{"peerId":"a","peers":["b"],"type":"welcome"}"#)
         // Signal data passes through unchanged, numbers included.
-        let s = ServerMessage.signal(from: "a", data: ["candidate": "c", "sdpMLineIndex": .number(0)]).text
+        let s = ServerMessage.signal(from: "a", data: RawJSON(["candidate": "c", "sdpMLineIndex": .number(0)])).text
         #expect(s == #"{"data":{"candidate":"c","sdpMLineIndex":0},"from":"a","type":"signal"}"#)
     }
 }

@@ -3,6 +3,8 @@ over real HTTP and WebSocket (websocket-client), with its real SQLite state."""
 
 import json
 import os
+import re
+import sqlite3
 import socket
 import subprocess
 import tempfile
@@ -215,3 +217,19 @@ def test_restart_keeps_key_and_rooms_and_rotation_refuses_the_old_key(up):
 
 def test_sigint_shuts_down_cleanly(up):
     assert up.stop(sig="int") == 0
+
+
+def test_open_file_limit_is_raised_for_many_sockets(up):
+    # Each signaling socket is a file descriptor: the soft limit must not stay at 1,024.
+    limits = open(f"/proc/{up.proc.pid}/limits").read()
+    soft, hard = re.search(r"Max open files\s+(\S+)\s+(\S+)", limits).groups()
+    assert soft == hard, limits
+
+
+def test_the_state_database_uses_wal(up):
+    # POST /rooms must not wait for a full fsync of the database per room.
+    db = sqlite3.connect(str(Path(up.data_dir) / "otter.sqlite"))
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        db.close()

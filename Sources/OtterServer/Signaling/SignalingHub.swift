@@ -53,10 +53,12 @@ public actor SignalingHub {
         return .joined(peerID: peerID, peers: others)
     }
 
-    /// Delivers `data` to `to` if it is in the same room; false otherwise.
-    func signal(roomID: String, from: String, to: String, data: JSONValue) -> Bool {
+    /// Delivers an encoded frame to `to` if it is in the same room; false
+    /// otherwise. The frame is encoded by the sender's task, not here, so the
+    /// one actor every room shares only looks up and pushes.
+    func signal(roomID: String, from: String, to: String, frame: String) -> Bool {
         guard let target = rooms[roomID]?[to], to != from else { return false }
-        target.mailbox.send(ServerMessage.signal(from: from, data: data).text)
+        target.mailbox.send(frame)
         return true
     }
 

@@ -150,7 +150,8 @@ struct SignalingSession {
                 reply(.error(code: .badMessage, message: "join before sending signals"))
                 return true
             }
-            if !(await hub.signal(roomID: roomID, from: from, to: to, data: data)) {
+            let frame = ServerMessage.signal(from: from, data: data).text
+            if !(await hub.signal(roomID: roomID, from: from, to: to, frame: frame)) {
                 reply(.error(code: .unknownPeer, message: "no peer \(to.prefix(40)) in this room"))
             }
         }

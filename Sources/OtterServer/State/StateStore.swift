@@ -39,6 +39,14 @@ public final class StateStore: Sendable {
         path = (dataDirectory as NSString).appendingPathComponent("otter.sqlite")
         var config = Configuration()
         config.busyMode = .timeout(5)
+        // WAL + synchronous=NORMAL: a room insert no longer waits for an fsync
+        // of the whole database (POST /rooms went from ~24 ms to a fraction of
+        // that); a power cut can lose only the last commits. The folder is 0700,
+        // so the -wal/-shm files are as private as the database.
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
         db = try DatabaseQueue(path: path, configuration: config)
         chmod(path, 0o600)
         try Self.migrator.migrate(db)
