@@ -30,6 +30,22 @@ const nowUs = () => Math.round(performance.now() * 1000);
 const maskPool = crypto.randomBytes(1 << 16);
 let maskPos = 0;
 
+/** A masked client text frame of an ASCII string, written straight into `out` at `at`; returns the end. */
+function textFrameInto(out, at, str) {
+  const n = str.length;            // ASCII only (the load's own JSON)
+  const hlen = n < 126 ? 6 : 8;
+  out[at] = 0x81;
+  if (n < 126) out[at + 1] = 0x80 | n; else { out[at + 1] = 0x80 | 126; out.writeUInt16BE(n, at + 2); }
+  if (maskPos + 4 > maskPool.length) { crypto.randomFillSync(maskPool); maskPos = 0; }
+  const k = at + hlen - 4;
+  out[k] = maskPool[maskPos]; out[k + 1] = maskPool[maskPos + 1]; out[k + 2] = maskPool[maskPos + 2]; out[k + 3] = maskPool[maskPos + 3];
+  maskPos += 4;
+  const p = at + hlen;
+  out.latin1Write(str, p, n);
+  for (let i = 0; i < n; i++) out[p + i] ^= out[k + (i & 3)];
+  return p + n;
+}
+
 /** A masked client text (0x1) or pong (0xA) frame. */
 function frame(payload, opcode = 0x1) {
   const n = payload.length;
@@ -175,9 +191,13 @@ class Conn {
   sendSignals(n) {
     if (this.closed) return;
     const t = nowUs();
-    const frames = new Array(n);
-    for (let i = 0; i < n; i++) frames[i] = frame(Buffer.from(this.prefix + t + this.suffix));
-    this.sock.write(n === 1 ? frames[0] : Buffer.concat(frames));
+    const text = this.prefix + t + this.suffix;
+    if (text.length >= 65536) throw new Error("payload too large for this load generator");
+    const size = text.length + (text.length < 126 ? 6 : 8);
+    const out = Buffer.allocUnsafe(size * n);
+    let at = 0;
+    for (let i = 0; i < n; i++) at = textFrameInto(out, at, text);
+    this.sock.write(out);
     stats.sent += n;
     if (t >= tMeasure && t < tEnd) stats.sentInWindow += n;
   }
