@@ -23,7 +23,11 @@ const cfg = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const deadline = setTimeout(() => { emit({ fatal: "deadline reached" }); process.exit(3); }, (cfg.deadline ?? 600) * 1000);
 deadline.unref();
 
-function emit(obj) { process.stdout.write(JSON.stringify(obj) + "\n"); }
+// Synchronous writes: a large result must not be cut off by process.exit.
+function emit(obj) {
+  if (obj.result && cfg.resultPath) { fs.writeFileSync(cfg.resultPath, JSON.stringify(obj.result)); obj = { resultPath: cfg.resultPath }; }
+  fs.writeSync(1, JSON.stringify(obj) + "\n");
+}
 const nowUs = () => Math.round(performance.now() * 1000);
 
 // ---- frames -----------------------------------------------------------------
@@ -210,9 +214,21 @@ async function setup() {
   const rooms = cfg.tokens.map((tok, i) => [new Conn(tok, srcs[(2 * i) % srcs.length]), new Conn(tok, srcs[(2 * i + 1) % srcs.length])]);
   let next = 0;
   const t0 = performance.now();
+  const stage = cfg.stage ?? "joined";   // idle breakdown: "tcp" (connected only), "upgraded" (no join), "joined"
   async function lane() {
     while (next < rooms.length) {
       const [a, b] = rooms[next++];
+      if (stage !== "joined") {
+        for (const c of [a, b]) {
+          if (stage === "tcp") {
+            await new Promise((res, rej) => {
+              const o = { host: cfg.host, port: cfg.port }; if (c.src) o.localAddress = c.src;
+              c.sock = net.connect(o, res); c.sock.on("error", rej); c.upgraded = true;
+            });
+          } else await c.open();
+        }
+        continue;
+      }
       await a.open();
       await a.join();
       const joined = a.next();
