@@ -131,8 +131,11 @@ enum Mutator {
                 attacker.send(Mutator.mutate(seeds.randomElement(using: &rng)!, &rng), to: UInt16(port))
                 if i % 2000 == 1999 {
                     // Pace the flood so the kernel does not simply drop it, and check liveness.
+                    // UDP under a flood on a loaded machine may drop a probe: a live
+                    // server answers one of a few tries, a dead one none.
                     let probe = TURNTestClient(serverPort: port, username: "x", password: "y")
-                    #expect(probe.exchange(probe.build(.binding, auth: false))?.isSuccess == true, "server answers after \(i + 1) datagrams")
+                    let answered = (0..<5).contains { _ in probe.exchange(probe.build(.binding, auth: false))?.isSuccess == true }
+                    #expect(answered, "server answers after \(i + 1) datagrams")
                 }
             }
             let text = try await server.metricsText()
