@@ -36,8 +36,36 @@ final class UDPListenerHandler: ChannelInboundHandler {
 final class StreamClientHandler: ChannelInboundHandler {
     typealias InboundIn = TURNFrame
     let engine: RelayEngine
+    /// Closes the connection while it holds no allocation (see watchAllocation).
+    private var watchdog: RepeatedTask?
 
     init(engine: RelayEngine) { self.engine = engine }
+
+    func channelActive(context: ChannelHandlerContext) {
+        watchAllocation(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { watchAllocation(context: context) }
+    }
+
+    /// coturn's allocation watchdog: every max-allocate-timeout seconds a
+    /// connection without an allocation (never made one, or it was deleted or
+    /// expired) is closed, so idle or half-open TCP/TLS connections — also
+    /// ones that never finish the TLS handshake — cannot pile up.
+    private func watchAllocation(context: ChannelHandlerContext) {
+        guard watchdog == nil else { return }
+        let engine = self.engine
+        let channel = context.channel
+        let every = TimeAmount.seconds(Int64(engine.config.maxAllocateTimeout))
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { task in
+            guard !engine.hasAllocation(streamChannel: channel) else { return }
+            engine.logger.debug("closing connection without allocation", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            task.cancel()
+            channel.close(promise: nil)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         engine.streamFrame(unwrapInboundIn(data), channel: context.channel)
@@ -48,8 +76,15 @@ final class StreamClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
         engine.streamClosed(context.channel)
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
