@@ -4,6 +4,12 @@ extension RelayEngine {
     /// Receive buffer per datagram. Browsers and turnutils stay far below it;
     /// a larger datagram is truncated by the kernel and then fails to parse.
     static let datagramBufferSize = 4096
+    /// Datagrams one recvmmsg on a UDP listener may return. NIO's epoll is
+    /// level-triggered, so with one read per wakeup (maxMessagesPerRead 1)
+    /// a paced stream costs one receive call per datagram instead of a
+    /// second one that only says EAGAIN, and a burst of up to this many
+    /// datagrams from all clients still costs one call.
+    static let listenerVectorReadCount = 16
 }
 
 /// A UDP listener (3478): STUN and ChannelData from clients.

@@ -126,8 +126,11 @@ public final class RelayServer: Sendable {
         return try await DatagramBootstrap(group: engine.loop)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 22)
             .channelOption(.socketOption(.so_sndbuf), value: 1 << 22)
-            .channelOption(.maxMessagesPerRead, value: 32)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: RelayEngine.datagramBufferSize))
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: RelayEngine.listenerVectorReadCount)
+            // With vector reads NIO cuts this buffer into one slot per datagram.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(
+                capacity: RelayEngine.datagramBufferSize * RelayEngine.listenerVectorReadCount))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(UDPListenerHandler(engine: engine, index: index))
