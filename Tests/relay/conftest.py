@@ -56,8 +56,10 @@ class Relay:
     def __init__(self, args, tmp_path):
         self.port = free_port()
         self.log = open(tmp_path / f"relay-{self.port}.log", "w+")
+        # TLS stays off unless the test gives a certificate.
+        tls = [] if any(a.startswith("--cert") for a in args) else ["--no-tls"]
         self.args = [otter_binary(), "relay", "--listening-ip=127.0.0.1", f"--listening-port={self.port}",
-                     "--realm=otter.test", "--no-tls", "--no-dtls", "--no-cli", *args]
+                     "--realm=otter.test", *tls, "--no-cli", *args]
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(100):
             if self.proc.poll() is not None:

@@ -75,9 +75,9 @@ final class Allocation: @unchecked Sendable {
     var allocateResponse: ByteBuffer
     var needsFlush = false
     var closed = false
-    // Token bucket for max-bps.
-    var tokens: Int
-    var tokensStamp: NIODeadline
+    /// max-bps budgets, client → peer and peer → client.
+    var toPeer: TokenBucket
+    var toClient: TokenBucket
 
     init(key: ClientKey, link: ClientLink, username: String, userKey: [UInt8], relayChannel: Channel,
          relayAddress: STUNAddress, expiry: NIODeadline, allocateTransaction: TransactionID, maxBPS: Int) {
@@ -90,26 +90,9 @@ final class Allocation: @unchecked Sendable {
         self.expiry = expiry
         self.allocateTransaction = allocateTransaction
         self.allocateResponse = ByteBuffer()
-        self.tokens = maxBPS
-        self.tokensStamp = .now()
-    }
-
-    /// max-bps: a one-second token bucket per allocation, both directions.
-    @inline(__always)
-    func admit(bytes: Int, maxBPS: Int) -> Bool {
-        if maxBPS <= 0 { return true }
         let now = NIODeadline.now()
-        let elapsed = (now - tokensStamp).nanoseconds
-        let add = Int(Int64(maxBPS) * elapsed / 1_000_000_000)
-        if add > 0 {
-            // Only move the stamp when tokens were added, so frequent small
-            // packets do not round the refill down to nothing.
-            tokens = min(maxBPS, tokens + add)
-            tokensStamp = now
-        }
-        guard tokens >= bytes else { return false }
-        tokens -= bytes
-        return true
+        self.toPeer = TokenBucket(rate: maxBPS, now: now)
+        self.toClient = TokenBucket(rate: maxBPS, now: now)
     }
 }
 

@@ -23,7 +23,6 @@ extension RelayConfiguration {
     /// consoles or transports we do not serve), with the reason given.
     static let ignoredOptions: [String: String] = [
         "no-cli": "otter relay has no telnet CLI",
-        "no-dtls": "otter relay does not serve DTLS",
         "cli-ip": "otter relay has no telnet CLI", "cli-port": "otter relay has no telnet CLI",
         "cli-password": "otter relay has no telnet CLI", "cli-max-output-sessions": "otter relay has no telnet CLI",
         "no-stdout-log": "logs go to stderr or --log-file", "syslog": "logs go to stderr or --log-file",
@@ -46,7 +45,7 @@ extension RelayConfiguration {
         "mongo-userdb", "redis-userdb", "redis-statsdb", "oauth", "alt-listening-port", "alt-tls-listening-port",
         "aux-server", "udp-self-balance", "mobility", "listening-device", "relay-device", "tcp-proxy-port",
         "CA-file", "dh-file", "dh566", "cipher-list", "ec-curve-name", "check-origin-consistency", "bps-capacity",
-        "max-allocate-timeout", "allocation-default-address-family", "keep-address-family", "rest-api-separator",
+        "allocation-default-address-family", "keep-address-family", "rest-api-separator",
         "server-relay", "acme-redirect", "daemon", "dtls-listening-port", "alternate-server", "tls-alternate-server",
         "sha256", "sha384", "sha512", "oauth-only", "secret-ttl", "auth-secret", "use-auth-secret-ttl",
         "no-tcp-relay", "no-udp-relay", "denied-peer-ip-file", "min-allocate-lifetime",
@@ -106,6 +105,7 @@ extension RelayConfiguration {
         o["stale-nonce"] = Option(arity: .optionalValue) { c, v in
             c.nonceLifetime = v == nil ? 600 : try int("stale-nonce", v, min: 1)
         }
+        value("max-allocate-timeout") { c, v in c.maxAllocateTimeout = try int("max-allocate-timeout", v, min: 1) }
         value("max-allocate-lifetime") { c, v in c.maxAllocateLifetime = try int("max-allocate-lifetime", v, min: 1) }
         value("channel-lifetime") { c, v in
             // coturn: -1 or 0 means the RFC default.
@@ -122,6 +122,8 @@ extension RelayConfiguration {
         flag("no-udp") { c in c.noUDP = true }
         flag("no-tcp") { c in c.noTCP = true }
         flag("no-tls") { c in c.noTLS = true }
+        // DTLS is never served; the flag only acknowledges that (no start-up warning).
+        flag("no-dtls") { c in c.noDTLS = true }
         flag("fingerprint") { c in c.fingerprint = true }
         flag("no-software-attribute") { c in c.software = nil }
         flag("verbose") { c in c.verbose = true }

@@ -32,6 +32,9 @@ public struct RelayConfiguration: Sendable {
     public var nonceLifetime = 600
     public var defaultAllocateLifetime = 600
     public var maxAllocateLifetime = 3600
+    /// Seconds a TCP/TLS connection may stay open without an allocation
+    /// (coturn's max-allocate-timeout, default 60) before it is closed.
+    public var maxAllocateTimeout = 60
     public var channelLifetime = 600
     public var permissionLifetime = 300
     public var deniedPeerIPs: [IPRange] = []
@@ -43,6 +46,8 @@ public struct RelayConfiguration: Sendable {
     public var noUDP = false
     public var noTCP = false
     public var noTLS = false
+    /// DTLS is never served; set (by --no-dtls) when the operator knows, so no warning is logged.
+    public var noDTLS = false
     public var fingerprint = false
     public var software: String? = "otter-relay"
     public var logFile: String?
@@ -76,7 +81,7 @@ public struct RelayConfiguration: Sendable {
         if !noTLS, (certificateFile == nil) != (privateKeyFile == nil) {
             throw RelayError(.badValue, "TLS needs both cert and pkey")
         }
-        if defaultAllocateLifetime <= 0 || maxAllocateLifetime <= 0 || channelLifetime <= 0 || permissionLifetime <= 0 || nonceLifetime <= 0 {
+        if defaultAllocateLifetime <= 0 || maxAllocateLifetime <= 0 || channelLifetime <= 0 || permissionLifetime <= 0 || nonceLifetime <= 0 || maxAllocateTimeout <= 0 {
             throw RelayError(.badValue, "lifetimes must be positive seconds")
         }
     }

@@ -164,7 +164,10 @@ extension RelayEngine {
         let box = AllocationBox()
         return DatagramBootstrap(group: loop)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 18)
-            .channelOption(.maxMessagesPerRead, value: 16)
+            // One recvmsg per wakeup: a relay socket usually has one peer sending
+            // paced media, and NIO's level-triggered epoll brings us back for more.
+            // Vector reads would cost every allocation a buffer per slot.
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: RelayEngine.datagramBufferSize))
             .channelInitializer { [self] ch in
                 ch.eventLoop.makeCompletedFuture {

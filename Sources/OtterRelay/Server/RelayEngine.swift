@@ -97,6 +97,13 @@ final class RelayEngine: @unchecked Sendable {
         }
     }
 
+    /// For the allocation watchdog of TCP/TLS connections; an Allocate still
+    /// binding its relay socket counts as one.
+    func hasAllocation(streamChannel channel: Channel) -> Bool {
+        let key = ClientKey.stream(ObjectIdentifier(channel))
+        return allocations[key] != nil || pending.contains(key)
+    }
+
     func streamClosed(_ channel: Channel) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
         pending.remove(key)
@@ -113,7 +120,7 @@ final class RelayEngine: @unchecked Sendable {
     @inline(__always)
     func sendToPeer(_ a: Allocation, peer: SocketAddress, payload: ByteBuffer) {
         let n = payload.readableBytes
-        guard a.admit(bytes: n, maxBPS: maxBPS) else { return }
+        if maxBPS > 0, !a.toPeer.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesFromClients &+= n
         metrics.packetsFromClients &+= 1
         a.relayChannel.write(AddressedEnvelope(remoteAddress: peer, data: payload), promise: nil)
@@ -140,7 +147,7 @@ final class RelayEngine: @unchecked Sendable {
         guard !a.closed, let peer = STUNAddress(remote) else { return }
         guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
         let n = data.readableBytes
-        guard a.admit(bytes: n, maxBPS: maxBPS) else { return }
+        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesToClients &+= n
         metrics.packetsToClients &+= 1
         let allocator = a.link.channel.allocator

@@ -4,6 +4,12 @@ extension RelayEngine {
     /// Receive buffer per datagram. Browsers and turnutils stay far below it;
     /// a larger datagram is truncated by the kernel and then fails to parse.
     static let datagramBufferSize = 4096
+    /// Datagrams one recvmmsg on a UDP listener may return. NIO's epoll is
+    /// level-triggered, so with one read per wakeup (maxMessagesPerRead 1)
+    /// a paced stream costs one receive call per datagram instead of a
+    /// second one that only says EAGAIN, and a burst of up to this many
+    /// datagrams from all clients still costs one call.
+    static let listenerVectorReadCount = 16
 }
 
 /// A UDP listener (3478): STUN and ChannelData from clients.
@@ -36,8 +42,36 @@ final class UDPListenerHandler: ChannelInboundHandler {
 final class StreamClientHandler: ChannelInboundHandler {
     typealias InboundIn = TURNFrame
     let engine: RelayEngine
+    /// Closes the connection while it holds no allocation (see watchAllocation).
+    private var watchdog: RepeatedTask?
 
     init(engine: RelayEngine) { self.engine = engine }
+
+    func channelActive(context: ChannelHandlerContext) {
+        watchAllocation(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { watchAllocation(context: context) }
+    }
+
+    /// coturn's allocation watchdog: every max-allocate-timeout seconds a
+    /// connection without an allocation (never made one, or it was deleted or
+    /// expired) is closed, so idle or half-open TCP/TLS connections — also
+    /// ones that never finish the TLS handshake — cannot pile up.
+    private func watchAllocation(context: ChannelHandlerContext) {
+        guard watchdog == nil else { return }
+        let engine = self.engine
+        let channel = context.channel
+        let every = TimeAmount.seconds(Int64(engine.config.maxAllocateTimeout))
+        watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { task in
+            guard !engine.hasAllocation(streamChannel: channel) else { return }
+            engine.logger.debug("closing connection without allocation", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
+            task.cancel()
+            channel.close(promise: nil)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         engine.streamFrame(unwrapInboundIn(data), channel: context.channel)
@@ -48,8 +82,15 @@ final class StreamClientHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
         engine.streamClosed(context.channel)
         context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        watchdog?.cancel()
+        watchdog = nil
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

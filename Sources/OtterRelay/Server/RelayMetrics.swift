@@ -12,6 +12,7 @@ struct RelayMetrics {
     var authFailures = 0
     var forbiddenPeers = 0
     var droppedNoPermission = 0
+    var droppedOverBandwidth = 0
     var malformed = 0
 
     func prometheusText() -> String {
@@ -30,6 +31,7 @@ struct RelayMetrics {
         line("otter_relay_auth_failures_total", "counter", "Requests refused with 401.", authFailures)
         line("otter_relay_forbidden_peers_total", "counter", "Peers refused with 403 by the peer policy.", forbiddenPeers)
         line("otter_relay_dropped_no_permission_total", "counter", "Packets dropped for lack of a permission.", droppedNoPermission)
+        line("otter_relay_dropped_over_bandwidth_total", "counter", "Packets dropped because an allocation exceeded max-bps.", droppedOverBandwidth)
         line("otter_relay_malformed_total", "counter", "Messages that could not be parsed.", malformed)
         return s
     }

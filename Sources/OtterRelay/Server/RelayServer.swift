@@ -44,6 +44,10 @@ public final class RelayServer: Sendable {
         let c = configuration
         try c.validate()
         for w in c.warnings { logger.warning("\(w)") }
+        if c.tlsEnabled && !c.noDTLS {
+            // coturn would also answer DTLS on these ports; say so instead of leaving DTLS clients to time out.
+            logger.warning("DTLS is not served: TURN over TLS is on TCP only (what browsers use for turns: URLs); DTLS clients such as `turnutils_uclient -S` without -t cannot connect. Pass --no-dtls to silence this.")
+        }
         let loop = engine.loop
         var bound = BoundPorts()
         var opened: [Channel] = []
@@ -60,13 +64,15 @@ public final class RelayServer: Sendable {
                 }
                 if !c.noTCP {
                     let p = port
-                    let ch = try await bind { try await self.bindStream(ip: ip, port: p, tls: nil) }(ip, p, "TCP")
+                    // With TLS configured, the plain port also accepts TLS, as coturn's does.
+                    let sniff = c.tlsEnabled ? try makeTLSContext() : nil
+                    let ch = try await bind { try await self.bindStream(ip: ip, port: p, tls: nil, sniffTLS: sniff) }(ip, p, "TCP")
                     opened.append(ch)
                     bound.tcp = bound.tcp ?? ch.localAddress?.port
                 }
                 if c.tlsEnabled {
                     let context = try makeTLSContext()
-                    let ch = try await bind { try await self.bindStream(ip: ip, port: c.tlsListeningPort, tls: context) }(ip, c.tlsListeningPort, "TLS")
+                    let ch = try await bind { try await self.bindStream(ip: ip, port: c.tlsListeningPort, tls: context, sniffTLS: nil) }(ip, c.tlsListeningPort, "TLS")
                     opened.append(ch)
                     bound.tls = bound.tls ?? ch.localAddress?.port
                 }
@@ -122,8 +128,11 @@ public final class RelayServer: Sendable {
         return try await DatagramBootstrap(group: engine.loop)
             .channelOption(.socketOption(.so_rcvbuf), value: 1 << 22)
             .channelOption(.socketOption(.so_sndbuf), value: 1 << 22)
-            .channelOption(.maxMessagesPerRead, value: 32)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: RelayEngine.datagramBufferSize))
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelOption(.datagramVectorReadMessageCount, value: RelayEngine.listenerVectorReadCount)
+            // With vector reads NIO cuts this buffer into one slot per datagram.
+            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(
+                capacity: RelayEngine.datagramBufferSize * RelayEngine.listenerVectorReadCount))
             .channelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
                     try ch.pipeline.syncOperations.addHandler(UDPListenerHandler(engine: engine, index: index))
@@ -132,7 +141,7 @@ public final class RelayServer: Sendable {
             .bind(host: ip, port: port).get()
     }
 
-    private func bindStream(ip: String, port: Int, tls: NIOSSLContext?) async throws -> Channel {
+    private func bindStream(ip: String, port: Int, tls: NIOSSLContext?, sniffTLS: NIOSSLContext?) async throws -> Channel {
         let engine = self.engine
         return try await ServerBootstrap(group: engine.loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -142,6 +151,8 @@ public final class RelayServer: Sendable {
                 ch.eventLoop.makeCompletedFuture {
                     if let tls {
                         try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    } else if let sniffTLS {
+                        try ch.pipeline.syncOperations.addHandler(TLSSniffingHandler(tls: sniffTLS))
                     }
                     try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(TURNStreamFramer()))
                     try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: engine))
@@ -168,7 +179,10 @@ public final class RelayServer: Sendable {
         }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            // NIOSSL would accept TLS 1.0 and 1.1; coturn 4.6 (OpenSSL 3) refuses
+            // them and browsers no longer offer them.
+            tls.minimumTLSVersion = .tlsv12
             return try NIOSSLContext(configuration: tls)
         } catch {
             throw RelayError(.tls, "cannot load TLS certificate '\(cert)' or key '\(key)': \(error)")
