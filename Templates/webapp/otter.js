@@ -666,16 +666,20 @@ export class Call extends EventTarget {
    * @returns {Promise<MediaStreamTrack>}
    */
   async switchDevice(kind, deviceId) {
-    const k = kind.startsWith("audio") ? "audio" : "video";
+    const k = String(kind).startsWith("audio") ? "audio" : "video";
     const s = await getMedia({ [k]: { deviceId: { exact: deviceId } } });
-    const track = s.getTracks()[0];
+    const track = (k === "audio" ? s.getAudioTracks() : s.getVideoTracks())[0];
+    for (const extra of s.getTracks()) if (extra !== track) extra.stop();
     const old = k === "audio" ? this.localStream.getAudioTracks()[0] : this.localStream.getVideoTracks()[0];
     track.enabled = k === "audio" ? this.micOn : this.cameraOn;
-    if (old) { this.localStream.removeTrack(old); old.stop(); }
+    // The stream first, so a peer that connects meanwhile gets the new track;
+    // then every sender; the old device is released only once nothing sends it.
+    if (old) this.localStream.removeTrack(old);
     this.localStream.addTrack(track);
     if (k === "audio" || !this.screenTrack) {
       await Promise.all([...this.peersById.values()].map((p) => (k === "audio" ? p.audioTx : p.videoTx).sender.replaceTrack(track).catch(() => {})));
     }
+    if (old && old !== track) old.stop();
     return track;
   }
 

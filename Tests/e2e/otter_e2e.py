@@ -25,6 +25,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -145,12 +146,28 @@ def output_dir():
     return OUTPUT
 
 
+# Adds width/height/frameRate limits to every getUserMedia video request that
+# does not set them (deviceId and other constraints are kept).
+CAMERA_JS = """
+(() => {
+  const md = navigator.mediaDevices, real = md.getUserMedia.bind(md);
+  const limit = {width: {ideal: %d}, height: {ideal: %d}, frameRate: {ideal: %d, max: %d}};
+  md.getUserMedia = (c = {}) => {
+    if (c.video) c = {...c, video: Object.assign({}, limit, c.video === true ? {} : c.video)};
+    return real(c);
+  };
+})();
+"""
+
+
 class Browsers:
     def __init__(self):
         self.drivers = []
         self.dirs = []
 
-    def new(self, extra_flags=(), drop_flags=()):
+    def new(self, extra_flags=(), drop_flags=(), camera=None):
+        """A headless Chromium. camera=(width, height, fps) asks getUserMedia for
+        that much video (as a page could), for tests that run many browsers."""
         opts = Options()
         opts.binary_location = CHROMIUM
         profile = tempfile.mkdtemp(prefix="otter-chrome-")
@@ -168,6 +185,8 @@ class Browsers:
         d.set_script_timeout(60)
         d.downloads = downloads
         self.drivers.append(d)
+        if camera:
+            d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CAMERA_JS % (camera[0], camera[1], camera[2], camera[2])})
         return d
 
     def close(self):
@@ -239,11 +258,36 @@ def remote_peer_ids(driver):
         "return [...document.querySelectorAll('video[data-testid^=\"video-\"]')].map(v => v.dataset.testid.slice(6))")
 
 
+PEER_STATES_JS = """
+const c = window.otterCall;
+if (!c) return null;
+const out = {me: c.peerId, signaling: c.signalingState, peers: {}};
+for (const p of c.peersById.values()) {
+  const pc = p.pc;
+  out.peers[p.id] = {polite: p.neg.polite, signaling: pc.signalingState, ice: pc.iceConnectionState, connection: pc.connectionState,
+    local: pc.localDescription && pc.localDescription.type, remote: pc.remoteDescription && pc.remoteDescription.type,
+    negotiation: p.neg.stats, iceRestarts: p.neg.restarts, dataChannel: p.dc.readyState};
+}
+return out;
+"""
+
+
+def peer_states(driver):
+    """The SDK's view of every peer connection (for failure messages)."""
+    try:
+        return driver.execute_script(PEER_STATES_JS)
+    except Exception as e:  # the page may be gone
+        return f"unavailable: {e}"
+
+
 def wait_connected(driver, n, timeout=30):
     """Waits until n remote peers are connected (per the SDK) and returns their ids."""
-    wait(driver, lambda d: d.execute_script(
-        "const c = window.otterCall; return !!c && c.peers.filter(p => p.state === 'connected').length >= arguments[0]", n),
-        timeout, f"{n} peer connection(s) never reached 'connected'")
+    try:
+        wait(driver, lambda d: d.execute_script(
+            "const c = window.otterCall; return !!c && c.peers.filter(p => p.state === 'connected').length >= arguments[0]", n),
+            timeout)
+    except TimeoutException:
+        raise AssertionError(f"{n} peer connection(s) never reached 'connected' in {timeout} s: {peer_states(driver)}") from None
     return driver.execute_script("return window.otterCall.peers.filter(p => p.state === 'connected').map(p => p.peerId)")
 
 

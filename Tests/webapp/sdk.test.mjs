@@ -63,3 +63,78 @@ test("ICE servers are fetched with the room token; relay-only without TURN is re
   assert.equal(ice.url, "http://127.0.0.1:9/rooms/r1/ice-servers");
   assert.equal(ice.auth, `Bearer ${token}`);
 });
+
+// ------------------------------------------------------------ switchDevice
+
+import { Call } from "../../Templates/webapp/otter.js";
+
+class FakeTrack {
+  constructor(kind, label, log) { this.kind = kind; this.label = label; this.enabled = true; this.readyState = "live"; this.log = log; }
+  stop() { this.readyState = "ended"; this.log.push(`stop ${this.label}`); }
+}
+class FakeStream {
+  constructor(tracks) { this.tracks = [...tracks]; }
+  getTracks() { return [...this.tracks]; }
+  getAudioTracks() { return this.tracks.filter((t) => t.kind === "audio"); }
+  getVideoTracks() { return this.tracks.filter((t) => t.kind === "video"); }
+  addTrack(t) { this.tracks.push(t); }
+  removeTrack(t) { this.tracks = this.tracks.filter((x) => x !== t); }
+}
+function fakeCall(log) {
+  const cam = new FakeTrack("video", "cam0", log), mic = new FakeTrack("audio", "mic0", log);
+  const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: [], relay: false, stream: new FakeStream([mic, cam]), name: "", stopTracksOnLeave: true });
+  const sender = (peer, kind) => ({ track: kind === "audio" ? mic : cam, async replaceTrack(t) { await null; this.track = t; log.push(`replace ${peer} ${kind} ${t && t.label}`); } });
+  for (const id of ["p1", "p2"]) call.peersById.set(id, { id, audioTx: { sender: sender(id, "audio") }, videoTx: { sender: sender(id, "video") } });
+  return { call, cam, mic };
+}
+function fakeDevices(log, asked) {
+  Object.defineProperty(globalThis, "navigator", {
+    configurable: true,
+    value: { mediaDevices: { async getUserMedia(c) {
+      asked.push(c);
+      const kind = c.video ? "video" : "audio";
+      const id = c[kind].deviceId.exact;
+      if (id === "missing") throw Object.assign(new Error("no such device"), { name: "OverconstrainedError" });
+      return new FakeStream([new FakeTrack(kind, id, log)]);
+    } } },
+  });
+}
+
+test("switchDevice: every peer's sender gets the new camera before the old one is stopped; camera-off stays off", async () => {
+  const log = [], asked = [];
+  fakeDevices(log, asked);
+  const { call, cam, mic } = fakeCall(log);
+  call.cameraOn = false;
+  const t = await call.switchDevice("videoinput", "cam1");
+  assert.deepEqual(asked, [{ video: { deviceId: { exact: "cam1" } } }]);
+  assert.equal(t.label, "cam1");
+  assert.equal(t.enabled, false, "the camera was off and stays off");
+  assert.deepEqual(call.localStream.getVideoTracks(), [t]);
+  assert.deepEqual(call.localStream.getAudioTracks(), [mic]);
+  for (const p of call.peersById.values()) { assert.equal(p.videoTx.sender.track, t); assert.equal(p.audioTx.sender.track, mic); }
+  assert.equal(cam.readyState, "ended");
+  assert.equal(log.at(-1), "stop cam0", `the old camera must stop last: ${log}`);
+  assert.deepEqual(log.slice(0, 2).sort(), ["replace p1 video cam1", "replace p2 video cam1"]);
+});
+
+test("switchDevice: a microphone switch replaces the audio senders; during a screen share the camera is only swapped locally", async () => {
+  const log = [], asked = [];
+  fakeDevices(log, asked);
+  const { call, cam } = fakeCall(log);
+  const m = await call.switchDevice("audio", "mic1");
+  for (const p of call.peersById.values()) { assert.equal(p.audioTx.sender.track, m); assert.equal(p.videoTx.sender.track, cam); }
+  call.screenTrack = new FakeTrack("video", "screen", log);
+  const c = await call.switchDevice("video", "cam1");
+  assert.deepEqual(call.localStream.getVideoTracks(), [c], "stopScreen will send the new camera");
+  for (const p of call.peersById.values()) assert.equal(p.videoTx.sender.track, cam, "the screen share goes on");
+});
+
+test("switchDevice: a device that cannot be opened changes nothing and is a media-not-found error", async () => {
+  const log = [], asked = [];
+  fakeDevices(log, asked);
+  const { call, cam } = fakeCall(log);
+  assert.equal(await code(call.switchDevice("video", "missing")), "media-not-found");
+  assert.deepEqual(call.localStream.getVideoTracks(), [cam]);
+  assert.equal(cam.readyState, "live");
+  assert.deepEqual(log, []);
+});
