@@ -314,3 +314,72 @@ def test_destroy_reports_what_blocks_it_and_resumes(moto, tmp_path):
     assert not stack_exists(cfn, "blocked")
     assert tagged_buckets(s3, "blocked") == []
     assert not (tmp_path / ".otter" / "blocked.json").exists()
+
+
+class BusyCloudFormation:
+    """A CloudFormation endpoint whose stack stays UPDATE_IN_PROGRESS: a stand-in,
+    because moto finishes every stack operation inside the API call, so a deploy
+    never has anything to wait for there. Everything else (STS, S3) is moto."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        import threading
+        import urllib.parse
+        calls = self.calls = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                form = urllib.parse.parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                action = form["Action"][0]
+                calls.append(action)
+                stack = ("<StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/busy/1</StackId>"
+                         "<StackName>busy</StackName><StackStatus>UPDATE_IN_PROGRESS</StackStatus>")
+                if action == "DescribeStacks":
+                    body = f"<DescribeStacksResult><Stacks><member>{stack}</member></Stacks></DescribeStacksResult>"
+                elif action == "DescribeStackEvents":
+                    body = ("<DescribeStackEventsResult><StackEvents><member><EventId>e1</EventId>"
+                            "<LogicalResourceId>RelayService</LogicalResourceId><ResourceType>AWS::ECS::Service</ResourceType>"
+                            "<ResourceStatus>UPDATE_IN_PROGRESS</ResourceStatus><Timestamp>2026-11-27T10:00:00Z</Timestamp>"
+                            "</member></StackEvents></DescribeStackEventsResult>")
+                else:
+                    self.send_response(400)
+                    self.end_headers()
+                    return
+                data = f'<{action}Response xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">{body}</{action}Response>'.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_ctrl_c_while_waiting_for_cloudformation_leaves_things_consistent(moto, tmp_path):
+    import signal
+    cfn = BusyCloudFormation()
+    try:
+        env = moto.env(tmp_path, OTTER_POLL_SECONDS="0.2", AWS_ENDPOINT_URL_CLOUDFORMATION=cfn.url)
+        proc = subprocess.Popen([OTTER, "deploy", "--yes", "--stack", "busy", "--data-dir", str(tmp_path / ".otter")],
+                                env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                stdin=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while cfn.calls.count("DescribeStacks") < 3:  # it is polling the busy stack
+            assert proc.poll() is None and time.time() < deadline, proc.communicate()
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        cfn.server.shutdown()
+    assert proc.returncode == 130, out + err
+    assert "busy (UPDATE_IN_PROGRESS); waiting" in out
+    assert "Run `otter deploy` again" in err
+    # Nothing was asked of CloudFormation but to describe; the state records the bucket for a later destroy.
+    assert set(cfn.calls) <= {"DescribeStacks", "DescribeStackEvents"}, cfn.calls
+    state = json.loads((tmp_path / ".otter" / "busy.json").read_text())
+    assert state["status"] == "DEPLOYING" and state["artifactsBucket"] in [b["Name"] for b in moto.client("s3").list_buckets()["Buckets"]]
