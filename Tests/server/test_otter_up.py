@@ -233,3 +233,39 @@ def test_the_state_database_uses_wal(up):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         db.close()
+
+
+def test_create_room_and_rotate_key_use_a_deployed_stacks_saved_state(up, tmp_path):
+    # The state `otter deploy` saves (.otter/<stack>.json + <stack>.api-key, 0600),
+    # pointing here at a live `otter up`: the API contract is the same one the cloud
+    # serves (Tests/contract), and moto cannot serve a deployed API.
+    key = up.lines["API key"]
+    state_dir = tmp_path / "deployed"
+    state_dir.mkdir()
+    (state_dir / "demo.json").write_text(json.dumps({
+        "stack": "demo", "region": "us-east-1", "account": "123456789012", "stackID": "arn:x", "status": "CREATE_COMPLETE",
+        "apiURL": up.api, "artifactsBucket": "b", "updatedAt": "2026-11-27T00:00:00Z"}))
+    key_file = state_dir / "demo.api-key"
+    key_file.write_text(key + "\n")
+    os.chmod(key_file, 0o600)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTTER_API")}
+    run = lambda *a: subprocess.run([OTTER, *a, "--data-dir", str(state_dir)], capture_output=True, text=True, timeout=30, env=env)
+    r = run("create-room", "--stack", "demo", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["url"].startswith(up.api)
+    r = run("create-room", "--json")  # the only deployed stack, no --stack needed
+    assert r.returncode == 0, r.stderr
+    r = run("rotate-key", "--stack", "demo", "--json")
+    assert r.returncode == 0, r.stderr
+    new_key = json.loads(r.stdout)["apiKey"]
+    assert key_file.read_text().strip() == new_key and stat_mode(key_file) == 0o600
+    assert up.http("POST", "/rooms", {"x-api-key": key})[0] == 401  # the old key is refused at once
+    r = run("create-room", "--stack", "demo")
+    assert r.returncode == 0 and "Link: " + up.api in r.stdout, r.stderr
+    r = run("create-room", "--stack", "other")
+    assert r.returncode == 1 and "otter deploy --stack other" in r.stderr
+
+
+def stat_mode(path):
+    import stat
+    return stat.S_IMODE(os.stat(path).st_mode)
