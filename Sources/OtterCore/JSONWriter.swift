@@ -1,5 +1,3 @@
-import Foundation
-
 /// Compact JSON text, written by hand: signaling encodes a frame per message,
 /// and Foundation's JSONEncoder cost more than everything else per frame.
 /// Keys are sorted, so equal values give equal text.
@@ -55,18 +53,4 @@ enum JSONWriter {
         }
         out += "\""
     }
-}
-
-/// A JSON value kept as the client's own validated text: passed through
-/// signaling without being decoded (DESIGN: the server never parses SDP).
-public struct RawJSON: Sendable, Equatable {
-    public let text: String
-
-    /// Only from validated bytes (`ClientMessage.parse`) or an encoded value.
-    init(validated text: String) { self.text = text }
-
-    public init(_ value: JSONValue) { self.text = value.compactText }
-
-    /// Decoded, for tests and tools (not the relay path).
-    public var value: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
 }

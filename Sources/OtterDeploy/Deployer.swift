@@ -105,7 +105,7 @@ public struct Deployer: Sendable {
             throw DeployError(.stackFailed, "the stack \(stackName) disappeared during the deploy")
         }
         let outputs = stack.outputs
-        var result2 = DeployResult(stack: stackName, account: identity.account, region: region, status: stack.status, upToDate: upToDate,
+        var summary = DeployResult(stack: stackName, account: identity.account, region: region, status: stack.status, upToDate: upToDate,
                                    apiUrl: outputs["ApiUrl"], signalUrl: outputs["SignalUrl"], webAppUrl: outputs["WebAppUrl"])
         state = DeployState(stack: stackName, region: region, account: identity.account, stackID: stack.stackID, status: stack.status,
                             apiURL: outputs["ApiUrl"], signalURL: outputs["SignalUrl"], webAppURL: outputs["WebAppUrl"],
@@ -116,19 +116,19 @@ public struct Deployer: Sendable {
         if let table = outputs["ConfigTable"] {
             if let key = try await keys.ensure(table: table) {
                 try DeployState.saveKey(key, dataDirectory: request.dataDirectory, stack: stackName)
-                result2.apiKey = key
+                summary.apiKey = key
                 upToDate = false
             }
         }
         if DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName) != nil {
-            result2.apiKeyFile = DeployState.keyPath(dataDirectory: request.dataDirectory, stack: stackName)
+            summary.apiKeyFile = DeployState.keyPath(dataDirectory: request.dataDirectory, stack: stackName)
         }
         let changedSite = try await publishWebApp(outputs: outputs)
-        result2.upToDate = upToDate && !changedSite
-        result2.sampleRoomUrl = await SampleRoom.create(apiURL: outputs["ApiUrl"],
+        summary.upToDate = upToDate && !changedSite
+        summary.sampleRoomUrl = await SampleRoom.create(apiURL: outputs["ApiUrl"],
                                                         key: DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName),
                                                         console: console, stack: stackName)
-        return result2
+        return summary
     }
 
     /// The current status, after waiting out a running operation and removing

@@ -28,11 +28,7 @@ struct Doctor: AsyncParsableCommand {
             print("ARN:         \(identity.arn)")
             print("OK: these credentials work.")
         } catch let e as AWSError {
-            CLI.fail(Self.explain(e, config: config))
+            CLI.fail(Identity.explain(e, config: config))
         }
-    }
-
-    static func explain(_ e: AWSError, config: AWSConfiguration) -> String {
-        Identity.explain(e, config: config)
     }
 }

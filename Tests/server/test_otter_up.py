@@ -5,6 +5,7 @@ import json
 import os
 import re
 import sqlite3
+import stat
 import socket
 import subprocess
 import tempfile
@@ -258,14 +259,9 @@ def test_create_room_and_rotate_key_use_a_deployed_stacks_saved_state(up, tmp_pa
     r = run("rotate-key", "--stack", "demo", "--json")
     assert r.returncode == 0, r.stderr
     new_key = json.loads(r.stdout)["apiKey"]
-    assert key_file.read_text().strip() == new_key and stat_mode(key_file) == 0o600
+    assert key_file.read_text().strip() == new_key and stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert up.http("POST", "/rooms", {"x-api-key": key})[0] == 401  # the old key is refused at once
     r = run("create-room", "--stack", "demo")
     assert r.returncode == 0 and "Link: " + up.api in r.stdout, r.stderr
     r = run("create-room", "--stack", "other")
     assert r.returncode == 1 and "otter deploy --stack other" in r.stderr
-
-
-def stat_mode(path):
-    import stat
-    return stat.S_IMODE(os.stat(path).st_mode)
