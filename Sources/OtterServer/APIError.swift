@@ -31,9 +31,14 @@ public struct APIError: HTTPResponseError, Sendable {
 
     public var headers: HTTPFields { [.contentType: "application/json"] }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    /// DESIGN's error body.
+    public var body: ByteBuffer {
         let body: JSONValue = ["error": ["code": .string(code), "message": .string(message)]]
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.compactText)))
+        return ByteBuffer(string: body.compactText)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 }
 

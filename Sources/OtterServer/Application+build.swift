@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import OtterCore
@@ -25,7 +24,7 @@ public struct ServerState: Sendable {
     }
 }
 
-public typealias OtterRequestContext = BasicWebSocketRequestContext
+public typealias OtterRequestContext = BasicRequestContext
 
 /// The router with every route of `otter up`; tests drive it with HummingbirdTesting.
 public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
@@ -41,7 +40,7 @@ public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
     KeyRoutes(store: state.store, auth: auth, metrics: state.metrics).register(on: router)
     OpsRoutes(store: state.store, metrics: state.metrics, openAPI: OpenAPIDocument.load()).register(on: router)
     WebAppRoutes(config: state.config).register(on: router)
-    SignalingRoute(hub: state.hub, auth: auth, metrics: state.metrics, config: state.config).register(on: router)
+    SignalingRoute(auth: auth).register(on: router)
     if let dir = state.config.webAppDirectory {
         router.add(middleware: FileMiddleware(dir, searchForIndexHtml: true))
     }
@@ -55,12 +54,10 @@ public func buildApplication(_ state: ServerState, logger: Logger = Logger(label
     let router = buildRouter(state)
     let app = Application(
         router: router,
-        server: .gatedWebSocketUpgrade(
-            webSocketRouter: router,
-            configuration: .init(
-                ws: .init(maxFrameSize: SignalingRoute.transportLimit, autoPing: .enabled(timePeriod: state.config.pingInterval),
-                          closeTimeout: .seconds(3))),
-            path: SignalingRoute.path, authorize: { [auth = RequestAuth(state)] uri in await SignalingRoute.isAuthorized(uri: uri, auth: auth) }),
+        server: .otter(
+            hub: state.hub, metrics: state.metrics,
+            settings: .init(pingInterval: TimeAmount(state.config.pingInterval), rate: state.config.signalRate, burst: state.config.signalBurst),
+            authorize: { [auth = RequestAuth(state)] uri in await SignalingRoute.admit(uri: uri, auth: auth) }),
         configuration: .init(address: .hostname(state.config.host, port: state.config.port), serverName: "otter"),
         onServerRunning: { _ in await onServerRunning() },
         logger: logger
@@ -115,6 +112,6 @@ struct SignalingCloser: Service {
 
     func run() async throws {
         try? await gracefulShutdown()
-        await hub.closeAll()
+        hub.closeAll()
     }
 }

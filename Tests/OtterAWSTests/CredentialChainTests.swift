@@ -3,12 +3,17 @@ import Testing
 @testable import OtterAWS
 
 /// The AWS CLI's resolution order, with temporary files and environments.
-struct CredentialChainTests {
+/// A class, so each test's temporary home is removed when the test ends.
+final class CredentialChainTests {
     let home: URL
 
     init() throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("otter-aws-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home.appendingPathComponent(".aws"), withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: home)
     }
 
     func write(_ name: String, _ text: String) throws {

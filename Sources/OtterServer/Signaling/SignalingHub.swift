@@ -1,18 +1,22 @@
+import NIOCore
 import OtterCore
+import Synchronization
 
-/// Who is in which room. One actor owns all rooms so joins, capacity checks
-/// and delivery order are serial; delivery itself is a non-blocking push into
-/// each peer's mailbox, so one slow browser never stalls the others.
-public actor SignalingHub {
-    struct Member {
-        let mailbox: Mailbox
+/// Who is in which room. A mutex (not an actor) guards the rooms: every
+/// relayed signal takes it once for a dictionary lookup, and an actor hop per
+/// message cost more than the rest of the relay path together. Frames are
+/// written after the lock is released, so a write that fails and closes a
+/// socket can come back into the hub without deadlocking.
+public final class SignalingHub: Sendable {
+    private struct Rooms: ~Copyable {
+        var rooms: [String: [String: SignalingPeer]] = [:]
+        /// Every open socket, joined or not, so shutdown can close them all.
+        var connections: [ObjectIdentifier: SignalingPeer] = [:]
+        var closing = false
+        var peerCount = 0
     }
 
-    private var rooms: [String: [String: Member]] = [:]
-    /// Every open socket, joined or not, so shutdown can close them all.
-    private var connections: [ObjectIdentifier: Mailbox] = [:]
-    private var closing = false
-    private(set) var peerCount = 0
+    private let state = Mutex(Rooms())
 
     public init() {}
 
@@ -22,58 +26,75 @@ public actor SignalingHub {
     }
 
     /// Registers an open socket; false when the server is already shutting down.
-    func connect(_ mailbox: Mailbox) -> Bool {
-        guard !closing else { return false }
-        connections[ObjectIdentifier(mailbox)] = mailbox
-        return true
+    func connect(_ peer: SignalingPeer) -> Bool {
+        state.withLock { s in
+            guard !s.closing else { return false }
+            s.connections[ObjectIdentifier(peer)] = peer
+            return true
+        }
     }
 
-    func disconnect(_ mailbox: Mailbox) {
-        connections[ObjectIdentifier(mailbox)] = nil
+    func disconnect(_ peer: SignalingPeer) {
+        _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(peer)) }
     }
 
     /// Closes every socket with "going away" (graceful shutdown).
     public func closeAll() {
-        closing = true
-        for (_, m) in connections { m.goAway() }
+        let all = state.withLock { s in
+            s.closing = true
+            return Array(s.connections.values)
+        }
+        for peer in all { peer.requestClose(.goingAway, reason: "server is shutting down") }
     }
 
     /// Seats a peer if the room has space; tells the others it arrived.
-    func join(roomID: String, maxPeers: Int, mailbox: Mailbox) -> JoinResult {
-        var members = rooms[roomID, default: [:]]
-        guard members.count < maxPeers else { return .full }
-        var peerID = Secrets.newSecret(bytes: 8)
-        while members[peerID] != nil { peerID = Secrets.newSecret(bytes: 8) }
-        let others = members.keys.sorted()
-        let joined = ServerMessage.peerJoined(peerID: peerID).text
-        for (_, m) in members { m.mailbox.send(joined) }
-        members[peerID] = Member(mailbox: mailbox)
-        rooms[roomID] = members
-        peerCount += 1
-        return .joined(peerID: peerID, peers: others)
+    func join(roomID: String, maxPeers: Int, peer: SignalingPeer, encode: (ServerMessage) -> ByteBuffer) -> JoinResult {
+        let (result, others): (JoinResult, [SignalingPeer]) = state.withLock { s in
+            var members = s.rooms[roomID, default: [:]]
+            guard members.count < maxPeers else { return (.full, []) }
+            var peerID = Secrets.newSecret(bytes: 8)
+            while members[peerID] != nil { peerID = Secrets.newSecret(bytes: 8) }
+            let others = Array(members.values)
+            let ids = members.keys.sorted()
+            members[peerID] = peer
+            s.rooms[roomID] = members
+            s.peerCount += 1
+            return (.joined(peerID: peerID, peers: ids), others)
+        }
+        if case .joined(let id, _) = result, !others.isEmpty {
+            let frame = encode(.peerJoined(peerID: id))
+            for other in others { other.send(frame) }
+        }
+        return result
     }
 
-    /// Delivers an encoded frame to `to` if it is in the same room; false
-    /// otherwise. The frame is encoded by the sender's task, not here, so the
-    /// one actor every room shares only looks up and pushes.
-    func signal(roomID: String, from: String, to: String, frame: String) -> Bool {
-        guard let target = rooms[roomID]?[to], to != from else { return false }
-        target.mailbox.send(frame)
+    /// Delivers an encoded frame to `to` if it is in the same room; false otherwise.
+    func signal(roomID: String, from: String, to: String, frame: ByteBuffer) -> Bool {
+        guard to != from, let target = state.withLock({ $0.rooms[roomID]?[to] }) else { return false }
+        target.send(frame)
         return true
     }
 
     /// Removes a peer and tells the rest of its room.
-    func leave(roomID: String, peerID: String) {
-        guard rooms[roomID]?.removeValue(forKey: peerID) != nil else { return }
-        peerCount -= 1
-        let left = ServerMessage.peerLeft(peerID: peerID).text
-        if let rest = rooms[roomID], !rest.isEmpty {
-            for (_, m) in rest { m.mailbox.send(left) }
-        } else {
-            rooms[roomID] = nil
+    func leave(roomID: String, peerID: String, encode: (ServerMessage) -> ByteBuffer) {
+        let rest: [SignalingPeer]? = state.withLock { s in
+            guard s.rooms[roomID]?.removeValue(forKey: peerID) != nil else { return nil }
+            s.peerCount -= 1
+            guard let members = s.rooms[roomID], !members.isEmpty else {
+                s.rooms[roomID] = nil
+                return []
+            }
+            return Array(members.values)
         }
+        guard let rest, !rest.isEmpty else { return }
+        let frame = encode(.peerLeft(peerID: peerID))
+        for peer in rest { peer.send(frame) }
     }
 
     /// Peers currently in a room (for tests and metrics).
-    public func peers(in roomID: String) -> [String] { rooms[roomID].map { $0.keys.sorted() } ?? [] }
+    public func peers(in roomID: String) -> [String] {
+        state.withLock { $0.rooms[roomID].map { $0.keys.sorted() } ?? [] }
+    }
+
+    public var peerCount: Int { state.withLock { $0.peerCount } }
 }

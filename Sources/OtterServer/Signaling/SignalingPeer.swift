@@ -1,0 +1,34 @@
+import NIOCore
+import NIOWebSocket
+
+/// The hub's handle on one signaling socket, usable from any event loop.
+///
+/// Delivery never blocks and never buffers without limit: a browser that
+/// stops reading lets the channel's outbound buffer pass its high-water mark,
+/// and the next frame for it closes it (1008) instead of queueing more.
+final class SignalingPeer: Sendable {
+    let channel: any Channel
+
+    init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    func send(_ frame: ByteBuffer) {
+        guard channel.isWritable else {
+            requestClose(.policyViolation, reason: "too slow to read")
+            return
+        }
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+    }
+
+    /// Asks the socket's handler to run the close handshake with this code.
+    func requestClose(_ code: WebSocketErrorCode, reason: String) {
+        channel.pipeline.fireUserInboundEventTriggered(SignalingCloseRequest(code: code, reason: reason))
+    }
+}
+
+/// A user event: close the signaling socket with `code` (sent from other threads).
+struct SignalingCloseRequest: Sendable {
+    let code: WebSocketErrorCode
+    let reason: String
+}
