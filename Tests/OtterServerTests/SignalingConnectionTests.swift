@@ -14,8 +14,9 @@ struct SignalingConnectionTests {
     let hub = SignalingHub()
     let metrics = ServerMetrics()
 
-    func socket(room: String = "room-1", maxPeers: Int = 2, rate: Double = 200, burst: Double = 2000) throws -> EmbeddedChannel {
-        let channel = EmbeddedChannel()
+    func socket(room: String = "room-1", maxPeers: Int = 2, rate: Double = 200, burst: Double = 2000,
+                loop: EmbeddedEventLoop = EmbeddedEventLoop()) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()  // active, like an upgraded socket
         let connection = SignalingConnection(
             roomID: room, maxPeers: maxPeers, hub: hub, metrics: metrics,
@@ -52,8 +53,12 @@ struct SignalingConnectionTests {
         return try #require(welcome["peerId"] as? String)
     }
 
-    @Test func twoPeersMeetAndSignalsArriveInOrderWithTheSendersBytes() throws {
-        let a = try socket(), b = try socket()
+    /// Peers on different event loops (each write flushed at once) and on the
+    /// same loop (written during the read burst, flushed at its end).
+    @Test(arguments: [false, true])
+    func twoPeersMeetAndSignalsArriveInOrderWithTheSendersBytes(sameLoop: Bool) throws {
+        let loop = EmbeddedEventLoop()
+        let a = try socket(loop: loop), b = try socket(loop: sameLoop ? loop : EmbeddedEventLoop())
         let idA = try joined(a)
         try send(b, #"{"action":"join"}"#)
         let welcomeB = try json(b)

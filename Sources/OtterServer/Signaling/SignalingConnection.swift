@@ -33,6 +33,10 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     private var awaitingPong = false
     private var pingTask: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
+    /// Frames written but not flushed during this read burst: one flush (one
+    /// `writev`) per socket per burst instead of one per frame.
+    private var flushSelf = false
+    private var unflushed: [SignalingPeer] = []
 
     init(roomID: String, maxPeers: Int, hub: SignalingHub, metrics: ServerMetrics, settings: Settings, logger: Logger) {
         self.roomID = roomID
@@ -97,6 +101,18 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if flushSelf {
+            flushSelf = false
+            context.flush()
+        }
+        if !unflushed.isEmpty {
+            for peer in unflushed { peer.channel.flush() }
+            unflushed.removeAll(keepingCapacity: true)
+        }
+        context.fireChannelReadComplete()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let request = event as? SignalingCloseRequest {
             close(context: context, code: request.code, reason: request.reason)
@@ -157,9 +173,16 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
                 reply(.error(code: .badMessage, message: "join before sending signals"), context: context)
                 return
             }
-            let frame = Self.encode(.signal(from: from, data: data), context.channel.allocator)
-            if !hub.signal(roomID: roomID, from: from, to: to, frame: frame) {
+            guard let target = hub.target(roomID: roomID, from: from, to: to) else {
                 reply(.error(code: .unknownPeer, message: "no peer \(to.prefix(40)) in this room"), context: context)
+                return
+            }
+            let frame = Self.encode(.signal(from: from, data: data), context.channel.allocator)
+            if target.channel.eventLoop === context.eventLoop {
+                target.send(frame, flush: false)
+                if !unflushed.contains(where: { $0 === target }) { unflushed.append(target) }
+            } else {
+                target.send(frame, flush: true)
             }
         }
     }
@@ -167,7 +190,8 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     private func reply(_ message: ServerMessage, context: ChannelHandlerContext) {
         if case .error = message { metrics.signalingErrors.increment() }
         let frame = WebSocketFrame(fin: true, opcode: .text, data: Self.encode(message, context.channel.allocator))
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+        context.write(wrapOutboundOut(frame), promise: nil)
+        flushSelf = true  // at the end of the read burst
     }
 
     static func encode(_ message: ServerMessage, _ allocator: ByteBufferAllocator) -> ByteBuffer {

@@ -68,11 +68,10 @@ public final class SignalingHub: Sendable {
         return result
     }
 
-    /// Delivers an encoded frame to `to` if it is in the same room; false otherwise.
-    func signal(roomID: String, from: String, to: String, frame: ByteBuffer) -> Bool {
-        guard to != from, let target = state.withLock({ $0.rooms[roomID]?[to] }) else { return false }
-        target.send(frame)
-        return true
+    /// The peer `to` if it is in the same room (and is not the sender).
+    func target(roomID: String, from: String, to: String) -> SignalingPeer? {
+        guard to != from else { return nil }
+        return state.withLock { $0.rooms[roomID]?[to] }
     }
 
     /// Removes a peer and tells the rest of its room.

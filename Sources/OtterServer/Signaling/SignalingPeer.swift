@@ -14,11 +14,22 @@ final class SignalingPeer: Sendable {
     }
 
     func send(_ frame: ByteBuffer) {
+        send(frame, flush: true)
+    }
+
+    /// Without `flush` the caller must flush later (`SignalingConnection`
+    /// does, once per read burst, for peers on its own event loop).
+    func send(_ frame: ByteBuffer, flush: Bool) {
         guard channel.isWritable else {
             requestClose(.policyViolation, reason: "too slow to read")
             return
         }
-        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+        let frame = WebSocketFrame(fin: true, opcode: .text, data: frame)
+        if flush {
+            channel.writeAndFlush(frame, promise: nil)
+        } else {
+            channel.write(frame, promise: nil)
+        }
     }
 
     /// Asks the socket's handler to run the close handshake with this code.
