@@ -12,11 +12,14 @@ public struct ServerMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        roomsCreated = registry.makeCounter(name: "otter_rooms_created_total", help: "Rooms created through POST /rooms")
-        keyRotations = registry.makeCounter(name: "otter_api_key_rotations_total", help: "API key rotations")
-        signalingConnections = registry.makeGauge(name: "otter_signaling_connections", help: "Open signaling WebSockets")
-        signalingMessages = registry.makeCounter(name: "otter_signaling_messages_total", help: "Signaling frames received")
-        signalingErrors = registry.makeCounter(name: "otter_signaling_errors_total", help: "Error frames sent to signaling clients")
-        authFailures = registry.makeCounter(name: "otter_auth_failures_total", help: "Requests refused for a bad API key or room token")
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "otter", metricName: metric, unitName: unit, helpText: help)
+        }
+        roomsCreated = registry.makeCounter(descriptor: name("rooms_created", "total", "Rooms created through POST /rooms"))
+        keyRotations = registry.makeCounter(descriptor: name("api_key_rotations", "total", "API key rotations"))
+        signalingConnections = registry.makeGauge(descriptor: name("signaling_connections", "", "Open signaling WebSockets"))
+        signalingMessages = registry.makeCounter(descriptor: name("signaling_messages", "total", "Signaling frames received"))
+        signalingErrors = registry.makeCounter(descriptor: name("signaling_errors", "total", "Error frames sent to signaling clients"))
+        authFailures = registry.makeCounter(descriptor: name("auth_failures", "total", "Requests refused for a bad API key or room token"))
     }
 }
