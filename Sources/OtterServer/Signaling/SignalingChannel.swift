@@ -53,10 +53,10 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
                         return channel.eventLoop.makeSucceededFuture(nil)
                     }
                     let uri = head.uri
-                    // Kept for the pipeline below, which runs once the 101 is written.
                     let check = channel.eventLoop.makePromise(of: Result<RoomClaims, APIError>.self)
                     check.completeWithTask { await authorize(uri) }
                     return check.futureResult.map { result -> HTTPHeaders? in
+                        // Kept for the pipeline below (after the 101) or for the refusal.
                         admitted.value = result
                         if case .success = result { return [:] } else { return nil }
                     }
