@@ -392,7 +392,14 @@ export class Call extends EventTarget {
         }
       }
     }
-    for (const id of m.peers) if (!this.peersById.has(id)) this._addPeer(id);
+    for (const id of m.peers) {
+      if (this.peersById.has(id)) continue;
+      // The newcomer offers to everyone in its welcome, at once: waiting for
+      // negotiationneeded would queue the offer behind whatever the page does
+      // when join() resolves (tens of ms on a busy CPU). The event that
+      // follows finds the offer made and does nothing.
+      this._addPeer(id).neg.onNegotiationNeeded();
+    }
   }
 
   /** @private */
@@ -433,7 +440,7 @@ export class Call extends EventTarget {
           const pending = this.pendingJoins && this.pendingJoins.get(m.from);
           if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.from); }
           if (!data.description || data.description.type !== "offer") return;
-          p = this._addPeer(m.from);
+          p = this._addPeer(m.from, { answering: true });
         }
         p.neg.onSignal(data);
         return;
@@ -459,12 +466,16 @@ export class Call extends EventTarget {
     };
   }
 
-  /** @private */
-  _addPeer(id) {
+  /**
+   * @private
+   * @param {string} id
+   * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
+   */
+  _addPeer(id, { answering = false } = {}) {
     const pc = new RTCPeerConnection(this._rtcConfig());
     const peer = {
       id, pc, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
-      stream: null, bye: false, limboTimer: null, lastState: "new",
+      stream: null, bye: false, limboTimer: null, lastState: "new", audioTx: null, videoTx: null,
     };
     peer.neg = new Negotiator({
       pc,
@@ -473,15 +484,20 @@ export class Call extends EventTarget {
         try { this._send(P.encodeSignal(peer.id, data)); } catch (err) { this._emit("error", { code: "signal-too-large", message: err.message, peerId: peer.id }); }
       },
       onError: (err) => this._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
+      beforeAnswer: () => this._adoptTransceivers(peer),
     });
     this.peersById.set(id, peer);
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
-    const audio = this.localStream.getAudioTracks()[0] || null;
-    const video = this.screenTrack || this.localStream.getVideoTracks()[0] || null;
-    peer.audioTx = pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [this.localStream] });
-    peer.videoTx = pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [this.localStream] });
+    // The side that answers takes them from the offer instead (beforeAnswer):
+    // Chromium never pairs an offer's m-lines with addTransceiver's
+    // transceivers, so adding its own would cost a second offer/answer round
+    // before its media could flow.
+    if (!answering) {
+      peer.audioTx = pc.addTransceiver(this._localTrack("audio") || "audio", { direction: "sendrecv", streams: [this.localStream] });
+      peer.videoTx = pc.addTransceiver(this._localTrack("video") || "video", { direction: "sendrecv", streams: [this.localStream] });
+    }
 
     peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
     peer.dc.onopen = () => {
@@ -511,6 +527,43 @@ export class Call extends EventTarget {
     };
     this._emit("peer-joined", { peerId: id });
     return peer;
+  }
+
+  /**
+   * What this side sends of one kind right now (a screen share wins over the camera).
+   * @private
+   * @param {"audio"|"video"} kind
+   * @returns {MediaStreamTrack|null}
+   */
+  _localTrack(kind) {
+    if (kind === "audio") return this.localStream.getAudioTracks()[0] || null;
+    return this.screenTrack || this.localStream.getVideoTracks()[0] || null;
+  }
+
+  /**
+   * On the answering side: sends on the transceivers the remote offer created,
+   * so the first answer already carries this side's audio and video.
+   * @private
+   */
+  _adoptTransceivers(peer) {
+    for (const kind of /** @type {const} */ (["audio", "video"])) {
+      const key = kind === "audio" ? "audioTx" : "videoTx";
+      if (peer[key]) continue;
+      const t = peer.pc.getTransceivers().find((x) =>
+        x.mid !== null && x.currentDirection !== "stopped" && x.receiver.track.kind === kind &&
+        x !== peer.audioTx && x !== peer.videoTx);
+      const track = this._localTrack(kind);
+      if (!t) {
+        // An offer without this kind: add one (a renegotiation follows).
+        peer[key] = peer.pc.addTransceiver(track || kind, { direction: "sendrecv", streams: [this.localStream] });
+        continue;
+      }
+      t.direction = "sendrecv";
+      if (t.sender.setStreams) t.sender.setStreams(this.localStream);
+      // replaceTrack is queued on the connection's operations chain, ahead of the answer.
+      if (track) t.sender.replaceTrack(track).catch(() => {});
+      peer[key] = t;
+    }
   }
 
   /** @private */
@@ -624,7 +677,8 @@ export class Call extends EventTarget {
 
   /** @private */
   async _replaceVideo(track) {
-    await Promise.all([...this.peersById.values()].map((p) => p.videoTx.sender.replaceTrack(track).catch(() => {})));
+    // A peer still without transceivers picks up the current track when it answers.
+    await Promise.all([...this.peersById.values()].map((p) => p.videoTx && p.videoTx.sender.replaceTrack(track).catch(() => {})));
   }
 
   /**
@@ -677,7 +731,10 @@ export class Call extends EventTarget {
     if (old) this.localStream.removeTrack(old);
     this.localStream.addTrack(track);
     if (k === "audio" || !this.screenTrack) {
-      await Promise.all([...this.peersById.values()].map((p) => (k === "audio" ? p.audioTx : p.videoTx).sender.replaceTrack(track).catch(() => {})));
+      await Promise.all([...this.peersById.values()].map((p) => {
+        const tx = k === "audio" ? p.audioTx : p.videoTx;
+        return tx && tx.sender.replaceTrack(track).catch(() => {});
+      }));
     }
     if (old && old !== track) old.stop();
     return track;
