@@ -26,9 +26,12 @@ export class Negotiator {
    * @param {(err:Error)=>void} [opts.onError]
    * @param {{setTimeout:Function,clearTimeout:Function}} [opts.timers]
    * @param {number} [opts.disconnectedGraceMs] how long `disconnected` may last before an ICE restart
+   * @param {()=>void} [opts.beforeAnswer] runs after a remote offer is applied and before the answer
+   *   is made, so the answer can already carry this side's media (no second offer/answer round)
    */
-  constructor({ pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2500 }) {
+  constructor({ pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2500, beforeAnswer = () => {} }) {
     this.pc = pc;
+    this.beforeAnswer = beforeAnswer;
     this.polite = polite;
     this.send = send;
     this.onError = onError;
@@ -95,6 +98,7 @@ export class Negotiator {
         this.isSettingRemoteAnswerPending = false;
         if (this.closed) return;
         if (description.type === "offer") {
+          this.beforeAnswer();
           await this.pc.setLocalDescription();
           if (this.closed) return;
           const d = this.pc.localDescription;

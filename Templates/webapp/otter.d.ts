@@ -114,6 +114,7 @@ export class Call extends EventTarget {
   leave(): void;
 }
 
+/** Joins a room; resolves once welcomed and the offers to the peers already there are sent (at most ~300 ms more). */
 export function join(options: JoinOptions): Promise<Call>;
 export function getMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
 export function resolveConfig(config?: OtterConfig): Required<OtterConfig>;

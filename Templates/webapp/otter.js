@@ -21,6 +21,7 @@ const PING_INTERVAL_MS = 25000;
 const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
 const REKEY_WAIT_MS = 1500;
 const OFFER_WAIT_MS = 1500;
+const OFFERS_WAIT_MS = 300; // join() waits at most this long for its first offers to be sent
 const PROGRESS_INTERVAL_MS = 100;
 
 /** An error with a machine-readable `code`. */
@@ -77,7 +78,8 @@ async function apiGet(url, token) {
 }
 
 /**
- * Joins a room.
+ * Joins a room. Resolves once the server welcomed this side and the offers to
+ * the peers already in the room are sent (or at most OFFERS_WAIT_MS later).
  * @param {object} options
  * @param {string} [options.roomUrl] a room link `<app>/?room=<id>#token=<jwt>`
  * @param {string} [options.roomId] instead of roomUrl, with token
@@ -107,6 +109,15 @@ export async function join(options = {}) {
   if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
 
   const t0 = performance.now();
+  // One DTLS certificate for all of this call's connections, made while the
+  // REST checks run: otherwise each RTCPeerConnection makes its own and its
+  // first offer or answer waits for it (25-50 ms on a busy CPU).
+  const certificate = newCertificate();
+  // The signaling socket opens meanwhile too (the join is sent once the checks
+  // passed); a refused one is explained by the checks' own errors.
+  let early = null;
+  try { early = new WebSocket(P.signalSocketUrl(config.signalUrl, token)); } catch {}
+  const dropEarly = () => { if (early) { early.onclose = null; try { early.close(); } catch {} } };
   // The room check and the ICE servers in parallel (each is one round trip).
   const [room, iceServers] = await Promise.all([
     apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
@@ -117,8 +128,9 @@ export async function join(options = {}) {
         return config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
       },
     ),
-  ]);
+  ]).catch((err) => { dropEarly(); throw err; });
   if (relay && !iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))) {
+    dropEarly();
     throw new OtterError("bad-config", "relay-only mode needs a TURN server, and the room has none");
   }
 
@@ -127,26 +139,49 @@ export async function join(options = {}) {
   if (options.media instanceof (globalThis.MediaStream || class {})) {
     stream = options.media;
   } else if (options.media !== false) {
-    stream = await getMedia(options.media || { audio: true, video: true });
+    try {
+      stream = await getMedia(options.media || { audio: true, video: true });
+    } catch (err) {
+      dropEarly();
+      throw err;
+    }
     ownsStream = true;
   }
 
   const call = new Call({
-    config, roomId, token, room, iceServers, relay, stream,
+    config, roomId, token, room, iceServers, relay, stream, certificate: await certificate,
     name: options.name || "",
     stopTracksOnLeave: options.stopTracksOnLeave ?? ownsStream,
   });
   call.t0 = t0;
   call.timings.api = performance.now() - t0;
   try {
-    await call._connect(true);
+    await call._connect(true, early);
   } catch (err) {
     call._teardown();
     throw err;
   }
+  // The page's own work once join() resolves (showing the call) would hold
+  // up the offers' completion on the main thread (traced: setLocalDescription
+  // 55-66 ms instead of 8-12 ms on a busy CPU); the page renders while the
+  // answers are on their way instead.
+  let waited;
+  await Promise.race([Promise.all(call._firstOffers || []), new Promise((r) => { waited = setTimeout(r, OFFERS_WAIT_MS); })]);
+  clearTimeout(waited);
   // Delivered after the caller's code that follows `await join()` has run.
   setTimeout(() => call._releaseEvents(), 0);
   return call;
+}
+
+/**
+ * A fresh ECDSA certificate, or null where that cannot be made (the browser
+ * then makes one per connection itself).
+ * @returns {Promise<RTCCertificate|null>}
+ */
+function newCertificate() {
+  const PC = globalThis.RTCPeerConnection;
+  if (!PC || typeof PC.generateCertificate !== "function") return Promise.resolve(null);
+  return PC.generateCertificate({ name: "ECDSA", namedCurve: "P-256" }).catch(() => null);
 }
 
 /**
@@ -178,8 +213,9 @@ export async function getMedia(constraints) {
  */
 export class Call extends EventTarget {
   /** @private */
-  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave }) {
+  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave, certificate = null }) {
     super();
+    this.certificate = certificate;
     this.config = config;
     /** @type {string} */
     this.roomId = roomId;
@@ -259,8 +295,12 @@ export class Call extends EventTarget {
 
   // ---------------------------------------------------------------- signaling
 
-  /** @private */
-  _connect(first) {
+  /**
+   * @private
+   * @param {boolean} first
+   * @param {WebSocket|null} [early] a socket join() opened already
+   */
+  _connect(first, early = null) {
     return new Promise((resolve, reject) => {
       let settled = false;
       const done = (err) => {
@@ -273,15 +313,17 @@ export class Call extends EventTarget {
         done(new OtterError("signaling-unavailable", "the signaling server did not answer"));
         try { ws.close(); } catch {}
       }, WELCOME_TIMEOUT_MS);
-      let ws;
+      let ws = early && early.readyState <= WebSocket.OPEN ? early : null;
+      if (early && !ws) { try { early.close(); } catch {} } // closed meanwhile: try once more
       try {
-        ws = new WebSocket(P.signalSocketUrl(this.config.signalUrl, this.token));
+        ws ||= new WebSocket(P.signalSocketUrl(this.config.signalUrl, this.token));
       } catch (err) {
         return done(new OtterError("bad-config", `bad signaling URL: ${err.message}`));
       }
       this.ws = ws;
       let welcomed = false;
-      ws.onopen = () => ws.send(P.encodeJoin());
+      if (ws.readyState === WebSocket.OPEN) ws.send(P.encodeJoin());
+      else ws.onopen = () => ws.send(P.encodeJoin());
       ws.onmessage = (ev) => {
         const m = P.parseServerFrame(typeof ev.data === "string" ? ev.data : "");
         if (!m) return;
@@ -392,7 +434,15 @@ export class Call extends EventTarget {
         }
       }
     }
-    for (const id of m.peers) if (!this.peersById.has(id)) this._addPeer(id);
+    this._firstOffers = [];
+    for (const id of m.peers) {
+      if (this.peersById.has(id)) continue;
+      // The newcomer offers to everyone in its welcome, at once: waiting for
+      // negotiationneeded would queue the offer behind whatever the page does
+      // when join() resolves (tens of ms on a busy CPU). The event that
+      // follows finds the offer made and does nothing.
+      this._firstOffers.push(this._addPeer(id).neg.onNegotiationNeeded());
+    }
   }
 
   /** @private */
@@ -433,7 +483,7 @@ export class Call extends EventTarget {
           const pending = this.pendingJoins && this.pendingJoins.get(m.from);
           if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.from); }
           if (!data.description || data.description.type !== "offer") return;
-          p = this._addPeer(m.from);
+          p = this._addPeer(m.from, { answering: true });
         }
         p.neg.onSignal(data);
         return;
@@ -452,19 +502,26 @@ export class Call extends EventTarget {
 
   /** @private */
   _rtcConfig() {
+    const c = this.certificate;
     return {
       iceServers: this.iceServers,
       iceTransportPolicy: this.relay ? "relay" : "all",
       bundlePolicy: "max-bundle",
+      // an expired one (a call running for weeks) is left to the browser
+      ...(c && !(c.expires <= Date.now()) ? { certificates: [c] } : {}),
     };
   }
 
-  /** @private */
-  _addPeer(id) {
+  /**
+   * @private
+   * @param {string} id
+   * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
+   */
+  _addPeer(id, { answering = false } = {}) {
     const pc = new RTCPeerConnection(this._rtcConfig());
     const peer = {
       id, pc, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
-      stream: null, bye: false, limboTimer: null, lastState: "new",
+      stream: null, bye: false, limboTimer: null, lastState: "new", audioTx: null, videoTx: null,
     };
     peer.neg = new Negotiator({
       pc,
@@ -473,15 +530,20 @@ export class Call extends EventTarget {
         try { this._send(P.encodeSignal(peer.id, data)); } catch (err) { this._emit("error", { code: "signal-too-large", message: err.message, peerId: peer.id }); }
       },
       onError: (err) => this._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
+      beforeAnswer: () => this._adoptTransceivers(peer),
     });
     this.peersById.set(id, peer);
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
-    const audio = this.localStream.getAudioTracks()[0] || null;
-    const video = this.screenTrack || this.localStream.getVideoTracks()[0] || null;
-    peer.audioTx = pc.addTransceiver(audio || "audio", { direction: "sendrecv", streams: [this.localStream] });
-    peer.videoTx = pc.addTransceiver(video || "video", { direction: "sendrecv", streams: [this.localStream] });
+    // The side that answers takes them from the offer instead (beforeAnswer):
+    // Chromium never pairs an offer's m-lines with addTransceiver's
+    // transceivers, so adding its own would cost a second offer/answer round
+    // before its media could flow.
+    if (!answering) {
+      peer.audioTx = pc.addTransceiver(this._localTrack("audio") || "audio", { direction: "sendrecv", streams: [this.localStream] });
+      peer.videoTx = pc.addTransceiver(this._localTrack("video") || "video", { direction: "sendrecv", streams: [this.localStream] });
+    }
 
     peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
     peer.dc.onopen = () => {
@@ -511,6 +573,43 @@ export class Call extends EventTarget {
     };
     this._emit("peer-joined", { peerId: id });
     return peer;
+  }
+
+  /**
+   * What this side sends of one kind right now (a screen share wins over the camera).
+   * @private
+   * @param {"audio"|"video"} kind
+   * @returns {MediaStreamTrack|null}
+   */
+  _localTrack(kind) {
+    if (kind === "audio") return this.localStream.getAudioTracks()[0] || null;
+    return this.screenTrack || this.localStream.getVideoTracks()[0] || null;
+  }
+
+  /**
+   * On the answering side: sends on the transceivers the remote offer created,
+   * so the first answer already carries this side's audio and video.
+   * @private
+   */
+  _adoptTransceivers(peer) {
+    for (const kind of /** @type {const} */ (["audio", "video"])) {
+      const key = kind === "audio" ? "audioTx" : "videoTx";
+      if (peer[key]) continue;
+      const t = peer.pc.getTransceivers().find((x) =>
+        x.mid !== null && x.currentDirection !== "stopped" && x.receiver.track.kind === kind &&
+        x !== peer.audioTx && x !== peer.videoTx);
+      const track = this._localTrack(kind);
+      if (!t) {
+        // An offer without this kind: add one (a renegotiation follows).
+        peer[key] = peer.pc.addTransceiver(track || kind, { direction: "sendrecv", streams: [this.localStream] });
+        continue;
+      }
+      t.direction = "sendrecv";
+      if (t.sender.setStreams) t.sender.setStreams(this.localStream);
+      // replaceTrack is queued on the connection's operations chain, ahead of the answer.
+      if (track) t.sender.replaceTrack(track).catch(() => {});
+      peer[key] = t;
+    }
   }
 
   /** @private */
@@ -624,7 +723,8 @@ export class Call extends EventTarget {
 
   /** @private */
   async _replaceVideo(track) {
-    await Promise.all([...this.peersById.values()].map((p) => p.videoTx.sender.replaceTrack(track).catch(() => {})));
+    // A peer still without transceivers picks up the current track when it answers.
+    await Promise.all([...this.peersById.values()].map((p) => p.videoTx && p.videoTx.sender.replaceTrack(track).catch(() => {})));
   }
 
   /**
@@ -677,7 +777,10 @@ export class Call extends EventTarget {
     if (old) this.localStream.removeTrack(old);
     this.localStream.addTrack(track);
     if (k === "audio" || !this.screenTrack) {
-      await Promise.all([...this.peersById.values()].map((p) => (k === "audio" ? p.audioTx : p.videoTx).sender.replaceTrack(track).catch(() => {})));
+      await Promise.all([...this.peersById.values()].map((p) => {
+        const tx = k === "audio" ? p.audioTx : p.videoTx;
+        return tx && tx.sender.replaceTrack(track).catch(() => {});
+      }));
     }
     if (old && old !== track) old.stop();
     return track;

@@ -221,3 +221,25 @@ test("an ICE restart renegotiates between the pair", async () => {
   assert.equal(negs[1].stats.offersSent, 1, "the restarting side sent a new offer");
   assert.equal(negs[0].stats.answersSent, 1);
 });
+
+test("beforeAnswer runs once per remote offer, after it is applied and before the answer is made", async () => {
+  const rng = mulberry32(7);
+  const pc = new FakePC("answerer", rng);
+  const order = [];
+  const realSld = pc.setLocalDescription.bind(pc);
+  pc.setLocalDescription = async () => { order.push(`sld in ${pc.signalingState}`); return realSld(); };
+  const sent = [];
+  const neg = new Negotiator({
+    pc, polite: true, send: (d) => sent.push(d),
+    // the SDK starts sending on the offer's transceivers here, so its media is in the first answer
+    beforeAnswer: () => order.push(`beforeAnswer in ${pc.signalingState}`),
+  });
+  await neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  assert.deepEqual(order, ["beforeAnswer in have-remote-offer", "sld in have-remote-offer"]);
+  assert.equal(sent.at(-1).description.type, "answer");
+  // an answer to our own offer does not call it
+  await neg.onNegotiationNeeded();
+  order.length = 0;
+  await neg.onSignal({ description: { type: "answer", sdp: "a1" } });
+  assert.deepEqual(order, []);
+});
