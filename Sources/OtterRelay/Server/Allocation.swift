@@ -7,14 +7,27 @@ enum ClientKey: Hashable {
     case stream(ObjectIdentifier)
 }
 
+/// A UDP listener channel and its descriptor, for sending relayed datagrams
+/// without NIO's write path (RawDatagram). Confined to the relay event loop.
+final class UDPListener: @unchecked Sendable {
+    let channel: Channel
+    /// -1 until the channel is active and again once it is inactive.
+    var fd: CInt = -1
+    /// A datagram went through NIO's queue since the last flush: later ones
+    /// follow it there, so a burst keeps its order.
+    var queued = false
+
+    init(channel: Channel) { self.channel = channel }
+}
+
 /// How to send to a client.
 enum ClientLink: Sendable {
-    case udp(listener: Channel, remote: SocketAddress)
+    case udp(listener: UDPListener, remote: SocketAddress)
     case stream(Channel)
 
     var channel: Channel {
         switch self {
-        case .udp(let l, _): l
+        case .udp(let l, _): l.channel
         case .stream(let c): c
         }
     }
@@ -35,22 +48,35 @@ enum ClientLink: Sendable {
     @inline(__always)
     func write(_ buffer: ByteBuffer) {
         switch self {
-        case .udp(let l, let r): l.write(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
+        case .udp(let l, let r): l.channel.write(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
         case .stream(let c): c.write(buffer, promise: nil)
         }
     }
 
     func writeAndFlush(_ buffer: ByteBuffer) {
         switch self {
-        case .udp(let l, let r): l.writeAndFlush(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
+        case .udp(let l, let r): l.channel.writeAndFlush(AddressedEnvelope(remoteAddress: r, data: buffer), promise: nil)
         case .stream(let c): c.writeAndFlush(buffer, promise: nil)
         }
     }
 }
 
+/// A peer's address in both forms: NIO's for the queued fallback path, the
+/// kernel's for direct sends.
+struct PeerSocket {
+    var socket: SocketAddress
+    var raw: RawSockAddr
+
+    init?(_ peer: STUNAddress) {
+        guard let s = try? peer.socketAddress(), let r = RawSockAddr(s) else { return nil }
+        socket = s
+        raw = r
+    }
+}
+
 struct ChannelBinding {
     var peer: STUNAddress
-    var peerSocket: SocketAddress
+    var peerSocket: PeerSocket
     var expiry: NIODeadline
 }
 
@@ -64,13 +90,18 @@ final class Allocation: @unchecked Sendable {
     let userKey: [UInt8]
     let relayChannel: Channel
     let relayAddress: STUNAddress
+    /// The relay socket's descriptor for direct sends to peers; -1 once the
+    /// allocation is removed or the channel went inactive.
+    var relayFD: CInt = -1
+    /// The client's address for direct sends on a UDP listener (nil for TCP/TLS).
+    let clientRaw: RawSockAddr?
     var expiry: NIODeadline
     var permissions: [STUNAddress.IP: NIODeadline] = [:]
     var channels: [UInt16: ChannelBinding] = [:]
     var channelByPeer: [STUNAddress: UInt16] = [:]
     /// SocketAddress values for Send indications, so the hot path does not
     /// rebuild one per packet. Bounded: cleared when it grows past 1024.
-    var peerSockets: [STUNAddress: SocketAddress] = [:]
+    var peerSockets: [STUNAddress: PeerSocket] = [:]
     let allocateTransaction: TransactionID
     var allocateResponse: ByteBuffer
     var needsFlush = false
@@ -87,6 +118,7 @@ final class Allocation: @unchecked Sendable {
         self.userKey = userKey
         self.relayChannel = relayChannel
         self.relayAddress = relayAddress
+        if case .udp(_, let remote) = link { self.clientRaw = RawSockAddr(remote) } else { self.clientRaw = nil }
         self.expiry = expiry
         self.allocateTransaction = allocateTransaction
         self.allocateResponse = ByteBuffer()

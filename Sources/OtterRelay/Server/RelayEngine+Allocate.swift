@@ -110,6 +110,7 @@ extension RelayEngine {
         let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relayChannel: channel,
                            relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
                            allocateTransaction: msg.transactionID, maxBPS: maxBPS)
+        a.relayFD = RawDatagram.descriptor(of: channel)
         box.allocation = a
         allocations[key] = a
         perUser[who.username, default: 0] += 1

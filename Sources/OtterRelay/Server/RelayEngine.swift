@@ -72,7 +72,7 @@ final class RelayEngine: @unchecked Sendable {
 
     /// A datagram on a UDP listener: ChannelData on the hot path, else STUN.
     @inline(__always)
-    func clientDatagram(listener: Channel, index: Int, remote: SocketAddress, data: ByteBuffer) {
+    func clientDatagram(listener: UDPListener, index: Int, remote: SocketAddress, data: ByteBuffer) {
         guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else { return }
         let key = ClientKey.udp(listener: index, remote: remote)
         if ChannelData.isChannelData(firstByte: first) {
@@ -114,16 +114,27 @@ final class RelayEngine: @unchecked Sendable {
     func channelDataFromClient(_ a: Allocation, channel: UInt16, payload: ByteBuffer) {
         guard let binding = a.channels[channel] else { return }
         guard a.permissions[binding.peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
-        sendToPeer(a, peer: binding.peerSocket, payload: payload)
+        var peer = binding.peerSocket
+        sendToPeer(a, peer: &peer, payload: payload)
     }
 
+    /// Sends straight on the relay socket; only a full socket buffer takes
+    /// NIO's queued path (flushed once per read burst by flushDirty).
     @inline(__always)
-    func sendToPeer(_ a: Allocation, peer: SocketAddress, payload: ByteBuffer) {
+    func sendToPeer(_ a: Allocation, peer: inout PeerSocket, payload: ByteBuffer) {
         let n = payload.readableBytes
         if maxBPS > 0, !a.toPeer.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesFromClients &+= n
         metrics.packetsFromClients &+= 1
-        a.relayChannel.write(AddressedEnvelope(remoteAddress: peer, data: payload), promise: nil)
+        // While NIO still holds queued datagrams for this socket, queue behind them to keep their order.
+        if a.relayFD >= 0, !a.needsFlush {
+            switch RawDatagram.send(fd: a.relayFD, to: &peer.raw, header: nil, payload: payload) {
+            case .sent, .failed: return
+            case .wouldBlock: break
+            }
+        }
+        if a.closed { return }
+        a.relayChannel.write(AddressedEnvelope(remoteAddress: peer.socket, data: payload), promise: nil)
         if !a.needsFlush {
             a.needsFlush = true
             dirty.append(a)
@@ -142,27 +153,51 @@ final class RelayEngine: @unchecked Sendable {
 
     // MARK: Inbound from peers
 
+    /// Returns true when it queued a write on the client's channel (the
+    /// caller flushes it); a UDP client's ChannelData is sent directly.
     @inline(__always)
-    func peerDatagram(_ a: Allocation, from remote: SocketAddress, data: ByteBuffer) {
-        guard !a.closed, let peer = STUNAddress(remote) else { return }
-        guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
+    func peerDatagram(_ a: Allocation, from remote: SocketAddress, data: ByteBuffer) -> Bool {
+        guard !a.closed, let peer = STUNAddress(remote) else { return false }
+        guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return false }
         let n = data.readableBytes
-        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
+        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return false }
         metrics.bytesToClients &+= n
         metrics.packetsToClients &+= 1
+        let number = a.channelByPeer[peer]
+        // A UDP client is sent to directly unless NIO holds queued datagrams for it (keeps their order).
+        let direct: UDPListener?
+        if case .udp(let l, _) = a.link, l.fd >= 0, !l.queued { direct = l } else { direct = nil }
+        if let number, let direct, var client = a.clientRaw {
+            // The 4-byte header goes in its own iovec: no buffer, no copy.
+            switch RawDatagram.send(fd: direct.fd, to: &client, header: UInt32(number) << 16 | UInt32(n), payload: data) {
+            case .sent, .failed: return false
+            case .wouldBlock: break
+            }
+        }
         let allocator = a.link.channel.allocator
-        if let number = a.channelByPeer[peer] {
-            var out = allocator.buffer(capacity: n + 8)
-            ChannelData.write(channel: number, payload: data, padded: a.link.isStream, into: &out)
-            a.link.write(out)
+        let out: ByteBuffer
+        if let number {
+            var b = allocator.buffer(capacity: n + 8)
+            ChannelData.write(channel: number, payload: data, padded: a.link.isStream, into: &b)
+            out = b
         } else {
             var b = STUNMessageBuilder(method: STUNMethod.data.rawValue, messageClass: .indication,
                                        transactionID: .random(), buffer: allocator.buffer(capacity: n + 64))
             b.append(.xorPeerAddress, address: peer, xor: true)
             b.append(.data, buffer: data)
             if config.fingerprint { b.appendFingerprint() }
-            a.link.write(b.finish())
+            out = b.finish()
+            if let direct, var client = a.clientRaw {
+                switch RawDatagram.send(fd: direct.fd, to: &client, header: nil, payload: out) {
+                case .sent, .failed: return false
+                case .wouldBlock: break
+                }
+            }
         }
+        if a.closed { return false }
+        a.link.write(out)
+        if case .udp(let l, _) = a.link { l.queued = true }
+        return true
     }
 
     // MARK: Expiry
@@ -190,6 +225,7 @@ final class RelayEngine: @unchecked Sendable {
     func remove(_ a: Allocation, reason: String) {
         guard !a.closed else { return }
         a.closed = true
+        a.relayFD = -1
         allocations[a.key] = nil
         if let n = perUser[a.username] { perUser[a.username] = n > 1 ? n - 1 : nil }
         metrics.allocationsDeleted += 1

@@ -17,15 +17,34 @@ final class UDPListenerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let engine: RelayEngine
     let index: Int
+    private var listener: UDPListener?
 
     init(engine: RelayEngine, index: Int) {
         self.engine = engine
         self.index = index
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        let l = UDPListener(channel: context.channel)
+        if context.channel.isActive { l.fd = RawDatagram.descriptor(of: context.channel) }
+        listener = l
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        listener?.fd = RawDatagram.descriptor(of: context.channel)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The descriptor is about to be closed and its number may be reused.
+        listener?.fd = -1
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let listener else { return }
         let env = unwrapInboundIn(data)
-        engine.clientDatagram(listener: context.channel, index: index, remote: env.remoteAddress, data: env.data)
+        engine.clientDatagram(listener: listener, index: index, remote: env.remoteAddress, data: env.data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -114,15 +133,21 @@ final class RelayPeerHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let a = box.allocation else { return }
         let env = unwrapInboundIn(data)
-        engine.peerDatagram(a, from: env.remoteAddress, data: env.data)
-        wrote = true
+        if engine.peerDatagram(a, from: env.remoteAddress, data: env.data) { wrote = true }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if wrote, let a = box.allocation, !a.closed {
             a.link.channel.flush()
+            if case .udp(let l, _) = a.link { l.queued = false }
         }
         wrote = false
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Direct sends must stop before NIO closes the descriptor.
+        box.allocation?.relayFD = -1
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
