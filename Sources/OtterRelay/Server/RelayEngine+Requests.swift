@@ -63,7 +63,7 @@ extension RelayEngine {
     func respond(_ req: STUNMessage, link: ClientLink, cls: STUNClass, auth: AuthResult?,
                  body: (inout STUNMessageBuilder) -> Void) -> ByteBuffer {
         var b = STUNMessageBuilder(method: req.method, messageClass: cls, transactionID: req.transactionID,
-                                   buffer: link.channel.allocator.buffer(capacity: 256))
+                                   buffer: link.allocator.buffer(capacity: 256))
         body(&b)
         if let s = config.software { b.append(.software, string: s) }
         if let a = auth {

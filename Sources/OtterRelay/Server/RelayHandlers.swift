@@ -31,24 +31,27 @@ final class UDPListenerHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        listener?.fd = RawDatagram.descriptor(of: context.channel)
+        let fd = RawDatagram.descriptor(of: context.channel)
+        engine.lock.withLock { listener?.fd = fd }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // The descriptor is about to be closed and its number may be reused.
-        listener?.fd = -1
+        engine.lock.withLock { listener?.fd = -1 }
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let listener else { return }
         let env = unwrapInboundIn(data)
-        engine.clientDatagram(listener: listener, index: index, remote: env.remoteAddress, data: env.data)
+        engine.lock.withLock {
+            engine.clientDatagram(listener: listener, index: index, remote: env.remoteAddress, data: env.data)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        engine.flushDirty()
+        engine.lock.withLock { engine.flushDirty() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -85,7 +88,7 @@ final class StreamClientHandler: ChannelInboundHandler {
         let channel = context.channel
         let every = TimeAmount.seconds(Int64(engine.config.maxAllocateTimeout))
         watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { task in
-            guard !engine.hasAllocation(streamChannel: channel) else { return }
+            guard !engine.lock.withLock({ engine.hasAllocation(streamChannel: channel) }) else { return }
             engine.logger.debug("closing connection without allocation", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
             task.cancel()
             channel.close(promise: nil)
@@ -93,17 +96,18 @@ final class StreamClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        engine.streamFrame(unwrapInboundIn(data), channel: context.channel)
+        let frame = unwrapInboundIn(data)
+        engine.lock.withLock { engine.streamFrame(frame, channel: context.channel) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        engine.flushDirty()
+        engine.lock.withLock { engine.flushDirty() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
-        engine.streamClosed(context.channel)
+        engine.lock.withLock { engine.streamClosed(context.channel) }
         context.fireChannelInactive()
     }
 
@@ -131,22 +135,28 @@ final class RelayPeerHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let a = box.allocation else { return }
         let env = unwrapInboundIn(data)
-        if engine.peerDatagram(a, from: env.remoteAddress, data: env.data) { wrote = true }
+        guard let peer = STUNAddress(env.remoteAddress) else { return }
+        engine.lock.withLock {
+            guard let a = box.allocation else { return }
+            let queued = env.data.withUnsafeReadableBytes { engine.peerDatagram(a, from: peer, bytes: $0, buffer: env.data) }
+            if queued { wrote = true }
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if wrote, let a = box.allocation, !a.closed {
-            a.link.channel.flush()
-            if case .udp(let l, _) = a.link { l.queued = false }
+        engine.lock.withLock {
+            if wrote, let a = box.allocation, !a.closed {
+                a.link.flush()
+                if case .udp(let l, _) = a.link { l.queued = false }
+            }
+            wrote = false
         }
-        wrote = false
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         // Direct sends must stop before NIO closes the descriptor.
-        box.allocation?.relayFD = -1
+        engine.lock.withLock { box.allocation?.relayFD = -1 }
         context.fireChannelInactive()
     }
 
