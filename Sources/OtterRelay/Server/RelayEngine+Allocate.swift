@@ -175,7 +175,12 @@ extension RelayEngine {
                            allocateTransaction: msg.transactionID, maxBPS: maxBPS)
         switch relay {
         case .channel(_, let box):
-            a.relayFD = box.fd
+            // Direct sends only on the channel's own loop: NIO closes the
+            // descriptor there before channelInactive resets it, so another
+            // thread (the pump, finishing an Allocate that took a reservation
+            // a TCP client made) could write to a closed, reused number. That
+            // allocation sends through NIO's thread-safe write instead.
+            a.relayFD = loop.inEventLoop ? box.fd : -1
             box.allocation = a
         case .pump(_, let token):
             pumpRelays[token] = a

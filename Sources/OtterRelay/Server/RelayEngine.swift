@@ -167,12 +167,13 @@ final class RelayEngine: @unchecked Sendable {
         // While NIO still holds queued datagrams for this socket, queue behind them to keep their order.
         if a.relayFD >= 0, !a.needsFlush {
             switch RawDatagram.send(fd: a.relayFD, to: &peer.raw, header: nil, bytes: bytes) {
-            case .sent, .failed: return
+            case .sent: return
+            case .failed: metrics.sendErrors &+= 1; return
             case .wouldBlock: break
             }
         }
         // A pump relay socket has no queue: a full socket buffer drops the datagram, as UDP may.
-        guard !a.closed, let relay = a.relayChannel else { return }
+        guard !a.closed, let relay = a.relayChannel else { metrics.droppedSocketFull &+= 1; return }
         relay.write(AddressedEnvelope(remoteAddress: peer.socket, data: buffer ?? ByteBuffer(bytes: bytes)), promise: nil)
         if !a.needsFlush {
             a.needsFlush = true
@@ -210,7 +211,8 @@ final class RelayEngine: @unchecked Sendable {
         if let number, let direct, var client = a.clientRaw {
             // The 4-byte header goes in its own iovec: no buffer, no copy.
             switch RawDatagram.send(fd: direct.fd, to: &client, header: UInt32(number) << 16 | UInt32(n), bytes: bytes) {
-            case .sent, .failed: return false
+            case .sent: return false
+            case .failed: metrics.sendErrors &+= 1; return false
             case .wouldBlock: break
             }
         }
@@ -230,14 +232,15 @@ final class RelayEngine: @unchecked Sendable {
             out = b.finish()
             if let direct, var client = a.clientRaw {
                 switch RawDatagram.send(fd: direct.fd, to: &client, header: nil, payload: out) {
-                case .sent, .failed: return false
+                case .sent: return false
+                case .failed: metrics.sendErrors &+= 1; return false
                 case .wouldBlock: break
                 }
             }
         }
         // A pump listener has no queue: a full socket buffer drops the datagram, as UDP may.
         if case .udp(let l, _) = a.link {
-            guard l.channel != nil else { return false }
+            guard l.channel != nil else { metrics.droppedSocketFull &+= 1; return false }
             l.queued = true
         }
         a.link.write(out)
