@@ -60,12 +60,18 @@ final class UDPListenerHandler: ChannelInboundHandler {
     }
 }
 
-/// A TCP or TLS client connection, after TURNStreamFramer.
+/// A TCP or TLS client connection: cuts the byte stream into frames with
+/// TURNStreamFramer.nextFrame itself rather than behind a
+/// ByteToMessageHandler, because a custom type between two handlers costs a
+/// NIOAny box and a dynamic cast per frame.
 final class StreamClientHandler: ChannelInboundHandler {
-    typealias InboundIn = TURNFrame
+    typealias InboundIn = ByteBuffer
     let engine: RelayEngine
     /// Closes the connection while it holds no allocation (see watchAllocation).
     private var watchdog: RepeatedTask?
+    /// The start of a frame whose rest has not arrived (at most one frame:
+    /// 65,555 bytes, lengths being 16-bit).
+    private var partial: ByteBuffer?
 
     init(engine: RelayEngine) { self.engine = engine }
 
@@ -96,8 +102,32 @@ final class StreamClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        engine.lock.withLock { engine.streamFrame(frame, channel: context.channel) }
+        var buffer = unwrapInboundIn(data)
+        if partial != nil {
+            var p = partial!
+            partial = nil  // p is now the only reference: appending does not copy it again
+            p.writeBuffer(&buffer)
+            buffer = p
+        }
+        let channel = context.channel
+        let framed: Bool = engine.lock.withLock {
+            do {
+                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel) }
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard framed else {
+            errorCaught(context: context, error: TURNFramingError())
+            return
+        }
+        // Keep only the unfinished frame's bytes, not the whole read buffer.
+        if buffer.readableBytes > 0 {
+            var p = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            p.writeBuffer(&buffer)
+            partial = p
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -210,7 +210,6 @@ public final class RelayServer: Sendable {
                     } else if let sniffTLS {
                         try ch.pipeline.syncOperations.addHandler(TLSSniffingHandler(tls: sniffTLS))
                     }
-                    try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(TURNStreamFramer()))
                     try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: engine))
                 }
             }
