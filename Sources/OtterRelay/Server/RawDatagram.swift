@@ -33,13 +33,14 @@ struct RawSockAddr {
     }
 }
 
-/// Sends datagrams straight on a socket that a NIO `DatagramChannel` owns,
-/// bypassing NIO's write path (envelope boxing, the pending-writes queue,
-/// the flush, a `SocketAddress` conversion per datagram). That path is most
-/// of the relay's user time; a relay only ever needs "send this now or drop".
-/// Only used on the channel's event loop, and only while the channel is
-/// active (its handler resets the descriptor to -1 on channelInactive), so
-/// the descriptor cannot have been closed and reused.
+/// Sends datagrams straight on a socket — one the UDP pump owns, or one a
+/// NIO `DatagramChannel` owns — bypassing NIO's write path (envelope boxing,
+/// the pending-writes queue, the flush, a `SocketAddress` conversion per
+/// datagram). That path was most of the relay's user time; a relay only
+/// ever needs "send this now or drop". A NIO channel's descriptor is only
+/// written on that channel's loop and while it is active (its handler resets
+/// it to -1 on channelInactive), so it cannot have been closed and reused;
+/// pump sockets are closed under the engine lock that every send holds.
 enum RawDatagram {
     enum Outcome {
         case sent
