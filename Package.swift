@@ -69,11 +69,14 @@ let package = Package(
         ),
         // Typed CloudFormation model and the Otter stack. Foundation-free: fast to build and to run.
         .target(name: "OtterStacks", exclude: ["README.md"]),
+        // recvmmsg and epoll for the relay's UDP pump (Linux; empty elsewhere).
+        .target(name: "CRelayIO"),
         // STUN/TURN codec and server on SwiftNIO, coturn-style configuration.
         .target(
             name: "OtterRelay",
             dependencies: [
                 "OtterCore",
+                "CRelayIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -77,3 +77,31 @@ def test_tcp_connection_with_allocation_outlives_the_timeout(start_relay, echo_p
     relay = start_relay(*REST, "--max-allocate-timeout=1")
     # 100 messages 30 ms apart: about 3 s on allocated connections, three watchdog rounds.
     assert_no_loss(uclient(relay.port, echo_peer, "-t", "-W", SECRET, "-m", "2", "-n", "100", "-l", "120", "-z", "30"), 200)
+
+
+def test_tcp_frames_split_and_coalesced_and_garbage_closes(start_relay):
+    # The stream handler frames TCP itself: a message cut into pieces, and two
+    # messages in one write, are each answered once; bytes that are neither
+    # STUN nor ChannelData (first two bits 1x) close the connection.
+    relay = start_relay(*REST)
+    with socket.create_connection(("127.0.0.1", relay.port), timeout=10) as s:
+        first = binding_request()
+        for piece in (first[:3], first[3:11], first[11:]):
+            s.sendall(piece)
+            time.sleep(0.05)
+        a, b = binding_request(), binding_request()
+        s.sendall(a + b)
+        got = b""
+        while len(got) < 3 * 20 or len(got) < 3 * (20 + struct.unpack("!H", got[2:4])[0]):
+            chunk = s.recv(4096)
+            assert chunk, got
+            got += chunk
+        ids = []
+        while got:
+            length = struct.unpack("!H", got[2:4])[0]
+            assert got[:2] == b"\x01\x01", got
+            ids.append(got[8:20])
+            got = got[20 + length:]
+        assert ids == [first[8:20], a[8:20], b[8:20]], ids
+        s.sendall(b"\xc0" + os.urandom(30))
+        assert s.recv(100) == b""

@@ -26,6 +26,17 @@ public enum ChannelData {
         return (channel, payload)
     }
 
+    /// The same checks on raw datagram bytes (the UDP pump's receive slots):
+    /// channel number and payload length, or nil.
+    @inline(__always)
+    public static func parseHeader(_ bytes: UnsafeRawBufferPointer) -> (channel: UInt16, length: Int)? {
+        guard bytes.count >= headerSize else { return nil }
+        let channel = UInt16(bytes[0]) << 8 | UInt16(bytes[1])
+        let length = Int(bytes[2]) << 8 | Int(bytes[3])
+        guard channel & 0xC000 == 0x4000, length <= bytes.count - headerSize else { return nil }
+        return (channel, length)
+    }
+
     /// Frame length on a stream transport: header plus payload rounded up to 4.
     @inline(__always)
     public static func streamFrameLength(payloadLength: Int) -> Int {

@@ -24,7 +24,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         let path = parts.count >= 2 ? String(parts[1]) : ""
         switch (parts.first.map(String.init), path) {
         case ("GET", "/metrics"):
-            reply(context, status: "200 OK", body: engine.metrics.prometheusText(),
+            reply(context, status: "200 OK", body: engine.lock.withLock { engine.metrics.prometheusText() },
                   contentType: "text/plain; version=0.0.4; charset=utf-8")
         case ("GET", "/healthz"):
             reply(context, status: "200 OK", body: "ok\n")

@@ -53,53 +53,116 @@ extension RelayEngine {
                 error(msg, link: link, .insufficientCapacity, "Reservation token unknown or expired", auth: who)
                 return
             }
-            finishAllocate(msg, key: key, link: link, auth: who, channel: r.channel, box: r.box, lifetime: lifetime, reservedToken: nil)
+            switch r.socket {
+            case .channel:
+                finishAllocate(msg, key: key, link: link, auth: who, relay: r.socket, lifetime: lifetime, reservedToken: nil)
+            case .pump(let fd, _):
+                #if os(Linux)
+                guard let token = addToPump(fd) else {
+                    error(msg, link: link, .serverError, auth: who)
+                    return
+                }
+                finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime, reservedToken: nil)
+                #endif
+            }
             return
         }
 
-        pending.insert(key)
         let reserve: Bool
         let even: Bool
         switch evenPort {
         case .even(let r): even = true; reserve = r
         default: even = false; reserve = false
         }
-        bindRelay(even: even, reserveNext: reserve, attemptsLeft: 32).whenComplete { [self] result in
-            guard self.pending.remove(key) != nil else {
-                // The client went away (TCP closed) while we were binding.
-                if case .success(let bound) = result {
-                    bound.channel.close(promise: nil)
-                    bound.reserved?.channel.close(promise: nil)
-                }
+
+        // A UDP client on a pump listener gets relay sockets the pump reads,
+        // bound at once (no future to wait for).
+        #if os(Linux)
+        if pump != nil, case .udp(let l, _) = link, l.channel == nil {
+            let fd: CInt, next: CInt?
+            do {
+                (fd, next) = try bindPumpRelay(even: even, reserveNext: reserve, attemptsLeft: 32)
+            } catch {
+                logger.warning("no relay port available", metadata: ["error": "\(error)"])
+                self.error(msg, link: link, .insufficientCapacity, auth: who)
                 return
             }
-            switch result {
-            case .failure(let e):
-                self.logger.warning("no relay port available", metadata: ["error": "\(e)"])
-                self.error(msg, link: link, .insufficientCapacity, auth: who)
-            case .success(let bound):
-                var reservedToken: UInt64?
-                if let r = bound.reserved {
-                    let t = UInt64.random(in: 1...UInt64.max)
-                    self.reservations[t] = Reservation(channel: r.channel, box: r.box, expiry: .now() + .seconds(30))
-                    reservedToken = t
-                }
-                self.finishAllocate(msg, key: key, link: link, auth: who, channel: bound.channel, box: bound.box,
-                                    lifetime: lifetime, reservedToken: reservedToken)
+            guard let token = addToPump(fd) else {
+                close(fd)
+                if let next { close(next) }
+                error(msg, link: link, .serverError, auth: who)
+                return
             }
+            var reservedToken: UInt64?
+            if let next {
+                let t = UInt64.random(in: 1...UInt64.max)
+                reservations[t] = Reservation(socket: .pump(next, 0), expiry: .now() + .seconds(30))
+                reservedToken = t
+            }
+            finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime, reservedToken: reservedToken)
+            return
+        }
+        #endif
+
+        pending.insert(key)
+        bindRelay(even: even, reserveNext: reserve, attemptsLeft: 32).whenComplete { [self] result in
+            self.lock.withLock { self.boundRelay(result, msg, key: key, link: link, auth: who, lifetime: lifetime) }
+        }
+    }
+
+    private func boundRelay(_ result: Result<BoundRelay, Error>, _ msg: STUNMessage, key: ClientKey, link: ClientLink,
+                            auth who: AuthResult, lifetime: Int) {
+        guard self.pending.remove(key) != nil else {
+            // The client went away (TCP closed) while we were binding.
+            if case .success(let bound) = result {
+                bound.channel.close(promise: nil)
+                bound.reserved?.channel.close(promise: nil)
+            }
+            return
+        }
+        switch result {
+        case .failure(let e):
+            self.logger.warning("no relay port available", metadata: ["error": "\(e)"])
+            self.error(msg, link: link, .insufficientCapacity, auth: who)
+        case .success(let bound):
+            var reservedToken: UInt64?
+            if let r = bound.reserved {
+                let t = UInt64.random(in: 1...UInt64.max)
+                self.reservations[t] = Reservation(socket: .channel(r.channel, r.box), expiry: .now() + .seconds(30))
+                reservedToken = t
+            }
+            self.finishAllocate(msg, key: key, link: link, auth: who, relay: .channel(bound.channel, bound.box),
+                                lifetime: lifetime, reservedToken: reservedToken)
         }
     }
 
     private func finishAllocate(_ msg: STUNMessage, key: ClientKey, link: ClientLink, auth who: AuthResult,
-                                channel: Channel, box: AllocationBox, lifetime: Int, reservedToken: UInt64?) {
-        guard let local = channel.localAddress, var relayAddr = STUNAddress(local), let remote = link.remote,
-              let mapped = STUNAddress(remote) else {
-            channel.close(promise: nil)
+                                relay: RelaySocket, lifetime: Int, reservedToken: UInt64?) {
+        let local: STUNAddress?
+        switch relay {
+        case .channel(let channel, _): local = channel.localAddress.flatMap { STUNAddress($0) }
+        case .pump(let fd, _): local = RawDatagram.localAddress(fd)
+        }
+        guard var relayAddr = local, let remote = link.remote, let mapped = STUNAddress(remote) else {
+            switch relay {
+            case .channel(let channel, _): channel.close(promise: nil)
+            case .pump(let fd, _):
+                #if os(Linux)
+                pump?.remove(fd: fd)
+                #endif
+                close(fd)
+            }
             error(msg, link: link, .serverError, auth: who)
             return
         }
         if let ext = externalIP { relayAddr.ip = ext }
-        if msg.has(.dontFragment) {
+        if msg.has(.dontFragment), case .pump(let fd, _) = relay {
+            // DONT-FRAGMENT: send with DF set and never fragment (Linux IP_MTU_DISCOVER = IP_PMTUDISC_DO).
+            var v: CInt = 2
+            if setsockopt(fd, 0 /* IPPROTO_IP */, 10 /* IP_MTU_DISCOVER */, &v, socklen_t(MemoryLayout<CInt>.size)) != 0 {
+                logger.debug("could not set DF on relay socket", metadata: ["errno": "\(errno)"])
+            }
+        } else if msg.has(.dontFragment), case .channel(let channel, _) = relay {
             // DONT-FRAGMENT: send with DF set and never fragment (Linux IP_PMTUDISC_DO).
             let df = ChannelOptions.Types.SocketOption(level: NIOBSDSocket.OptionLevel(rawValue: 0 /* IPPROTO_IP */),
                                                        name: NIOBSDSocket.Option(rawValue: 10 /* IP_MTU_DISCOVER */))
@@ -107,10 +170,21 @@ extension RelayEngine {
                 logger.debug("could not set DF on relay socket", metadata: ["error": "\(e)"])
             }
         }
-        let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relayChannel: channel,
+        let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relay: relay,
                            relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
                            allocateTransaction: msg.transactionID, maxBPS: maxBPS)
-        box.allocation = a
+        switch relay {
+        case .channel(_, let box):
+            // Direct sends only on the channel's own loop: NIO closes the
+            // descriptor there before channelInactive resets it, so another
+            // thread (the pump, finishing an Allocate that took a reservation
+            // a TCP client made) could write to a closed, reused number. That
+            // allocation sends through NIO's thread-safe write instead.
+            a.relayFD = loop.inEventLoop ? box.fd : -1
+            box.allocation = a
+        case .pump(_, let token):
+            pumpRelays[token] = a
+        }
         allocations[key] = a
         perUser[who.username, default: 0] += 1
         metrics.allocationsCreated += 1
@@ -123,6 +197,52 @@ extension RelayEngine {
         }
         logger.debug("allocation created", metadata: ["relay": "\(relayAddr)", "client": "\(mapped)", "user": "\(who.username)"])
     }
+
+    #if os(Linux)
+    /// Puts a relay socket in the pump's set; nil if epoll refuses.
+    private func addToPump(_ fd: CInt) -> UInt64? {
+        guard let pump else { return nil }
+        let token = nextPumpToken
+        guard pump.add(fd: fd, token: token) else {
+            logger.warning("cannot watch relay socket", metadata: ["errno": "\(errno)"])
+            return nil
+        }
+        nextPumpToken += 1
+        return token
+    }
+
+    /// Pump relay sockets, chosen like bindRelay's: a random port of
+    /// min-port..max-port, retrying on ports in use; with EVEN-PORT R=1 also
+    /// the next port, to reserve it.
+    private func bindPumpRelay(even: Bool, reserveNext: Bool, attemptsLeft: Int) throws -> (CInt, CInt?) {
+        var attempts = attemptsLeft
+        func open(_ port: Int) throws -> CInt {
+            try RawDatagram.bind(ip: relayBindIP, port: port, receiveBuffer: 1 << 18, sendBuffer: nil)
+        }
+        while true {
+            let lo = config.minPort
+            let hi = reserveNext ? config.maxPort - 1 : config.maxPort
+            var port = lo <= hi ? Int.random(in: lo...hi) : lo
+            if even, port % 2 == 1 { port = port + 1 <= hi ? port + 1 : port - 1 }
+            guard lo <= hi, !(even && port % 2 == 1), port >= lo else {
+                throw RelayError(.bindFailed, "port range \(config.minPort)-\(config.maxPort) cannot hold this allocation")
+            }
+            do {
+                let fd = try open(port)
+                guard reserveNext else { return (fd, nil) }
+                do {
+                    return (fd, try open(port + 1))
+                } catch {
+                    close(fd)
+                    throw error
+                }
+            } catch {
+                attempts -= 1
+                if attempts <= 0 { throw error }
+            }
+        }
+    }
+    #endif
 
     struct BoundRelay: Sendable {
         var channel: Channel
@@ -175,6 +295,10 @@ extension RelayEngine {
                 }
             }
             .bind(host: relayBindIP, port: port)
-            .map { ($0, box) }
+            .map { ch in
+                // On the channel's loop, as NIO requires; an Allocate may finish on the UDP pump's thread.
+                box.fd = RawDatagram.descriptor(of: ch)
+                return (ch, box)
+            }
     }
 }

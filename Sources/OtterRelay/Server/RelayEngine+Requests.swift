@@ -63,7 +63,7 @@ extension RelayEngine {
     func respond(_ req: STUNMessage, link: ClientLink, cls: STUNClass, auth: AuthResult?,
                  body: (inout STUNMessageBuilder) -> Void) -> ByteBuffer {
         var b = STUNMessageBuilder(method: req.method, messageClass: cls, transactionID: req.transactionID,
-                                   buffer: link.channel.allocator.buffer(capacity: 256))
+                                   buffer: link.allocator.buffer(capacity: 256))
         body(&b)
         if let s = config.software { b.append(.software, string: s) }
         if let a = auth {
@@ -211,7 +211,7 @@ extension RelayEngine {
             error(msg, link: link, .badRequest, "peer already bound to another channel", auth: who)
             return
         }
-        guard let socket = try? peer4.socketAddress() else {
+        guard let socket = PeerSocket(peer4) else {
             error(msg, link: link, .badRequest, "unusable peer address", auth: who)
             return
         }
@@ -226,15 +226,15 @@ extension RelayEngine {
         guard let a = allocations[key], let peer = msg.xorAddress(.xorPeerAddress)?.unmappingIPv4,
               let data = msg.attribute(.data) else { return }
         guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
-        let socket: SocketAddress
+        var socket: PeerSocket
         if let s = a.peerSockets[peer] {
             socket = s
         } else {
-            guard let s = try? peer.socketAddress() else { return }
+            guard let s = PeerSocket(peer) else { return }
             if a.peerSockets.count >= 1024 { a.peerSockets.removeAll() }
             a.peerSockets[peer] = s
             socket = s
         }
-        sendToPeer(a, peer: socket, payload: data.value)
+        sendToPeer(a, peer: &socket, payload: data.value)
     }
 }

@@ -3,13 +3,15 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// The TURN server's state and logic. Everything runs on one event loop:
-/// listeners, relay sockets and TCP connections are all registered on
-/// `loop`, so state needs no locks and a relayed packet crosses no thread.
-/// `@unchecked Sendable` is sound because every method is only called on
-/// `loop` (NIO runs handler callbacks and future callbacks there).
+/// The TURN server's state and logic. TCP/TLS connections, NIO relay
+/// sockets and timers run on `loop`; on Linux the UDP listeners and UDP
+/// clients' relay sockets run on the UDP pump's thread. Every entry point
+/// takes `lock` (handlers, future callbacks, timers, the pump per batch), so
+/// one thread at a time owns the state and a relayed UDP packet crosses no
+/// thread. `@unchecked Sendable` is sound because of that lock.
 final class RelayEngine: @unchecked Sendable {
     let loop: EventLoop
+    let lock = RecursiveLock()
     let config: RelayConfiguration
     let auth: Authenticator
     let policy: PeerPolicy
@@ -26,10 +28,17 @@ final class RelayEngine: @unchecked Sendable {
     var dirty: [Allocation] = []
     var metrics = RelayMetrics()
     var sweepTask: RepeatedTask?
+    /// Listeners whose sockets the UDP pump reads, by listener index.
+    var pumpListeners: [UDPListener] = []
+    /// Allocations whose relay socket the UDP pump reads, by pump token.
+    var pumpRelays: [UInt64: Allocation] = [:]
+    var nextPumpToken: UInt64 = 1
+    #if os(Linux)
+    var pump: UDPPump?
+    #endif
 
     struct Reservation {
-        var channel: Channel
-        var box: AllocationBox
+        var socket: RelaySocket
         var expiry: NIODeadline
     }
 
@@ -57,14 +66,14 @@ final class RelayEngine: @unchecked Sendable {
 
     func startSweeping() {
         sweepTask = loop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { [self] _ in
-            self.sweep(now: .now())
+            self.lock.withLock { self.sweep(now: .now()) }
         }
     }
 
     func stop() {
         sweepTask?.cancel()
         for a in Array(allocations.values) { remove(a, reason: "shutdown") }
-        for r in reservations.values { r.channel.close(promise: nil) }
+        for r in reservations.values { closeUnused(r.socket) }
         reservations.removeAll()
     }
 
@@ -72,15 +81,38 @@ final class RelayEngine: @unchecked Sendable {
 
     /// A datagram on a UDP listener: ChannelData on the hot path, else STUN.
     @inline(__always)
-    func clientDatagram(listener: Channel, index: Int, remote: SocketAddress, data: ByteBuffer) {
-        guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self) else { return }
-        let key = ClientKey.udp(listener: index, remote: remote)
+    func clientDatagram(listener: UDPListener, index: Int, remote: SocketAddress, data: ByteBuffer) {
+        guard let first = data.getInteger(at: data.readerIndex, as: UInt8.self),
+              let address = STUNAddress(remote) else { return }
+        let key = ClientKey.udp(listener: index, remote: address)
         if ChannelData.isChannelData(firstByte: first) {
             guard let (channel, payload) = ChannelData.parse(data) else { metrics.malformed += 1; return }
             guard let a = allocations[key] else { return }
             channelDataFromClient(a, channel: channel, payload: payload)
         } else if first & 0xC0 == 0 {
             stunFromClient(data, key: key, link: .udp(listener: listener, remote: remote))
+        } else {
+            metrics.malformed += 1
+        }
+    }
+
+    /// A datagram the UDP pump read from a listener, still in its receive
+    /// slot: ChannelData is relayed from there; STUN is copied out (the
+    /// control plane keeps NIO types).
+    @inline(__always)
+    func pumpClientDatagram(listener: UDPListener, index: Int, from name: UnsafePointer<sockaddr_storage>,
+                            length: socklen_t, bytes: UnsafeRawBufferPointer) {
+        guard let first = bytes.first, let address = STUNAddress(sockaddr: name) else { return }
+        let key = ClientKey.udp(listener: index, remote: address)
+        if ChannelData.isChannelData(firstByte: first) {
+            guard let (number, length) = ChannelData.parseHeader(bytes) else { metrics.malformed += 1; return }
+            guard let a = allocations[key], let binding = a.channels[number] else { return }
+            guard a.permissions[binding.peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
+            var peer = binding.peerSocket
+            sendToPeer(a, peer: &peer, bytes: UnsafeRawBufferPointer(rebasing: bytes[ChannelData.headerSize..<ChannelData.headerSize + length]), buffer: nil)
+        } else if first & 0xC0 == 0 {
+            guard let remote = try? address.socketAddress() else { return }
+            stunFromClient(ByteBuffer(bytes: bytes), key: key, link: .udp(listener: listener, remote: remote))
         } else {
             metrics.malformed += 1
         }
@@ -114,16 +146,35 @@ final class RelayEngine: @unchecked Sendable {
     func channelDataFromClient(_ a: Allocation, channel: UInt16, payload: ByteBuffer) {
         guard let binding = a.channels[channel] else { return }
         guard a.permissions[binding.peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
-        sendToPeer(a, peer: binding.peerSocket, payload: payload)
+        var peer = binding.peerSocket
+        sendToPeer(a, peer: &peer, payload: payload)
     }
 
     @inline(__always)
-    func sendToPeer(_ a: Allocation, peer: SocketAddress, payload: ByteBuffer) {
-        let n = payload.readableBytes
+    func sendToPeer(_ a: Allocation, peer: inout PeerSocket, payload: ByteBuffer) {
+        payload.withUnsafeReadableBytes { sendToPeer(a, peer: &peer, bytes: $0, buffer: payload) }
+    }
+
+    /// Sends straight on the relay socket; only a full socket buffer of a
+    /// NIO relay channel takes NIO's queued path (flushed once per read
+    /// burst by flushDirty). `buffer`, when given, holds `bytes`.
+    @inline(__always)
+    func sendToPeer(_ a: Allocation, peer: inout PeerSocket, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?) {
+        let n = bytes.count
         if maxBPS > 0, !a.toPeer.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesFromClients &+= n
         metrics.packetsFromClients &+= 1
-        a.relayChannel.write(AddressedEnvelope(remoteAddress: peer, data: payload), promise: nil)
+        // While NIO still holds queued datagrams for this socket, queue behind them to keep their order.
+        if a.relayFD >= 0, !a.needsFlush {
+            switch RawDatagram.send(fd: a.relayFD, to: &peer.raw, header: nil, bytes: bytes) {
+            case .sent: return
+            case .failed: metrics.sendErrors &+= 1; return
+            case .wouldBlock: break
+            }
+        }
+        // A pump relay socket has no queue: a full socket buffer drops the datagram, as UDP may.
+        guard !a.closed, let relay = a.relayChannel else { metrics.droppedSocketFull &+= 1; return }
+        relay.write(AddressedEnvelope(remoteAddress: peer.socket, data: buffer ?? ByteBuffer(bytes: bytes)), promise: nil)
         if !a.needsFlush {
             a.needsFlush = true
             dirty.append(a)
@@ -135,34 +186,65 @@ final class RelayEngine: @unchecked Sendable {
     func flushDirty() {
         for a in dirty {
             a.needsFlush = false
-            if !a.closed { a.relayChannel.flush() }
+            if !a.closed { a.relayChannel?.flush() }
         }
         dirty.removeAll(keepingCapacity: true)
     }
 
     // MARK: Inbound from peers
 
+    /// A datagram from a peer on a relay socket. Returns true when it queued
+    /// a write on the client's channel (the caller flushes it); a UDP
+    /// client is sent to directly. `buffer`, when given, holds `bytes`.
     @inline(__always)
-    func peerDatagram(_ a: Allocation, from remote: SocketAddress, data: ByteBuffer) {
-        guard !a.closed, let peer = STUNAddress(remote) else { return }
-        guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return }
-        let n = data.readableBytes
-        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
+    func peerDatagram(_ a: Allocation, from peer: STUNAddress, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?) -> Bool {
+        guard !a.closed else { return false }
+        guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return false }
+        let n = bytes.count
+        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return false }
         metrics.bytesToClients &+= n
         metrics.packetsToClients &+= 1
-        let allocator = a.link.channel.allocator
-        if let number = a.channelByPeer[peer] {
-            var out = allocator.buffer(capacity: n + 8)
-            ChannelData.write(channel: number, payload: data, padded: a.link.isStream, into: &out)
-            a.link.write(out)
+        let number = a.channelByPeer[peer]
+        // A UDP client is sent to directly unless NIO holds queued datagrams for it (keeps their order).
+        let direct: UDPListener?
+        if case .udp(let l, _) = a.link, l.fd >= 0, !l.queued { direct = l } else { direct = nil }
+        if let number, let direct, var client = a.clientRaw {
+            // The 4-byte header goes in its own iovec: no buffer, no copy.
+            switch RawDatagram.send(fd: direct.fd, to: &client, header: UInt32(number) << 16 | UInt32(n), bytes: bytes) {
+            case .sent: return false
+            case .failed: metrics.sendErrors &+= 1; return false
+            case .wouldBlock: break
+            }
+        }
+        let allocator = a.link.allocator
+        let data = buffer ?? allocator.buffer(bytes: bytes)
+        let out: ByteBuffer
+        if let number {
+            var b = allocator.buffer(capacity: n + 8)
+            ChannelData.write(channel: number, payload: data, padded: a.link.isStream, into: &b)
+            out = b
         } else {
             var b = STUNMessageBuilder(method: STUNMethod.data.rawValue, messageClass: .indication,
                                        transactionID: .random(), buffer: allocator.buffer(capacity: n + 64))
             b.append(.xorPeerAddress, address: peer, xor: true)
             b.append(.data, buffer: data)
             if config.fingerprint { b.appendFingerprint() }
-            a.link.write(b.finish())
+            out = b.finish()
+            if let direct, var client = a.clientRaw {
+                switch RawDatagram.send(fd: direct.fd, to: &client, header: nil, payload: out) {
+                case .sent: return false
+                case .failed: metrics.sendErrors &+= 1; return false
+                case .wouldBlock: break
+                }
+            }
         }
+        // A pump listener has no queue: a full socket buffer drops the datagram, as UDP may.
+        if case .udp(let l, _) = a.link {
+            guard l.channel != nil else { metrics.droppedSocketFull &+= 1; return false }
+            l.queued = true
+        }
+        a.link.write(out)
+        return true
     }
 
     // MARK: Expiry
@@ -182,7 +264,7 @@ final class RelayEngine: @unchecked Sendable {
             }
         }
         for (token, r) in reservations where r.expiry <= now {
-            r.channel.close(promise: nil)
+            closeUnused(r.socket)
             reservations[token] = nil
         }
     }
@@ -190,11 +272,38 @@ final class RelayEngine: @unchecked Sendable {
     func remove(_ a: Allocation, reason: String) {
         guard !a.closed else { return }
         a.closed = true
+        closeRelay(a)
         allocations[a.key] = nil
         if let n = perUser[a.username] { perUser[a.username] = n > 1 ? n - 1 : nil }
         metrics.allocationsDeleted += 1
         metrics.allocationsActive = allocations.count
-        a.relayChannel.close(promise: nil)
         logger.debug("allocation removed", metadata: ["relay": "\(a.relayAddress)", "user": "\(a.username)", "reason": "\(reason)"])
+    }
+
+    /// Closes a relay socket no allocation uses (reserved, or a failed Allocate).
+    func closeUnused(_ socket: RelaySocket) {
+        switch socket {
+        case .channel(let ch, _): ch.close(promise: nil)
+        case .pump(let fd, let token):
+            #if os(Linux)
+            if token != 0 { pump?.remove(fd: fd) }
+            #endif
+            close(fd)
+        }
+    }
+
+    /// Closes an allocation's relay socket, whichever kind it is.
+    private func closeRelay(_ a: Allocation) {
+        let fd = a.relayFD
+        a.relayFD = -1
+        if let ch = a.relayChannel {
+            ch.close(promise: nil)
+        } else if fd >= 0 {
+            pumpRelays[a.pumpToken] = nil
+            #if os(Linux)
+            pump?.remove(fd: fd)
+            #endif
+            close(fd)
+        }
     }
 }

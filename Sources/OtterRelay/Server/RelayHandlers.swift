@@ -17,19 +17,41 @@ final class UDPListenerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     let engine: RelayEngine
     let index: Int
+    private var listener: UDPListener?
 
     init(engine: RelayEngine, index: Int) {
         self.engine = engine
         self.index = index
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        let l = UDPListener(channel: context.channel)
+        if context.channel.isActive { l.fd = RawDatagram.descriptor(of: context.channel) }
+        listener = l
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let fd = RawDatagram.descriptor(of: context.channel)
+        engine.lock.withLock { listener?.fd = fd }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The descriptor is about to be closed and its number may be reused.
+        engine.lock.withLock { listener?.fd = -1 }
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let listener else { return }
         let env = unwrapInboundIn(data)
-        engine.clientDatagram(listener: context.channel, index: index, remote: env.remoteAddress, data: env.data)
+        engine.lock.withLock {
+            engine.clientDatagram(listener: listener, index: index, remote: env.remoteAddress, data: env.data)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        engine.flushDirty()
+        engine.lock.withLock { engine.flushDirty() }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -38,12 +60,18 @@ final class UDPListenerHandler: ChannelInboundHandler {
     }
 }
 
-/// A TCP or TLS client connection, after TURNStreamFramer.
+/// A TCP or TLS client connection: cuts the byte stream into frames with
+/// TURNStreamFramer.nextFrame itself rather than behind a
+/// ByteToMessageHandler, because a custom type between two handlers costs a
+/// NIOAny box and a dynamic cast per frame.
 final class StreamClientHandler: ChannelInboundHandler {
-    typealias InboundIn = TURNFrame
+    typealias InboundIn = ByteBuffer
     let engine: RelayEngine
     /// Closes the connection while it holds no allocation (see watchAllocation).
     private var watchdog: RepeatedTask?
+    /// The start of a frame whose rest has not arrived (at most one frame:
+    /// 65,555 bytes, lengths being 16-bit).
+    private var partial: ByteBuffer?
 
     init(engine: RelayEngine) { self.engine = engine }
 
@@ -66,7 +94,7 @@ final class StreamClientHandler: ChannelInboundHandler {
         let channel = context.channel
         let every = TimeAmount.seconds(Int64(engine.config.maxAllocateTimeout))
         watchdog = context.eventLoop.scheduleRepeatedTask(initialDelay: every, delay: every) { task in
-            guard !engine.hasAllocation(streamChannel: channel) else { return }
+            guard !engine.lock.withLock({ engine.hasAllocation(streamChannel: channel) }) else { return }
             engine.logger.debug("closing connection without allocation", metadata: ["remote": "\(channel.remoteAddress.map { "\($0)" } ?? "?")"])
             task.cancel()
             channel.close(promise: nil)
@@ -74,17 +102,42 @@ final class StreamClientHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        engine.streamFrame(unwrapInboundIn(data), channel: context.channel)
+        var buffer = unwrapInboundIn(data)
+        if partial != nil {
+            var p = partial!
+            partial = nil  // p is now the only reference: appending does not copy it again
+            p.writeBuffer(&buffer)
+            buffer = p
+        }
+        let channel = context.channel
+        let framed: Bool = engine.lock.withLock {
+            do {
+                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel) }
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard framed else {
+            errorCaught(context: context, error: TURNFramingError())
+            return
+        }
+        // Keep only the unfinished frame's bytes, not the whole read buffer.
+        if buffer.readableBytes > 0 {
+            var p = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            p.writeBuffer(&buffer)
+            partial = p
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        engine.flushDirty()
+        engine.lock.withLock { engine.flushDirty() }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
-        engine.streamClosed(context.channel)
+        engine.lock.withLock { engine.streamClosed(context.channel) }
         context.fireChannelInactive()
     }
 
@@ -112,17 +165,29 @@ final class RelayPeerHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let a = box.allocation else { return }
         let env = unwrapInboundIn(data)
-        engine.peerDatagram(a, from: env.remoteAddress, data: env.data)
-        wrote = true
+        guard let peer = STUNAddress(env.remoteAddress) else { return }
+        engine.lock.withLock {
+            guard let a = box.allocation else { return }
+            let queued = env.data.withUnsafeReadableBytes { engine.peerDatagram(a, from: peer, bytes: $0, buffer: env.data) }
+            if queued { wrote = true }
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if wrote, let a = box.allocation, !a.closed {
-            a.link.channel.flush()
+        engine.lock.withLock {
+            if wrote, let a = box.allocation, !a.closed {
+                a.link.flush()
+                if case .udp(let l, _) = a.link { l.queued = false }
+            }
+            wrote = false
         }
-        wrote = false
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Direct sends must stop before NIO closes the descriptor.
+        engine.lock.withLock { box.allocation?.relayFD = -1 }
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -1,5 +1,5 @@
-/// Counters of the relay, kept on the relay event loop (plain integers: no
-/// atomics on the per-packet path) and read there when /metrics is served.
+/// Counters of the relay, kept under the engine lock (plain integers: no
+/// atomics on the per-packet path) and read under it when /metrics is served.
 struct RelayMetrics {
     var allocationsCreated = 0
     var allocationsDeleted = 0
@@ -14,6 +14,8 @@ struct RelayMetrics {
     var droppedNoPermission = 0
     var droppedOverBandwidth = 0
     var malformed = 0
+    var droppedSocketFull = 0
+    var sendErrors = 0
 
     func prometheusText() -> String {
         var s = ""
@@ -33,6 +35,8 @@ struct RelayMetrics {
         line("otter_relay_dropped_no_permission_total", "counter", "Packets dropped for lack of a permission.", droppedNoPermission)
         line("otter_relay_dropped_over_bandwidth_total", "counter", "Packets dropped because an allocation exceeded max-bps.", droppedOverBandwidth)
         line("otter_relay_malformed_total", "counter", "Messages that could not be parsed.", malformed)
+        line("otter_relay_dropped_socket_full_total", "counter", "Packets dropped because a UDP socket's send buffer was full.", droppedSocketFull)
+        line("otter_relay_send_errors_total", "counter", "Packets the kernel refused to send (unreachable, too big).", sendErrors)
         return s
     }
 }

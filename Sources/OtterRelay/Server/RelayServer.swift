@@ -3,6 +3,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The TURN/STUN relay as a library: `otter relay` runs it alone, `otter up`
 /// embeds it. All its sockets live on one event loop of the given group (or
@@ -51,10 +54,33 @@ public final class RelayServer: Sendable {
         let loop = engine.loop
         var bound = BoundPorts()
         var opened: [Channel] = []
+        #if os(Linux)
+        let pump = c.noUDP || !Self.pumpEnabled ? nil : try UDPPump()
+        let usesPump = pump != nil
+        #else
+        let usesPump = false
+        #endif
         do {
             for (index, ip) in c.listeningIPs.enumerated() {
                 var port = c.listeningPort
-                if !c.noUDP {
+                #if os(Linux)
+                if let pump {
+                    let fd: CInt
+                    do {
+                        fd = try RawDatagram.bind(ip: ip, port: port, receiveBuffer: 1 << 22, sendBuffer: 1 << 22)
+                    } catch {
+                        throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): \(error)")
+                    }
+                    engine.lock.withLock { engine.pumpListeners.append(UDPListener(fd: fd)) }
+                    guard pump.add(fd: fd, token: UDPPump.listenerBase + UInt64(index)) else {
+                        throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): epoll_ctl errno \(errno)")
+                    }
+                    // With port 0, TCP takes the port UDP got, as clients expect one number.
+                    port = RawDatagram.localAddress(fd).map { Int($0.port) } ?? port
+                    bound.udp = bound.udp ?? port
+                }
+                #endif
+                if !c.noUDP && !usesPump {
                     let p = port
                     let ch = try await bind { try await self.bindUDP(ip: ip, port: p, index: index) }(ip, p, "UDP")
                     opened.append(ch)
@@ -84,10 +110,17 @@ public final class RelayServer: Sendable {
             }
         } catch {
             for ch in opened { try? await ch.close() }
+            closePumpListeners()
             throw error
         }
         channels.withLockedValue { $0 = opened }
-        try await loop.submit { self.engine.startSweeping() }.get()
+        #if os(Linux)
+        if let pump {
+            engine.lock.withLock { engine.pump = pump }
+            pump.start(engine: engine)
+        }
+        #endif
+        try await loop.submit { self.engine.lock.withLock { self.engine.startSweeping() } }.get()
         logger.info("otter relay listening", metadata: [
             "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
             "tls": "\(bound.tls.map(String.init) ?? "-")", "realm": "\(c.realm)",
@@ -103,14 +136,37 @@ public final class RelayServer: Sendable {
             defer { chs = [] }
             return chs
         }
+        #if os(Linux)
+        // First stop the pump thread, so nothing reads a socket closed below.
+        engine.lock.withLock { engine.pump }?.stop()
+        #endif
         for ch in open { try? await ch.close() }
-        try await engine.loop.submit { self.engine.stop() }.get()
+        try await engine.loop.submit { self.engine.lock.withLock { self.engine.stop() } }.get()
+        closePumpListeners()
         if let g = ownedGroup { try await g.shutdownGracefully() }
     }
 
     /// Counters in Prometheus text form (also served on --prometheus).
     public func metricsText() async throws -> String {
-        try await engine.loop.submit { self.engine.metrics.prometheusText() }.get()
+        try await engine.loop.submit { self.engine.lock.withLock { self.engine.metrics.prometheusText() } }.get()
+    }
+
+    /// UDP through the pump (Linux) unless OTTER_RELAY_UDP=nio asks for
+    /// NIO's DatagramChannel (kept for comparison and as a fallback).
+    static var pumpEnabled: Bool {
+        #if os(Linux)
+        return getenv("OTTER_RELAY_UDP").map { String(cString: $0) } != "nio"
+        #else
+        return false
+        #endif
+    }
+
+    private func closePumpListeners() {
+        let fds: [CInt] = engine.lock.withLock {
+            defer { engine.pumpListeners.forEach { $0.fd = -1 } }
+            return engine.pumpListeners.map(\.fd).filter { $0 >= 0 }
+        }
+        for fd in fds { close(fd) }
     }
 
     private func bind(_ op: @escaping @Sendable () async throws -> Channel) -> @Sendable (String, Int, String) async throws -> Channel {
@@ -154,7 +210,6 @@ public final class RelayServer: Sendable {
                     } else if let sniffTLS {
                         try ch.pipeline.syncOperations.addHandler(TLSSniffingHandler(tls: sniffTLS))
                     }
-                    try ch.pipeline.syncOperations.addHandler(ByteToMessageHandler(TURNStreamFramer()))
                     try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: engine))
                 }
             }

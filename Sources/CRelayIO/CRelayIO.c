@@ -1,0 +1,36 @@
+#ifdef __linux__
+#define _GNU_SOURCE
+#include "CRelayIO.h"
+#include <stddef.h>
+#include <sys/epoll.h>
+
+_Static_assert(sizeof(struct crelay_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(struct crelay_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
+
+int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)vec, count, flags, NULL);
+}
+
+int crelay_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int crelay_epoll_add(int epfd, int fd, uint64_t token) {
+    struct epoll_event ev = { .events = EPOLLIN, .data = { .u64 = token } };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int crelay_epoll_del(int epfd, int fd) {
+    struct epoll_event ev = { 0 };
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
+}
+
+int crelay_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+    struct epoll_event evs[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
+    return n;
+}
+#else
+// Nothing on other systems; an empty translation unit is not allowed.
+typedef int crelay_unused;
+#endif

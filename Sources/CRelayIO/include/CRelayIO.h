@@ -1,0 +1,29 @@
+// The few Linux calls the relay's UDP pump needs that Swift's Glibc module
+// does not expose (recvmmsg needs _GNU_SOURCE; epoll_event is a packed
+// struct). Empty elsewhere: other systems keep the NIO UDP path.
+#ifndef CRELAYIO_H
+#define CRELAYIO_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+// The layout of struct mmsghdr, declared here because <sys/socket.h> only
+// has it under _GNU_SOURCE.
+struct crelay_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+
+#ifdef __linux__
+// recvmmsg without a timeout.
+int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int flags);
+// A close-on-exec epoll instance.
+int crelay_epoll_create(void);
+// Level-triggered EPOLLIN with a 64-bit token.
+int crelay_epoll_add(int epfd, int fd, uint64_t token);
+int crelay_epoll_del(int epfd, int fd);
+// Waits like epoll_wait and writes the ready tokens to `tokens`.
+int crelay_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+#endif
+
+#endif

@@ -1,0 +1,169 @@
+#if os(Linux)
+import CRelayIO
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The UDP hot path without SwiftNIO's DatagramChannel: one thread, one
+/// epoll set holding the UDP listeners and the relay sockets of UDP clients,
+/// each readable socket drained with one recvmmsg into one preallocated set
+/// of receive slots, datagrams relayed with sendmsg (RawDatagram). Per
+/// datagram that saves NIO's SocketAddress (a heap box and an inet_ntop
+/// host string), envelope and NIOAny boxing, the pipeline and a receive
+/// buffer per socket. Everything the pump does to engine state happens
+/// under the engine lock, one epoll batch at a time.
+final class UDPPump: @unchecked Sendable {
+    /// Datagrams one recvmmsg may return. epoll is level-triggered, so a
+    /// socket with more waiting comes back in the next batch.
+    static let slotCount = 16
+    static let slotSize = RelayEngine.datagramBufferSize
+    /// Tokens at or above this are listeners (index = token - listenerBase);
+    /// relay sockets count up from 1.
+    static let listenerBase: UInt64 = 1 << 62
+    private static let stopToken: UInt64 = .max
+
+    let epfd: CInt
+    /// Written once to stop the thread.
+    private let stopPipe: (read: CInt, write: CInt)
+    // The receive slots; only the pump thread touches them.
+    private let data: UnsafeMutableRawPointer
+    private let names: UnsafeMutablePointer<sockaddr_storage>
+    private let iovecs: UnsafeMutablePointer<iovec>
+    private let headers: UnsafeMutablePointer<crelay_mmsghdr>
+    private let tokens: UnsafeMutablePointer<UInt64>
+    private let exited = ConditionLock(value: false)
+    private var thread: Thread?
+
+    init() throws {
+        epfd = crelay_epoll_create()
+        guard epfd >= 0 else { throw RelayError(.bindFailed, "epoll_create: errno \(errno)") }
+        var fds: [CInt] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            close(epfd)
+            throw RelayError(.bindFailed, "pipe: errno \(errno)")
+        }
+        stopPipe = (fds[0], fds[1])
+        _ = crelay_epoll_add(epfd, fds[0], Self.stopToken)
+        let n = Self.slotCount
+        data = .allocate(byteCount: n * Self.slotSize, alignment: 16)
+        names = .allocate(capacity: n)
+        iovecs = .allocate(capacity: n)
+        headers = .allocate(capacity: n)
+        tokens = .allocate(capacity: 64)
+        for i in 0..<n {
+            iovecs[i] = iovec(iov_base: data + i * Self.slotSize, iov_len: Self.slotSize)
+        }
+    }
+
+    deinit {
+        close(stopPipe.read)
+        close(stopPipe.write)
+        close(epfd)
+        data.deallocate()
+        names.deallocate()
+        iovecs.deallocate()
+        headers.deallocate()
+        tokens.deallocate()
+    }
+
+    func add(fd: CInt, token: UInt64) -> Bool {
+        crelay_epoll_add(epfd, fd, token) == 0
+    }
+
+    /// Before closing a relay socket (closing alone would also drop it from
+    /// the set, but only once no other descriptor refers to the socket).
+    func remove(fd: CInt) {
+        _ = crelay_epoll_del(epfd, fd)
+    }
+
+    func start(engine: RelayEngine) {
+        let t = Thread { [self] in
+            self.run(engine: engine)
+            self.exited.lock()
+            self.exited.unlock(withValue: true)
+        }
+        t.name = "otter-relay-udp"
+        thread = t
+        t.start()
+    }
+
+    /// Stops the thread and waits for it to finish its batch.
+    func stop() {
+        guard thread != nil else { return }
+        var one: UInt8 = 1
+        _ = write(stopPipe.write, &one, 1)
+        exited.lock(whenValue: true)
+        exited.unlock()
+        thread = nil
+    }
+
+    private func run(engine: RelayEngine) {
+        while true {
+            let n = crelay_epoll_wait(epfd, tokens, 64, -1)
+            if n < 0 {
+                if errno == EINTR { continue }
+                engine.logger.error("udp pump: epoll_wait failed, errno \(errno)")
+                return
+            }
+            var stopping = false
+            engine.lock.withLock {
+                for i in 0..<Int(n) {
+                    let token = tokens[i]
+                    if token == Self.stopToken {
+                        stopping = true
+                    } else if token >= Self.listenerBase {
+                        readListener(engine: engine, index: Int(token - Self.listenerBase))
+                    } else {
+                        readRelay(engine: engine, token: token)
+                    }
+                }
+                // Datagrams that fell back to NIO's queue (allocations with a NIO relay channel).
+                engine.flushDirty()
+            }
+            if stopping { return }
+        }
+    }
+
+    /// One recvmmsg on `fd`; returns how many slots it filled.
+    private func receive(_ fd: CInt) -> Int {
+        for i in 0..<Self.slotCount {
+            headers[i].msg_hdr = msghdr(msg_name: UnsafeMutableRawPointer(names + i),
+                                        msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size),
+                                        msg_iov: iovecs + i, msg_iovlen: 1,
+                                        msg_control: nil, msg_controllen: 0, msg_flags: 0)
+            headers[i].msg_len = 0
+        }
+        let n = crelay_recvmmsg(fd, headers, UInt32(Self.slotCount), CInt(MSG_DONTWAIT))
+        return n > 0 ? Int(n) : 0
+    }
+
+    private func readListener(engine: RelayEngine, index: Int) {
+        guard index < engine.pumpListeners.count else { return }
+        let listener = engine.pumpListeners[index]
+        guard listener.fd >= 0 else { return }
+        let n = receive(listener.fd)
+        for i in 0..<n {
+            let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
+            engine.pumpClientDatagram(listener: listener, index: index, from: names + i,
+                                      length: headers[i].msg_hdr.msg_namelen, bytes: bytes)
+        }
+    }
+
+    private func readRelay(engine: RelayEngine, token: UInt64) {
+        // Gone (removed in this batch or just before): its socket is closed or closing.
+        guard let a = engine.pumpRelays[token], a.relayFD >= 0 else { return }
+        let n = receive(a.relayFD)
+        for i in 0..<n {
+            let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
+            guard let peer = STUNAddress(sockaddr: names + i) else { continue }
+            // Queued only for a TCP/TLS client (one that took a reserved pump socket): NIO flushes on its loop.
+            if engine.peerDatagram(a, from: peer, bytes: bytes, buffer: nil), a.link.isStream { a.link.flush() }
+        }
+    }
+}
+#endif
