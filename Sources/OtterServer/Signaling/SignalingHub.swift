@@ -13,7 +13,6 @@ public final class SignalingHub: Sendable {
         /// Every open socket, joined or not, so shutdown can close them all.
         var connections: [ObjectIdentifier: SignalingPeer] = [:]
         var closing = false
-        var peerCount = 0
     }
 
     private let state = Mutex(Rooms())
@@ -58,7 +57,6 @@ public final class SignalingHub: Sendable {
             let ids = members.keys.sorted()
             members[peerID] = peer
             s.rooms[roomID] = members
-            s.peerCount += 1
             return (.joined(peerID: peerID, peers: ids), others)
         }
         if case .joined(let id, _) = result, !others.isEmpty {
@@ -78,7 +76,6 @@ public final class SignalingHub: Sendable {
     func leave(roomID: String, peerID: String, encode: (ServerMessage) -> ByteBuffer) {
         let rest: [SignalingPeer]? = state.withLock { s in
             guard s.rooms[roomID]?.removeValue(forKey: peerID) != nil else { return nil }
-            s.peerCount -= 1
             guard let members = s.rooms[roomID], !members.isEmpty else {
                 s.rooms[roomID] = nil
                 return []
@@ -94,6 +91,4 @@ public final class SignalingHub: Sendable {
     public func peers(in roomID: String) -> [String] {
         state.withLock { $0.rooms[roomID].map { $0.keys.sorted() } ?? [] }
     }
-
-    public var peerCount: Int { state.withLock { $0.peerCount } }
 }

@@ -13,13 +13,9 @@ final class SignalingPeer: Sendable {
         self.channel = channel
     }
 
-    func send(_ frame: ByteBuffer) {
-        send(frame, flush: true)
-    }
-
     /// Without `flush` the caller must flush later (`SignalingConnection`
     /// does, once per read burst, for peers on its own event loop).
-    func send(_ frame: ByteBuffer, flush: Bool) {
+    func send(_ frame: ByteBuffer, flush: Bool = true) {
         guard channel.isWritable else {
             requestClose(.policyViolation, reason: "too slow to read")
             return
