@@ -28,9 +28,13 @@ export class Negotiator {
    * @param {number} [opts.disconnectedGraceMs] how long `disconnected` may last before an ICE restart
    * @param {()=>void} [opts.beforeAnswer] runs after a remote offer is applied and before the answer
    *   is made, so the answer can already carry this side's media (no second offer/answer round)
+   * @param {number} [opts.stuckGraceMs] how long ICE may stay "new"/"checking" once an offer/answer
+   *   round is done before the impolite side restarts it (the polite side waits twice as long)
    */
-  constructor({ pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2500, beforeAnswer = () => {} }) {
+  constructor({ pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2500, beforeAnswer = () => {}, stuckGraceMs = 10000 }) {
     this.pc = pc;
+    this.stuckGraceMs = stuckGraceMs;
+    this._stuckTimer = null;
     this.beforeAnswer = beforeAnswer;
     this.polite = polite;
     this.send = send;
@@ -60,7 +64,7 @@ export class Negotiator {
         this.send({ description: { type: d.type, sdp: d.sdp } });
       }
     } catch (err) {
-      this.onError(err);
+      if (!this.closed) this.onError(err); // a closed connection's pending offer fails, as it should
     } finally {
       this.makingOffer = false;
     }
@@ -114,7 +118,7 @@ export class Negotiator {
       }
     } catch (err) {
       this.isSettingRemoteAnswerPending = false;
-      this.onError(err);
+      if (!this.closed) this.onError(err);
     }
   }
 
@@ -141,7 +145,39 @@ export class Negotiator {
       return "wait";
     }
     this._clearDisconnect();
+    if (state === "connected" || state === "completed") this._clearStuck();
     return "none";
+  }
+
+  /**
+   * Call from `pc.onsignalingstatechange`. Once a round is done, ICE must get
+   * somewhere: a connection whose ICE agent never starts (seen in Chromium
+   * after offers crossed: no candidate gathered, state "new" for good) or
+   * never succeeds would otherwise wait forever, as neither "failed" nor
+   * "disconnected" ever comes. Then ICE is restarted.
+   * @returns {boolean} whether the watch is armed (for tests)
+   */
+  onSignalingStateChange() {
+    if (this.closed || this._stuckTimer) return !!this._stuckTimer;
+    if (this.pc.signalingState !== "stable" || !this.pc.remoteDescription || !this._iceStarting()) return false;
+    const wait = this.polite ? 2 * this.stuckGraceMs : this.stuckGraceMs; // not both at once
+    this._stuckTimer = this.timers.setTimeout(() => {
+      this._stuckTimer = null;
+      if (!this.closed && this._iceStarting()) this.restartIce();
+    }, wait);
+    return true;
+  }
+
+  _iceStarting() {
+    const s = this.pc.iceConnectionState;
+    return s === "new" || s === "checking";
+  }
+
+  _clearStuck() {
+    if (this._stuckTimer) {
+      this.timers.clearTimeout(this._stuckTimer);
+      this._stuckTimer = null;
+    }
   }
 
   /** Restarts ICE; negotiationneeded then sends a fresh offer. */
@@ -155,6 +191,7 @@ export class Negotiator {
   close() {
     this.closed = true;
     this._clearDisconnect();
+    this._clearStuck();
   }
 
   _clearDisconnect() {

@@ -36,6 +36,8 @@ export interface JoinOptions {
   iceTransportPolicy?: "all" | "relay";
   /** default: stop only the tracks the SDK acquired itself */
   stopTracksOnLeave?: boolean;
+  /** ms this side, already in the room, waits for a newcomer's offer before offering itself (default 1500) */
+  offerWaitMs?: number;
 }
 
 export type PeerConnectionState = RTCPeerConnectionState;

@@ -90,6 +90,9 @@ async function apiGet(url, token) {
  * @param {string} [options.name] display name shown to the others
  * @param {"all"|"relay"} [options.iceTransportPolicy] "relay" forces TURN (also `?relay=1` on the link)
  * @param {boolean} [options.stopTracksOnLeave] stop the local tracks on leave (default: only tracks the SDK itself acquired)
+ * @param {number} [options.offerWaitMs] how long this side, already in the room, waits for a newcomer's
+ *   offer before offering itself (default 1500; 0 makes both sides offer at once, which perfect
+ *   negotiation resolves — the browser tests use it to force that collision)
  * @returns {Promise<Call>}
  * @throws {OtterError}
  */
@@ -152,6 +155,7 @@ export async function join(options = {}) {
     config, roomId, token, room, iceServers, relay, stream, certificate: await certificate,
     name: options.name || "",
     stopTracksOnLeave: options.stopTracksOnLeave ?? ownsStream,
+    offerWaitMs: options.offerWaitMs,
   });
   call.t0 = t0;
   call.timings.api = performance.now() - t0;
@@ -213,8 +217,9 @@ export async function getMedia(constraints) {
  */
 export class Call extends EventTarget {
   /** @private */
-  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave, certificate = null }) {
+  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave, certificate = null, offerWaitMs }) {
     super();
+    this.offerWaitMs = Number.isFinite(offerWaitMs) && offerWaitMs >= 0 ? offerWaitMs : OFFER_WAIT_MS;
     this.certificate = certificate;
     this.config = config;
     /** @type {string} */
@@ -459,7 +464,7 @@ export class Call extends EventTarget {
         const timer = setTimeout(() => {
           this.pendingJoins?.delete(m.peerId);
           if (!this.peersById.has(m.peerId) && !this.left) this._addPeer(m.peerId);
-        }, limbo ? REKEY_WAIT_MS : OFFER_WAIT_MS);
+        }, limbo ? REKEY_WAIT_MS : this.offerWaitMs);
         (this.pendingJoins ||= new Map()).set(m.peerId, timer);
         return;
       }
@@ -484,6 +489,8 @@ export class Call extends EventTarget {
           if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.from); }
           if (!data.description || data.description.type !== "offer") return;
           p = this._addPeer(m.from, { answering: true });
+        } else {
+          this._restartOnFirstGlare(p, data);
         }
         p.neg.onSignal(data);
         return;
@@ -518,21 +525,34 @@ export class Call extends EventTarget {
    * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
    */
   _addPeer(id, { answering = false } = {}) {
-    const pc = new RTCPeerConnection(this._rtcConfig());
     const peer = {
-      id, pc, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
+      id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
       stream: null, bye: false, limboTimer: null, lastState: "new", audioTx: null, videoTx: null,
     };
-    peer.neg = new Negotiator({
+    this.peersById.set(id, peer);
+    this._connectPeer(peer, { answering });
+    this._emit("peer-joined", { peerId: id });
+    return peer;
+  }
+
+  /**
+   * Gives a peer a new RTCPeerConnection (with its negotiator and chat channel).
+   * @private
+   * @param {object} peer
+   * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
+   */
+  _connectPeer(peer, { answering = false } = {}) {
+    const pc = new RTCPeerConnection(this._rtcConfig());
+    const neg = new Negotiator({
       pc,
-      polite: P.isPolite(this.peerId, id),
+      polite: P.isPolite(this.peerId, peer.id),
       send: (data) => {
         try { this._send(P.encodeSignal(peer.id, data)); } catch (err) { this._emit("error", { code: "signal-too-large", message: err.message, peerId: peer.id }); }
       },
       onError: (err) => this._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
       beforeAnswer: () => this._adoptTransceivers(peer),
     });
-    this.peersById.set(id, peer);
+    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new" });
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
@@ -545,16 +565,20 @@ export class Call extends EventTarget {
       peer.videoTx = pc.addTransceiver(this._localTrack("video") || "video", { direction: "sendrecv", streams: [this.localStream] });
     }
 
-    peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
-    peer.dc.onopen = () => {
-      peer.dc.send(P.encodePeerMessage({ t: "hello", name: this.name, mic: this.micOn, camera: this.cameraOn, screen: !!this.screenTrack }));
+    const dc = peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
+    dc.onopen = () => {
+      dc.send(P.encodePeerMessage({ t: "hello", name: this.name, mic: this.micOn, camera: this.cameraOn, screen: !!this.screenTrack }));
     };
-    peer.dc.onmessage = (ev) => this._onPeerMessage(peer, ev.data);
+    dc.onmessage = (ev) => this._onPeerMessage(peer, ev.data);
 
-    pc.onnegotiationneeded = () => peer.neg.onNegotiationNeeded();
-    pc.onicecandidate = (ev) => peer.neg.onIceCandidate(ev.candidate);
-    pc.oniceconnectionstatechange = () => peer.neg.onIceConnectionStateChange();
+    // Handlers use this connection's own negotiator: a replaced connection's
+    // late events must not reach its successor.
+    pc.onnegotiationneeded = () => neg.onNegotiationNeeded();
+    pc.onicecandidate = (ev) => neg.onIceCandidate(ev.candidate);
+    pc.oniceconnectionstatechange = () => neg.onIceConnectionStateChange();
+    pc.onsignalingstatechange = () => neg.onSignalingStateChange();
     pc.onconnectionstatechange = () => {
+      if (peer.pc !== pc) return;
       const state = pc.connectionState;
       if (state === peer.lastState) return;
       peer.lastState = state;
@@ -564,6 +588,7 @@ export class Call extends EventTarget {
       this._emit("connection-state", { scope: "peer", peerId: peer.id, state });
     };
     pc.ontrack = (ev) => {
+      if (peer.pc !== pc) return;
       if (!peer.stream) peer.stream = ev.streams[0] || new MediaStream();
       if (!peer.stream.getTracks().includes(ev.track)) peer.stream.addTrack(ev.track);
       this._emit("track", { peerId: peer.id, track: ev.track, stream: peer.stream });
@@ -571,8 +596,31 @@ export class Call extends EventTarget {
     pc.ondatachannel = (ev) => {
       if (ev.channel.label.startsWith("file:")) this._receiveFile(peer, ev.channel);
     };
-    this._emit("peer-joined", { peerId: id });
-    return peer;
+  }
+
+  /**
+   * Offers crossed on a connection that has never been negotiated, and this
+   * side is polite: instead of rolling its offer back, it starts over with a
+   * fresh connection made for the remote offer. Chromium's rollback of a
+   * first offer whose ICE gathering has just begun can leave the answer's ICE
+   * agent gathering forever (no candidate, state "new"; traced in 4-peer calls
+   * where both sides offered at once), and a fresh connection also answers in
+   * one round with two m-lines instead of four.
+   * @private
+   * @param {object} peer
+   * @param {{description?:{type:string}}} data the incoming signal
+   * @returns {boolean} true when the connection was replaced
+   */
+  _restartOnFirstGlare(peer, data) {
+    const pc = peer.pc;
+    if (!data.description || data.description.type !== "offer" || !peer.neg.polite) return false;
+    if (pc.remoteDescription || pc.currentLocalDescription) return false;
+    if (pc.signalingState !== "have-local-offer" && !peer.neg.makingOffer) return false;
+    peer.neg.close();
+    try { pc.close(); } catch {}
+    this._connectPeer(peer, { answering: true });
+    peer.neg.stats.rollbacks++; // counted as the collision it resolves
+    return true;
   }
 
   /**

@@ -243,3 +243,27 @@ test("beforeAnswer runs once per remote offer, after it is applied and before th
   await neg.onSignal({ description: { type: "answer", sdp: "a1" } });
   assert.deepEqual(order, []);
 });
+
+test("ICE that never starts after a finished round is restarted: impolite first, polite later, not once connected", () => {
+  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const pc = new FakePC("a", Math.random);
+  const n = new Negotiator({ pc, polite: false, send: () => {}, timers, stuckGraceMs: 10000 });
+  pc.signalingState = "have-local-offer";
+  assert.equal(n.onSignalingStateChange(), false, "mid-round: nothing to watch yet");
+  pc.signalingState = "stable";
+  pc.remoteDescription = { type: "answer" };
+  assert.equal(n.onSignalingStateChange(), true);
+  assert.equal(timers.t[0].ms, 10000);
+  timers.t[0].fn();
+  assert.equal(pc.restartCalls, 1, "still \"new\" after the grace: restarted");
+  // a connection that gets through is left alone
+  const pc2 = new FakePC("b", Math.random);
+  const polite = new Negotiator({ pc: pc2, polite: true, send: () => {}, timers: (timers.t = [], timers), stuckGraceMs: 10000 });
+  pc2.remoteDescription = { type: "offer" };
+  assert.equal(polite.onSignalingStateChange(), true);
+  assert.equal(timers.t[0].ms, 20000, "the polite side waits twice as long");
+  pc2.iceConnectionState = "connected";
+  polite.onIceConnectionStateChange();
+  assert.equal(timers.t.length, 0, "connected: the watch is cleared");
+  assert.equal(pc2.restartCalls, 0);
+});

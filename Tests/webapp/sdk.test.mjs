@@ -138,3 +138,60 @@ test("switchDevice: a device that cannot be opened changes nothing and is a medi
   assert.equal(cam.readyState, "live");
   assert.deepEqual(log, []);
 });
+
+// ------------------------------------------------------------ offers crossing
+
+class FakePC {
+  static made = [];
+  constructor() {
+    this.signalingState = "stable"; this.remoteDescription = null; this.currentLocalDescription = null;
+    this.localDescription = null; this.closed = false; this.transceivers = [];
+    FakePC.made.push(this);
+  }
+  addTransceiver(kind) { const t = { kind, sender: {}, receiver: { track: { kind } }, mid: null }; this.transceivers.push(t); return t; }
+  getTransceivers() { return this.transceivers; }
+  createDataChannel() { return { readyState: "connecting" }; }
+  close() { this.closed = true; this.signalingState = "closed"; }
+}
+
+function glareCall(myId) {
+  globalThis.RTCPeerConnection = FakePC;
+  FakePC.made = [];
+  const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: [], relay: false, stream: new FakeStream([]), name: "", stopTracksOnLeave: true });
+  call.peerId = myId;
+  const events = [];
+  call._held = null;
+  for (const type of ["peer-joined", "peer-left"]) call.on(type, (d) => events.push(`${type} ${d.peerId}`));
+  const peer = call._addPeer("m");
+  return { call, peer, events };
+}
+const offer = { description: { type: "offer", sdp: "v=0" } };
+
+test("offers crossing on a new connection: the polite side starts over with a connection made for the remote offer", () => {
+  const { peer, call, events } = glareCall("a"); // "a" < "m": polite
+  const first = peer.pc;
+  first.signalingState = "have-local-offer";
+  assert.equal(call._restartOnFirstGlare(peer, offer), true);
+  assert.ok(first.closed, "the connection with the crossed offer is closed");
+  assert.notEqual(peer.pc, first);
+  assert.equal(peer.pc.transceivers.length, 0, "the new one takes its transceivers from the offer");
+  assert.equal(peer.neg.pc, peer.pc);
+  assert.equal(call.peersById.get("m"), peer, "same peer, same tile: no peer-left/peer-joined");
+  assert.deepEqual(events, ["peer-joined m"]);
+});
+
+test("offers crossing: the impolite side, a connection already negotiated, or no own offer out keep their connection", () => {
+  const impolite = glareCall("z"); // "z" > "m"
+  impolite.peer.pc.signalingState = "have-local-offer";
+  assert.equal(impolite.call._restartOnFirstGlare(impolite.peer, offer), false, "the impolite side ignores the offer");
+  const negotiated = glareCall("a");
+  negotiated.peer.pc.signalingState = "have-local-offer";
+  negotiated.peer.pc.currentLocalDescription = { type: "answer" };
+  assert.equal(negotiated.call._restartOnFirstGlare(negotiated.peer, offer), false, "renegotiation glare rolls back as usual");
+  const quiet = glareCall("a");
+  assert.equal(quiet.call._restartOnFirstGlare(quiet.peer, offer), false, "no collision: just answer");
+  const making = glareCall("a");
+  making.peer.neg.makingOffer = true; // setLocalDescription still running
+  assert.equal(making.call._restartOnFirstGlare(making.peer, offer), true);
+  assert.equal(making.call._restartOnFirstGlare(making.peer, { candidate: null }), false);
+});
