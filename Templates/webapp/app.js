@@ -88,24 +88,18 @@ async function start() {
   }
   if (state.link.relay) $("relay-badge").hidden = false;
   if (isTokenExpired(state.link.token)) return showError("token-expired");
-  // Ask the server whether the link is good before asking for the camera.
+  // Ask the server whether the link is good before asking for the camera; the
+  // SDK keeps the answers (and warms WebRTC up) so the click on Join starts
+  // right at the signaling socket.
   try {
-    const res = await fetch(`${state.config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(state.link.roomId)}`, {
-      headers: { Authorization: `Bearer ${state.link.token}` }, cache: "no-store",
-    });
-    if (res.status === 401 || res.status === 403) {
-      let code = "invalid-link";
-      try { const b = await res.json(); if (b.error && b.error.code === "token-expired") code = "token-expired"; } catch {}
-      return showError(code);
-    }
-    if (res.status === 404) return showError("room-not-found");
-    if (res.ok) {
-      const room = await res.json();
-      if (room && room.maxPeers) $("room-info").textContent = `Private call for up to ${room.maxPeers} people · peer-to-peer, end-to-end encrypted`;
-    }
-  } catch {
-    return showError("network", "", [{ label: "Try again", primary: true, run: () => location.reload() }]);
+    state.prepared = await Otter.prepare({ roomId: state.link.roomId, token: state.link.token, iceTransportPolicy: state.link.relay ? "relay" : "all" });
+  } catch (err) {
+    const code = err instanceof OtterError ? err.code : "network";
+    return showError(code, code === "network" || code === "bad-config" ? err.message : "",
+      code === "network" ? [{ label: "Try again", primary: true, run: () => location.reload() }] : []);
   }
+  const room = state.prepared.room;
+  if (room && room.maxPeers) $("room-info").textContent = `Private call for up to ${room.maxPeers} people · peer-to-peer, end-to-end encrypted`;
   $("name").value = localStorage.getItem("otter.name") || "";
   show("screen-lobby");
   await startPreview();
@@ -228,6 +222,7 @@ async function joinCall(media) {
       iceTransportPolicy: state.link.relay ? "relay" : "all",
       media: media === false ? false : state.preview,
       stopTracksOnLeave: true,
+      prepared: state.prepared,
       name,
     });
   } catch (err) {

@@ -42,6 +42,8 @@ export class Negotiator {
     this.timers = timers;
     this.disconnectedGraceMs = disconnectedGraceMs;
     this.makingOffer = false;
+    /** while true, negotiationneeded is ignored (a connection waiting for the remote side's offer) */
+    this.holdOffers = false;
     this.ignoreOffer = false;
     this.isSettingRemoteAnswerPending = false;
     this.closed = false;
@@ -51,9 +53,12 @@ export class Negotiator {
     this.stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0 };
   }
 
-  /** Call from `pc.onnegotiationneeded`. */
+  /**
+   * Call from `pc.onnegotiationneeded`, or directly after `holdOffers` is
+   * lifted (the browser fires the event only when the need first arises).
+   */
   async onNegotiationNeeded() {
-    if (this.closed) return;
+    if (this.closed || this.holdOffers || this.makingOffer || this.pc.signalingState !== "stable") return;
     try {
       this.makingOffer = true;
       await this.pc.setLocalDescription();

@@ -36,8 +36,24 @@ export interface JoinOptions {
   iceTransportPolicy?: "all" | "relay";
   /** default: stop only the tracks the SDK acquired itself */
   stopTracksOnLeave?: boolean;
+  /** what prepare() did for this link: its checks are not repeated while it is fresh */
+  prepared?: Preparation;
   /** ms this side, already in the room, waits for a newcomer's offer before offering itself (default 1500) */
   offerWaitMs?: number;
+}
+
+/** The link options of join(), for prepare(). */
+export type PrepareOptions = Pick<JoinOptions, "roomUrl" | "roomId" | "token" | "config" | "iceTransportPolicy">;
+
+/** What prepare() did ahead of join(): the server's checks, the certificate, a WebRTC warm-up. */
+export interface Preparation {
+  readonly roomId: string;
+  /** the room as the server describes it (e.g. maxPeers) */
+  readonly room: { roomId: string; maxPeers: number; [k: string]: unknown };
+  readonly iceServers: RTCIceServer[];
+  readonly relay: boolean;
+  readonly preparedAt: number;
+  readonly maxAgeMs: number;
 }
 
 export type PeerConnectionState = RTCPeerConnectionState;
@@ -118,12 +134,15 @@ export class Call extends EventTarget {
 
 /** Joins a room; resolves once welcomed and the offers to the peers already there are sent (at most ~300 ms more). */
 export function join(options: JoinOptions): Promise<Call>;
+/** The link's checks, the DTLS certificate and a WebRTC warm-up, ahead of join() (e.g. in a lobby); nobody in the room learns of it. */
+export function prepare(options: PrepareOptions): Promise<Preparation>;
 export function getMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
 export function resolveConfig(config?: OtterConfig): Required<OtterConfig>;
 
 declare const Otter: {
   readonly VERSION: string;
   join: typeof join;
+  prepare: typeof prepare;
   getMedia: typeof getMedia;
   resolveConfig: typeof resolveConfig;
   parseRoomUrl(url: string): { roomId: string; token: string; relay: boolean; base: string };

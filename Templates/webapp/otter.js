@@ -90,6 +90,8 @@ async function apiGet(url, token) {
  * @param {string} [options.name] display name shown to the others
  * @param {"all"|"relay"} [options.iceTransportPolicy] "relay" forces TURN (also `?relay=1` on the link)
  * @param {boolean} [options.stopTracksOnLeave] stop the local tracks on leave (default: only tracks the SDK itself acquired)
+ * @param {Preparation} [options.prepared] what prepare() did for this link (its checks are then
+ *   not repeated if at most 10 minutes, and half the ICE credentials' lifetime, old)
  * @param {number} [options.offerWaitMs] how long this side, already in the room, waits for a newcomer's
  *   offer before offering itself (default 1500; 0 makes both sides offer at once, which perfect
  *   negotiation resolves — the browser tests use it to force that collision)
@@ -97,44 +99,25 @@ async function apiGet(url, token) {
  * @throws {OtterError}
  */
 export async function join(options = {}) {
-  const config = resolveConfig(options.config);
-  let roomId = options.roomId;
-  let token = options.token;
-  let relay = options.iceTransportPolicy === "relay";
-  if (options.roomUrl) {
-    let link;
-    try { link = P.parseRoomUrl(options.roomUrl); } catch (err) { throw new OtterError("invalid-link", err.message); }
-    roomId = link.roomId;
-    token = link.token;
-    relay = relay || link.relay;
-  }
-  if (!roomId || !token) throw new OtterError("invalid-link", "a room id and token are needed");
-  if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
-
+  const { config, roomId, token, relay } = target(options);
   const t0 = performance.now();
-  // One DTLS certificate for all of this call's connections, made while the
-  // REST checks run: otherwise each RTCPeerConnection makes its own and its
-  // first offer or answer waits for it (25-50 ms on a busy CPU).
-  const certificate = newCertificate();
-  // The signaling socket opens meanwhile too (the join is sent once the checks
-  // passed); a refused one is explained by the checks' own errors.
+  const ready = usablePreparation(options.prepared, roomId, token, relay);
+  // The signaling socket opens while the checks run (the join is sent once
+  // they passed); a refused one is explained by the checks' own errors.
   let early = null;
   try { early = new WebSocket(P.signalSocketUrl(config.signalUrl, token)); } catch {}
   const dropEarly = () => { if (early) { early.onclose = null; try { early.close(); } catch {} } };
-  // The room check and the ICE servers in parallel (each is one round trip).
-  const [room, iceServers] = await Promise.all([
-    apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
-    apiGet(P.iceServersUrl(config, roomId), token).then(
-      (ice) => (Array.isArray(ice && ice.iceServers) ? ice.iceServers : []),
-      (err) => {
-        if (err.code !== "network") throw err;
-        return config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
-      },
-    ),
-  ]).catch((err) => { dropEarly(); throw err; });
-  if (relay && !iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))) {
-    dropEarly();
-    throw new OtterError("bad-config", "relay-only mode needs a TURN server, and the room has none");
+  let room, iceServers, certificate;
+  if (ready) {
+    ({ room, iceServers } = ready);
+    certificate = ready.certificate;
+    await ready.warmed;
+  } else {
+    // One DTLS certificate for all of this call's connections, made while the
+    // REST checks run: otherwise each RTCPeerConnection makes its own and its
+    // first offer or answer waits for it (25-50 ms on a busy CPU).
+    certificate = newCertificate();
+    ({ room, iceServers } = await checkRoom(config, roomId, token, relay).catch((err) => { dropEarly(); throw err; }));
   }
 
   let stream = null;
@@ -175,6 +158,121 @@ export async function join(options = {}) {
   // Delivered after the caller's code that follows `await join()` has run.
   setTimeout(() => call._releaseEvents(), 0);
   return call;
+}
+
+/**
+ * The room a join() or prepare() call is about, from its options.
+ * @private
+ */
+function target(options) {
+  const config = resolveConfig(options.config);
+  let roomId = options.roomId;
+  let token = options.token;
+  let relay = options.iceTransportPolicy === "relay";
+  if (options.roomUrl) {
+    let link;
+    try { link = P.parseRoomUrl(options.roomUrl); } catch (err) { throw new OtterError("invalid-link", err.message); }
+    roomId = link.roomId;
+    token = link.token;
+    relay = relay || link.relay;
+  }
+  if (!roomId || !token) throw new OtterError("invalid-link", "a room id and token are needed");
+  if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
+  return { config, roomId, token, relay };
+}
+
+/**
+ * The server's checks of a link: the room (token valid, room exists) and the
+ * ICE servers for it, in parallel (each is one round trip).
+ * @private
+ * @returns {Promise<{room:object, iceServers:RTCIceServer[], ttlSeconds:number|null}>}
+ */
+async function checkRoom(config, roomId, token, relay) {
+  let ttlSeconds = null;
+  const [room, iceServers] = await Promise.all([
+    apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
+    apiGet(P.iceServersUrl(config, roomId), token).then(
+      (ice) => {
+        if (ice && Number.isFinite(ice.ttlSeconds)) ttlSeconds = ice.ttlSeconds;
+        return Array.isArray(ice && ice.iceServers) ? ice.iceServers : [];
+      },
+      (err) => {
+        if (err.code !== "network") throw err;
+        return config.stunUrls.length ? [{ urls: config.stunUrls }] : [];
+      },
+    ),
+  ]);
+  if (relay && !iceServers.some((s) => [].concat(s.urls).some((u) => /^turns?:/.test(u)))) {
+    throw new OtterError("bad-config", "relay-only mode needs a TURN server, and the room has none");
+  }
+  return { room, iceServers, ttlSeconds };
+}
+
+const PREPARED_MAX_AGE_MS = 10 * 60 * 1000;
+
+/**
+ * Does ahead of join() what does not need the user's click: the server's
+ * checks of the link (room, ICE servers), the DTLS certificate, and one
+ * offer/answer between two throwaway local connections, so the browser's
+ * WebRTC machinery is loaded before the call's first offer or answer needs
+ * it. A lobby calls this while the camera preview shows and passes the result
+ * to `join({ prepared })`, which then starts at the signaling socket. Nobody
+ * in the room learns of it: the room is joined only by join().
+ * @param {object} options the same link options as join(): roomUrl, or roomId and token; config; iceTransportPolicy
+ * @returns {Promise<Preparation>} rejects with the same OtterError codes as join()'s checks
+ */
+export async function prepare(options = {}) {
+  const { config, roomId, token, relay } = target(options);
+  const preparedAt = Date.now();
+  const certificate = newCertificate();
+  const { room, iceServers, ttlSeconds } = await checkRoom(config, roomId, token, relay);
+  const cert = await certificate;
+  // ICE credentials from the server expire: use them for at most half their life
+  const maxAgeMs = Math.min(PREPARED_MAX_AGE_MS, ttlSeconds ? (ttlSeconds * 1000) / 2 : PREPARED_MAX_AGE_MS);
+  return Object.freeze({ roomId, token, relay, room, iceServers, certificate: cert, preparedAt, maxAgeMs, warmed: warmUp(cert) });
+}
+
+/**
+ * @typedef {object} Preparation what prepare() did, for join({ prepared })
+ * @property {string} roomId
+ * @property {object} room the room as the server described it (e.g. maxPeers)
+ * @property {RTCIceServer[]} iceServers
+ */
+
+/** A preparation join() may use: same link, not too old. @private */
+function usablePreparation(prepared, roomId, token, relay) {
+  if (!prepared || prepared.roomId !== roomId || prepared.token !== token || prepared.relay !== relay) return null;
+  return Date.now() - prepared.preparedAt < prepared.maxAgeMs ? prepared : null;
+}
+
+/**
+ * One offer/answer between two local connections that never connect: the
+ * first SDP a page applies loads codecs and media channels (traced: the
+ * answerer's first setRemoteDescription took 52 ms median cold, 25 ms after
+ * this). Failures do not matter.
+ * @private
+ * @returns {Promise<void>}
+ */
+async function warmUp(certificate) {
+  const PC = globalThis.RTCPeerConnection;
+  if (!PC) return;
+  let a = null, b = null;
+  try {
+    const conf = certificate ? { certificates: [certificate] } : {};
+    a = new PC(conf);
+    b = new PC(conf);
+    a.addTransceiver("audio", { direction: "sendrecv" });
+    a.addTransceiver("video", { direction: "sendrecv" });
+    a.createDataChannel("warm-up", { negotiated: true, id: 0 });
+    await a.setLocalDescription();
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription();
+    await a.setRemoteDescription(b.localDescription);
+  } catch {
+    // only a head start
+  } finally {
+    for (const pc of [a, b]) { try { pc && pc.close(); } catch {} }
+  }
 }
 
 /**
@@ -283,7 +381,7 @@ export class Call extends EventTarget {
    * @returns {{peerId:string,name:string,state:string,mic:boolean,camera:boolean,screen:boolean,safetyCode:string|null}[]}
    */
   get peers() {
-    return [...this.peersById.values()].filter((p) => !p.closed).map((p) => ({
+    return [...this.peersById.values()].filter((p) => !p.closed && p.announced).map((p) => ({
       peerId: p.id, name: p.name, state: p.pc.connectionState, mic: p.mic, camera: p.camera, screen: p.screen, safetyCode: p.safetyCode,
     }));
   }
@@ -461,10 +559,31 @@ export class Call extends EventTarget {
         // with a new id and sending a rekey instead), act after a moment.
         // Perfect negotiation keeps both offering at once safe anyway.
         const limbo = [...this.peersById.values()].some((p) => p.limboTimer);
+        if (!limbo) {
+          // The connection that will answer is made now, with its ICE
+          // candidates gathering (the pool) before the offer arrives: the
+          // answer can then be checked at once instead of after gathering.
+          // It is announced (peer-joined) once the peer shows up on it: a
+          // peer coming back with a new id sends a rekey instead, and this
+          // connection then goes without a trace.
+          // It must not offer meanwhile (its chat channel alone makes the
+          // browser ask for a negotiation).
+          const peer = this._addPeer(m.peerId, { answering: true, pool: true, announce: false });
+          peer.neg.holdOffers = true;
+          peer.offerTimer = setTimeout(() => {
+            peer.offerTimer = null;
+            if (peer.closed || peer.pc.remoteDescription || peer.pc.signalingState !== "stable") return;
+            this._announce(peer);
+            this._addOwnTransceivers(peer);
+            peer.neg.holdOffers = false;
+            peer.neg.onNegotiationNeeded();
+          }, this.offerWaitMs);
+          return;
+        }
         const timer = setTimeout(() => {
           this.pendingJoins?.delete(m.peerId);
           if (!this.peersById.has(m.peerId) && !this.left) this._addPeer(m.peerId);
-        }, limbo ? REKEY_WAIT_MS : this.offerWaitMs);
+        }, REKEY_WAIT_MS);
         (this.pendingJoins ||= new Map()).set(m.peerId, timer);
         return;
       }
@@ -490,6 +609,9 @@ export class Call extends EventTarget {
           if (!data.description || data.description.type !== "offer") return;
           p = this._addPeer(m.from, { answering: true });
         } else {
+          if (data.description && p.offerTimer) { clearTimeout(p.offerTimer); p.offerTimer = null; }
+          if (data.description) p.neg.holdOffers = false;
+          this._announce(p);
           this._restartOnFirstGlare(p, data);
         }
         p.neg.onSignal(data);
@@ -508,9 +630,10 @@ export class Call extends EventTarget {
   // -------------------------------------------------------------- connections
 
   /** @private */
-  _rtcConfig() {
+  _rtcConfig({ pool = false } = {}) {
     const c = this.certificate;
     return {
+      ...(pool ? { iceCandidatePoolSize: 1 } : {}),
       iceServers: this.iceServers,
       iceTransportPolicy: this.relay ? "relay" : "all",
       bundlePolicy: "max-bundle",
@@ -522,27 +645,37 @@ export class Call extends EventTarget {
   /**
    * @private
    * @param {string} id
-   * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
+   * @param {{answering?:boolean, pool?:boolean, announce?:boolean}} [opts] answering: created for
+   *   the offer it sent or is about to send us; pool: start gathering ICE candidates before any
+   *   offer; announce: emit peer-joined now (else at _announce)
    */
-  _addPeer(id, { answering = false } = {}) {
+  _addPeer(id, { answering = false, pool = false, announce = true } = {}) {
     const peer = {
       id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
-      stream: null, bye: false, limboTimer: null, lastState: "new", audioTx: null, videoTx: null,
+      stream: null, bye: false, limboTimer: null, offerTimer: null, lastState: "new", audioTx: null, videoTx: null,
+      announced: false,
     };
     this.peersById.set(id, peer);
-    this._connectPeer(peer, { answering });
-    this._emit("peer-joined", { peerId: id });
+    this._connectPeer(peer, { answering, pool });
+    if (announce) this._announce(peer);
     return peer;
+  }
+
+  /** Emits peer-joined for a peer, once. @private */
+  _announce(peer) {
+    if (peer.announced || peer.closed) return;
+    peer.announced = true;
+    this._emit("peer-joined", { peerId: peer.id });
   }
 
   /**
    * Gives a peer a new RTCPeerConnection (with its negotiator and chat channel).
    * @private
    * @param {object} peer
-   * @param {{answering?:boolean}} [opts] answering: created for the offer it just sent us
+   * @param {{answering?:boolean, pool?:boolean}} [opts] as for _addPeer
    */
-  _connectPeer(peer, { answering = false } = {}) {
-    const pc = new RTCPeerConnection(this._rtcConfig());
+  _connectPeer(peer, { answering = false, pool = false } = {}) {
+    const pc = new RTCPeerConnection(this._rtcConfig({ pool }));
     const neg = new Negotiator({
       pc,
       polite: P.isPolite(this.peerId, peer.id),
@@ -560,10 +693,7 @@ export class Call extends EventTarget {
     // Chromium never pairs an offer's m-lines with addTransceiver's
     // transceivers, so adding its own would cost a second offer/answer round
     // before its media could flow.
-    if (!answering) {
-      peer.audioTx = pc.addTransceiver(this._localTrack("audio") || "audio", { direction: "sendrecv", streams: [this.localStream] });
-      peer.videoTx = pc.addTransceiver(this._localTrack("video") || "video", { direction: "sendrecv", streams: [this.localStream] });
-    }
+    if (!answering) this._addOwnTransceivers(peer);
 
     const dc = peer.dc = pc.createDataChannel("otter", { negotiated: true, id: 0, ordered: true });
     dc.onopen = () => {
@@ -599,13 +729,27 @@ export class Call extends EventTarget {
   }
 
   /**
-   * Offers crossed on a connection that has never been negotiated, and this
-   * side is polite: instead of rolling its offer back, it starts over with a
-   * fresh connection made for the remote offer. Chromium's rollback of a
-   * first offer whose ICE gathering has just begun can leave the answer's ICE
-   * agent gathering forever (no candidate, state "new"; traced in 4-peer calls
-   * where both sides offered at once), and a fresh connection also answers in
-   * one round with two m-lines instead of four.
+   * This side's audio and video transceivers; on a connection without any,
+   * adding them makes it offer (negotiationneeded).
+   * @private
+   */
+  _addOwnTransceivers(peer) {
+    const pc = peer.pc;
+    peer.audioTx = pc.addTransceiver(this._localTrack("audio") || "audio", { direction: "sendrecv", streams: [this.localStream] });
+    peer.videoTx = pc.addTransceiver(this._localTrack("video") || "video", { direction: "sendrecv", streams: [this.localStream] });
+  }
+
+  /**
+   * An offer arrives on a connection that has never been negotiated and
+   * already holds this side's own transceivers: offers crossed (this side is
+   * polite), or its own offer is about to be made. Instead of rolling its
+   * offer back, or answering and then offering its own m-lines in a second
+   * round, this side starts over with a fresh connection made for the remote
+   * offer. Chromium's rollback of a first offer whose ICE gathering has just
+   * begun can leave the answer's ICE agent gathering forever (no candidate,
+   * state "new"; traced in 4-peer calls where both sides offered at once),
+   * and a fresh connection answers in one round with two media m-lines
+   * instead of four.
    * @private
    * @param {object} peer
    * @param {{description?:{type:string}}} data the incoming signal
@@ -613,13 +757,14 @@ export class Call extends EventTarget {
    */
   _restartOnFirstGlare(peer, data) {
     const pc = peer.pc;
-    if (!data.description || data.description.type !== "offer" || !peer.neg.polite) return false;
+    if (!data.description || data.description.type !== "offer" || !peer.audioTx) return false;
     if (pc.remoteDescription || pc.currentLocalDescription) return false;
-    if (pc.signalingState !== "have-local-offer" && !peer.neg.makingOffer) return false;
+    const offering = pc.signalingState === "have-local-offer" || peer.neg.makingOffer;
+    if (offering && !peer.neg.polite) return false; // the impolite side ignores the offer
     peer.neg.close();
     try { pc.close(); } catch {}
     this._connectPeer(peer, { answering: true });
-    peer.neg.stats.rollbacks++; // counted as the collision it resolves
+    if (offering) peer.neg.stats.rollbacks++; // counted as the collision it resolves
     return true;
   }
 
@@ -677,10 +822,11 @@ export class Call extends EventTarget {
     this.peersById.delete(id);
     p.closed = true;
     clearTimeout(p.limboTimer);
+    clearTimeout(p.offerTimer);
     p.neg.close();
     for (const t of this.transfers.values()) if (t.peerId === id) t.cancel();
     try { p.pc.close(); } catch {}
-    this._emit("peer-left", { peerId: id });
+    if (p.announced) this._emit("peer-left", { peerId: id });
   }
 
   /** @private */
@@ -707,7 +853,7 @@ export class Call extends EventTarget {
         const newId = m.peerId;
         if (newId === oldId) return;
         const dup = this.peersById.get(newId);
-        if (dup && dup !== peer) { this.peersById.delete(newId); dup.neg.close(); try { dup.pc.close(); } catch {} }
+        if (dup && dup !== peer) this._removePeer(newId);
         const pending = this.pendingJoins && this.pendingJoins.get(newId);
         if (pending) { clearTimeout(pending); this.pendingJoins.delete(newId); }
         clearTimeout(peer.limboTimer);
@@ -964,7 +1110,7 @@ export class Call extends EventTarget {
 
 /** The SDK namespace. */
 export const Otter = Object.freeze({
-  VERSION, join, getMedia, resolveConfig, OtterError, Call,
+  VERSION, join, prepare, getMedia, resolveConfig, OtterError, Call,
   parseRoomUrl: P.parseRoomUrl,
 });
 export default Otter;

@@ -267,3 +267,15 @@ test("ICE that never starts after a finished round is restarted: impolite first,
   assert.equal(timers.t.length, 0, "connected: the watch is cleared");
   assert.equal(pc2.restartCalls, 0);
 });
+
+test("holdOffers: a connection waiting for the remote offer does not offer; lifted, one direct call offers once", async () => {
+  const pc = new FakePC("a", mulberry32(3));
+  const sent = [];
+  const n = new Negotiator({ pc, polite: false, send: (d) => sent.push(d) });
+  n.holdOffers = true;
+  await n.onNegotiationNeeded();
+  assert.equal(sent.length, 0);
+  n.holdOffers = false;
+  await Promise.all([n.onNegotiationNeeded(), n.onNegotiationNeeded()]); // the event may also come
+  assert.equal(sent.filter((d) => d.description && d.description.type === "offer").length, 1);
+});

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { join, resolveConfig, OtterError } from "../../Templates/webapp/otter.js";
+import { join, prepare, resolveConfig, OtterError } from "../../Templates/webapp/otter.js";
 
 // join()'s checks before any media or WebRTC: link, expiry, REST answers.
 const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
@@ -62,6 +62,55 @@ test("ICE servers are fetched with the room token; relay-only without TURN is re
   assert.ok(ice, calls.map((c) => c.url).join(","));
   assert.equal(ice.url, "http://127.0.0.1:9/rooms/r1/ice-servers");
   assert.equal(ice.auth, `Bearer ${token}`);
+});
+
+test("prepare(): the link's checks ahead of join, with join's error codes and a bounded life", async () => {
+  const token = jwt({ exp: future });
+  assert.equal(await code(prepare({ roomUrl: `http://h/?room=r1#token=${jwt({ exp: 1000 })}`, config })), "token-expired");
+  mockFetch([[/rooms\/r1/, 404, { error: { code: "not-found", message: "no" } }]]);
+  assert.equal(await code(prepare({ roomId: "r1", token, config })), "room-not-found");
+  const calls = mockFetch([
+    [/ice-servers$/, 200, { iceServers: [{ urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" }], ttlSeconds: 600 }],
+    [/rooms\/r1$/, 200, { roomId: "r1", maxPeers: 4 }],
+  ]);
+  const p = await prepare({ roomUrl: `http://h/?room=r1&relay=1#token=${token}`, config });
+  assert.equal(calls.length, 2);
+  assert.equal(p.room.maxPeers, 4);
+  assert.equal(p.iceServers[0].username, "u");
+  assert.equal(p.relay, true);
+  assert.equal(p.maxAgeMs, 300000, "half the ICE credentials' 600 s");
+  assert.ok(Object.isFrozen(p));
+});
+
+test("join({prepared}): no checks repeated; a refused socket is still explained; other or stale preparations are not used", async () => {
+  const token = jwt({ exp: future });
+  globalThis.MediaStream ??= class { getTracks() { return []; } getAudioTracks() { return []; } getVideoTracks() { return []; } };
+  mockFetch([[/ice-servers$/, 200, { iceServers: [], ttlSeconds: 3600 }], [/rooms\/r1$/, 200, { roomId: "r1", maxPeers: 2 }]]);
+  const prepared = await prepare({ roomId: "r1", token, config });
+  let calls;
+  // a socket the server refuses (as it does for a revoked link), logged with the fetches
+  globalThis.WebSocket = class {
+    static OPEN = 1;
+    constructor(url) { calls.push({ url: `socket ${url}` }); this.readyState = 0; setTimeout(() => { this.readyState = 3; this.onclose && this.onclose({ code: 1006 }); }, 5); }
+    send() {}
+    close() {}
+  };
+  try {
+    calls = mockFetch([[/rooms\/r1/, 401, { error: { code: "bad-token", message: "revoked" } }]]);
+    assert.equal(await code(join({ roomId: "r1", token, config, prepared, media: false })), "invalid-link");
+    assert.ok(!calls.some((c) => c.url.endsWith("/ice-servers")), "a fresh preparation's checks are not repeated");
+    assert.ok(calls.some((c) => c.url.endsWith("/rooms/r1")), "the refusal is explained by asking the server");
+    // a preparation for another room, or a stale one, is not used: checks first
+    calls = mockFetch([[/rooms\/r2/, 404, { error: { code: "not-found", message: "no" } }]]);
+    assert.equal(await code(join({ roomId: "r2", token, config, prepared, media: false })), "room-not-found");
+    assert.ok(calls.filter((c) => !c.url.startsWith("socket")).every((c) => c.url.includes("/rooms/r2")));
+    const stale = { ...prepared, preparedAt: Date.now() - prepared.maxAgeMs - 1 };
+    calls = mockFetch([[/rooms\/r1/, 404, { error: { code: "not-found", message: "gone" } }]]);
+    assert.equal(await code(join({ roomId: "r1", token, config, prepared: stale, media: false })), "room-not-found");
+    assert.ok(calls.some((c) => c.url.endsWith("/ice-servers")), "a stale preparation's checks run again");
+  } finally {
+    delete globalThis.WebSocket;
+  }
 });
 
 // ------------------------------------------------------------ switchDevice
@@ -180,7 +229,7 @@ test("offers crossing on a new connection: the polite side starts over with a co
   assert.deepEqual(events, ["peer-joined m"]);
 });
 
-test("offers crossing: the impolite side, a connection already negotiated, or no own offer out keep their connection", () => {
+test("offers crossing: the impolite side or a connection already negotiated keep their connection", () => {
   const impolite = glareCall("z"); // "z" > "m"
   impolite.peer.pc.signalingState = "have-local-offer";
   assert.equal(impolite.call._restartOnFirstGlare(impolite.peer, offer), false, "the impolite side ignores the offer");
@@ -188,10 +237,19 @@ test("offers crossing: the impolite side, a connection already negotiated, or no
   negotiated.peer.pc.signalingState = "have-local-offer";
   negotiated.peer.pc.currentLocalDescription = { type: "answer" };
   assert.equal(negotiated.call._restartOnFirstGlare(negotiated.peer, offer), false, "renegotiation glare rolls back as usual");
-  const quiet = glareCall("a");
-  assert.equal(quiet.call._restartOnFirstGlare(quiet.peer, offer), false, "no collision: just answer");
   const making = glareCall("a");
   making.peer.neg.makingOffer = true; // setLocalDescription still running
   assert.equal(making.call._restartOnFirstGlare(making.peer, offer), true);
   assert.equal(making.call._restartOnFirstGlare(making.peer, { candidate: null }), false);
+  assert.equal(making.call._restartOnFirstGlare(making.peer, offer), false, "a connection made for the offer just answers");
+});
+
+test("an offer that comes before this side's own offer is made: either side starts over rather than answering, then offering again", () => {
+  for (const me of ["a", "z"]) {
+    const { call, peer } = glareCall(me); // own transceivers added, negotiationneeded not yet handled
+    const first = peer.pc;
+    assert.equal(call._restartOnFirstGlare(peer, offer), true, me);
+    assert.ok(first.closed);
+    assert.equal(peer.neg.stats.rollbacks, 0, "not counted as a collision");
+  }
 });
