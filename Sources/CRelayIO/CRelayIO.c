@@ -18,6 +18,11 @@ int crelay_epoll_add(int epfd, int fd, uint64_t token) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+int crelay_epoll_add_out(int epfd, int fd, uint64_t token) {
+    struct epoll_event ev = { .events = EPOLLOUT, .data = { .u64 = token } };
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 int crelay_epoll_del(int epfd, int fd) {
     struct epoll_event ev = { 0 };
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);

@@ -21,6 +21,8 @@ int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int 
 int crelay_epoll_create(void);
 // Level-triggered EPOLLIN with a 64-bit token.
 int crelay_epoll_add(int epfd, int fd, uint64_t token);
+// Level-triggered EPOLLOUT: a stream writer waiting for room in the socket buffer.
+int crelay_epoll_add_out(int epfd, int fd, uint64_t token);
 int crelay_epoll_del(int epfd, int fd);
 // Waits like epoll_wait and writes the ready tokens to `tokens`.
 int crelay_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 extension RelayEngine {
     /// Receive buffer per datagram. Browsers and turnutils stay far below it;
@@ -72,6 +73,11 @@ final class StreamClientHandler: ChannelInboundHandler {
     /// The start of a frame whose rest has not arrived (at most one frame:
     /// 65,555 bytes, lengths being 16-bit).
     private var partial: ByteBuffer?
+    /// Writes to a plain-TCP client without NIO (see StreamWriter); chosen
+    /// at the first read, once TLS sniffing has put a TLS handler in front
+    /// of this one or not.
+    private var writer: StreamWriter?
+    private var linkChosen = false
 
     init(engine: RelayEngine) { self.engine = engine }
 
@@ -103,6 +109,11 @@ final class StreamClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        if !linkChosen {
+            linkChosen = true
+            let tls = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+            writer = engine.makeStreamWriter(channel: context.channel, tls: tls)
+        }
         if partial != nil {
             var p = partial!
             partial = nil  // p is now the only reference: appending does not copy it again
@@ -110,9 +121,10 @@ final class StreamClientHandler: ChannelInboundHandler {
             buffer = p
         }
         let channel = context.channel
+        let writer = self.writer
         let framed: Bool = engine.lock.withLock {
             do {
-                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel) }
+                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel, writer: writer) }
                 return true
             } catch {
                 return false
@@ -137,13 +149,19 @@ final class StreamClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
-        engine.lock.withLock { engine.streamClosed(context.channel) }
+        engine.lock.withLock { engine.streamClosed(context.channel, writer: writer) }
+        writer = nil
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
+        // Normally done by channelInactive; this covers a handler removed from a live pipeline.
+        if let w = writer {
+            writer = nil
+            engine.lock.withLock { engine.streamClosed(context.channel, writer: w) }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -10,7 +10,9 @@ import Musl
 #endif
 
 /// The UDP hot path without SwiftNIO's DatagramChannel: one thread, one
-/// epoll set holding the UDP listeners and the relay sockets of UDP clients,
+/// epoll set holding the UDP listeners and the relay sockets of UDP and
+/// plain-TCP clients (plus, for EPOLLOUT while their queue is not empty,
+/// plain-TCP clients' StreamWriters),
 /// each readable socket drained with one recvmmsg into one preallocated set
 /// of receive slots, datagrams relayed with sendmsg (RawDatagram). Per
 /// datagram that saves NIO's SocketAddress (a heap box and an inet_ntop
@@ -25,6 +27,8 @@ final class UDPPump: @unchecked Sendable {
     /// Tokens at or above this are listeners (index = token - listenerBase);
     /// relay sockets count up from 1.
     static let listenerBase: UInt64 = 1 << 62
+    /// Tokens in writerBase..<listenerBase are StreamWriters waiting for EPOLLOUT.
+    static let writerBase: UInt64 = 1 << 61
     private static let stopToken: UInt64 = .max
 
     let epfd: CInt
@@ -118,6 +122,9 @@ final class UDPPump: @unchecked Sendable {
                         stopping = true
                     } else if token >= Self.listenerBase {
                         readListener(engine: engine, index: Int(token - Self.listenerBase))
+                    } else if token >= Self.writerBase {
+                        // Gone if its connection closed in this batch or just before.
+                        engine.pumpWriters[token]?.drain()
                     } else {
                         readRelay(engine: engine, token: token)
                     }
@@ -161,7 +168,7 @@ final class UDPPump: @unchecked Sendable {
         for i in 0..<n {
             let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
             guard let peer = STUNAddress(sockaddr: names + i) else { continue }
-            // Queued only for a TCP/TLS client (one that took a reserved pump socket): NIO flushes on its loop.
+            // Queued only for a TLS client (one that took a reserved pump socket): NIO flushes on its loop.
             if engine.peerDatagram(a, from: peer, bytes: bytes, buffer: nil), a.link.isStream { a.link.flush() }
         }
     }
