@@ -158,6 +158,40 @@ import Testing
         }
     }
 
+    /// The pump reads TCP clients itself once NIO handed them over: frames
+    /// cut at any byte, and several in one read, are relayed whole and in order.
+    @Test func clientFramesCutAnywhereReachThePeerWholeAndInOrder() async throws {
+        try await withRelay(Self.loopbackPeer) { port, _ in
+            let c = restTCPClient(port)
+            let peer = UDPSocket()
+            _ = try Self.allocateAndBind(c, peer: peer)
+            let payloads: [[UInt8]] = [[1, 2, 3, 4, 5], Self.datagram(1), [9, 9, 9], Self.datagram(2), [7]]
+            // A Binding request after the second frame: answered while the frames around it are relayed.
+            let binding = STUNMessageBuilder(method: .binding, messageClass: .request, transactionID: .random())
+            let request = Array(binding.finish().readableBytesView)
+            var stream: [UInt8] = []
+            for (i, p) in payloads.enumerated() {
+                var cd = ByteBuffer()
+                ChannelData.write(channel: 0x4000, payload: ByteBuffer(bytes: p), padded: true, into: &cd)
+                stream += cd.readableBytesView
+                if i == 1 { stream += request }
+            }
+            var offset = 0
+            var piece = 1
+            while offset < stream.count {
+                let end = min(stream.count, offset + piece)
+                c.send(Array(stream[offset..<end]))
+                offset = end
+                piece = piece % 13 + 1  // 1…13 bytes, so cuts land everywhere
+                usleep(200)
+            }
+            for p in payloads { #expect(peer.receive()?.bytes == p) }
+            let answer = try #require(c.nextFrame())
+            guard case .stun(let bytes) = answer else { Issue.record("not a STUN answer: \(answer)"); return }
+            #expect(Array(bytes[8..<20]) == Array(request[8..<20]))
+        }
+    }
+
     static func canBindUDP(port: UInt16) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }

@@ -47,7 +47,7 @@ enum ClientLink: Sendable {
     var remote: SocketAddress? {
         switch self {
         case .udp(_, let r): r
-        case .stream(let c, _): c.remoteAddress
+        case .stream(let c, let w): w?.remote ?? c.remoteAddress
         }
     }
 

@@ -76,6 +76,8 @@ final class RelayEngine: @unchecked Sendable {
     func stop() {
         sweepTask?.cancel()
         for a in Array(allocations.values) { remove(a, reason: "shutdown") }
+        for w in Array(pumpWriters.values) { w.close() }
+        pumpWriters.removeAll()
         for r in reservations.values { closeUnused(r.socket) }
         reservations.removeAll()
     }
@@ -142,7 +144,8 @@ final class RelayEngine: @unchecked Sendable {
         return lock.withLock {
             guard let pump else { return nil }
             let token = UDPPump.writerBase + nextPumpToken
-            guard let w = StreamWriter(channelFD: fd, token: token, epfd: pump.epfd, queueLimit: config.tcpClientQueueLimit) else { return nil }
+            guard let w = StreamWriter(channel: channel, channelFD: fd, token: token, epfd: pump.epfd,
+                                       queueLimit: config.tcpClientQueueLimit) else { return nil }
             nextPumpToken += 1
             pumpWriters[token] = w
             return w
@@ -158,6 +161,49 @@ final class RelayEngine: @unchecked Sendable {
         let key = ClientKey.stream(ObjectIdentifier(channel))
         return allocations[key] != nil || pending.contains(key)
     }
+
+    /// After the connection's first read: the pump reads it from now on
+    /// (see StreamWriter); `leftover` is the start of an unfinished frame.
+    /// False if epoll refuses: NIO goes on reading.
+    func adoptStream(_ w: StreamWriter, leftover: ByteBuffer) -> Bool {
+        #if os(Linux)
+        guard w.startReading(watchdog: .now() + .seconds(Int64(config.maxAllocateTimeout))) else { return false }
+        w.partial = Array(leftover.readableBytesView)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    #if os(Linux)
+    /// Bytes the pump read from a TCP client it owns: every whole frame is
+    /// handled, ChannelData relayed straight from `bytes` (no ByteBuffer).
+    /// Returns the bytes consumed, or nil on a framing error (the caller
+    /// closes the connection, as StreamClientHandler does).
+    func pumpStreamBytes(_ w: StreamWriter, _ bytes: UnsafeRawBufferPointer) -> Int? {
+        let key = ClientKey.stream(ObjectIdentifier(w.channel))
+        var offset = 0
+        // Stops early if handling a frame closed the connection.
+        while w.fd >= 0 {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            let frame: TURNStreamFramer.RawFrame?
+            do { frame = try TURNStreamFramer.nextFrame(in: rest) } catch { return nil }
+            guard let frame else { break }
+            switch frame {
+            case .channelData(let number, let length, let total):
+                offset += total
+                guard let a = allocations[key], let binding = a.channels[number] else { continue }
+                guard a.permissions[binding.peer.ip] != nil else { metrics.droppedNoPermission += 1; continue }
+                var peer = binding.peerSocket
+                sendToPeer(a, peer: &peer, bytes: UnsafeRawBufferPointer(rebasing: rest[ChannelData.headerSize..<ChannelData.headerSize + length]), buffer: nil)
+            case .stun(let total):
+                offset += total
+                stunFromClient(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: rest[0..<total])), key: key, link: .stream(w.channel, w))
+            }
+        }
+        return offset
+    }
+    #endif
 
     func streamClosed(_ channel: Channel, writer: StreamWriter?) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
@@ -319,6 +365,18 @@ final class RelayEngine: @unchecked Sendable {
             closeUnused(r.socket)
             reservations[token] = nil
         }
+        #if os(Linux)
+        // The allocation watchdog (see StreamClientHandler) for the TCP clients the pump reads.
+        for w in pumpWriters.values where w.reading && w.watchdogDeadline <= now {
+            let key = ClientKey.stream(ObjectIdentifier(w.channel))
+            if allocations[key] != nil || pending.contains(key) {
+                w.watchdogDeadline = now + .seconds(Int64(config.maxAllocateTimeout))
+            } else {
+                logger.debug("closing connection without allocation", metadata: ["remote": "\(w.remote.map { "\($0)" } ?? "?")"])
+                streamClosed(w.channel, writer: w)
+            }
+        }
+        #endif
     }
 
     func remove(_ a: Allocation, reason: String) {

@@ -78,6 +78,9 @@ final class StreamClientHandler: ChannelInboundHandler {
     /// of this one or not.
     private var writer: StreamWriter?
     private var linkChosen = false
+    /// The UDP pump reads the connection now and NIO's channel is closing:
+    /// channelInactive must not end the connection (see StreamWriter).
+    private var handedOver = false
 
     init(engine: RelayEngine) { self.engine = engine }
 
@@ -134,6 +137,15 @@ final class StreamClientHandler: ChannelInboundHandler {
             errorCaught(context: context, error: TURNFramingError())
             return
         }
+        if let writer, !handedOver, engine.lock.withLock({ engine.adoptStream(writer, leftover: buffer) }) {
+            // Closing NIO's channel closes only NIO's descriptor; the writer's keeps the connection open.
+            handedOver = true
+            partial = nil
+            watchdog?.cancel()
+            watchdog = nil
+            context.close(promise: nil)
+            return
+        }
         // Keep only the unfinished frame's bytes, not the whole read buffer.
         if buffer.readableBytes > 0 {
             var p = context.channel.allocator.buffer(capacity: buffer.readableBytes)
@@ -149,7 +161,7 @@ final class StreamClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
-        engine.lock.withLock { engine.streamClosed(context.channel, writer: writer) }
+        if !handedOver { engine.lock.withLock { engine.streamClosed(context.channel, writer: writer) } }
         writer = nil
         context.fireChannelInactive()
     }
@@ -158,7 +170,7 @@ final class StreamClientHandler: ChannelInboundHandler {
         watchdog?.cancel()
         watchdog = nil
         // Normally done by channelInactive; this covers a handler removed from a live pipeline.
-        if let w = writer {
+        if let w = writer, !handedOver {
             writer = nil
             engine.lock.withLock { engine.streamClosed(context.channel, writer: w) }
         }

@@ -24,8 +24,14 @@ import Musl
 /// The descriptor is our own `dup` of NIO's: NIO closes its number on its
 /// loop before telling the handler, so writing NIO's number from the pump
 /// could hit a closed or reused descriptor. Ours stays valid until `close()`
-/// (under the engine lock, from channelInactive); the socket itself is shut
-/// when both are closed, which is the same loop tick.
+/// (under the engine lock); the socket itself is shut when both are closed.
+///
+/// Reading: after the connection's first read (on NIO, which also decided
+/// TLS or not) the pump takes the connection over — it watches the
+/// descriptor for EPOLLIN, cuts frames from its own buffer and relays
+/// ChannelData from there — and NIO's channel is closed, which only closes
+/// NIO's number. From then on the engine owns the connection: EOF, errors,
+/// framing errors and the allocation watchdog close it (`reading` true).
 final class StreamWriter: @unchecked Sendable {
     enum Outcome {
         case sent
@@ -57,9 +63,21 @@ final class StreamWriter: @unchecked Sendable {
     /// Registered for EPOLLOUT in the pump's epoll set.
     private var armed = false
     private(set) var broken = false
+    /// The pump reads the connection (registered for EPOLLIN).
+    private(set) var reading = false
+    /// The start of a frame whose rest has not arrived (pump reads only;
+    /// at most one frame, 65,555 bytes).
+    var partial: [UInt8] = []
+    /// When the allocation watchdog looks next (pump reads only).
+    var watchdogDeadline = NIODeadline.distantFuture
+    /// The client's address, kept because NIO forgets it once its channel closes.
+    let remote: SocketAddress?
+    /// NIO's channel (closed once the pump reads): the allocation's key is
+    /// its ObjectIdentifier, unique while this reference keeps it alive.
+    let channel: Channel
 
-    /// Duplicates `channelFD` (close-on-exec); nil when the system refuses.
-    init?(channelFD: CInt, token: UInt64, epfd: CInt, queueLimit: Int) {
+    /// Duplicates the channel's descriptor (close-on-exec); nil when the system refuses.
+    init?(channel: Channel, channelFD: CInt, token: UInt64, epfd: CInt, queueLimit: Int) {
         guard channelFD >= 0 else { return nil }
         let d = fcntl(channelFD, F_DUPFD_CLOEXEC, 0)
         guard d >= 0 else { return nil }
@@ -67,6 +85,17 @@ final class StreamWriter: @unchecked Sendable {
         self.token = token
         self.epfd = epfd
         self.queueLimit = queueLimit
+        self.channel = channel
+        self.remote = channel.remoteAddress
+    }
+
+    /// The pump starts reading the connection; false if epoll refuses.
+    func startReading(watchdog: NIODeadline) -> Bool {
+        guard fd >= 0, !broken, !reading else { return false }
+        guard crelay_epoll_set(epfd, armed ? 0 : 1, fd, token, 1, armed ? 1 : 0) == 0 else { return false }
+        reading = true
+        watchdogDeadline = watchdog
+        return true
     }
 
     var pendingBytes: Int { pending.readableBytes }
@@ -145,7 +174,9 @@ final class StreamWriter: @unchecked Sendable {
     /// From channelInactive (or shutdown), under the engine lock.
     func close() {
         guard fd >= 0 else { return }
-        disarm()
+        if armed || reading { _ = crelay_epoll_del(epfd, fd) }
+        armed = false
+        reading = false
         _ = Glibc.close(fd)
         fd = -1
         pending = ByteBuffer()
@@ -173,7 +204,7 @@ final class StreamWriter: @unchecked Sendable {
 
     private func arm() {
         guard !armed, !broken else { return }
-        if crelay_epoll_add_out(epfd, fd, token) == 0 {
+        if crelay_epoll_set(epfd, reading ? 0 : 1, fd, token, reading ? 1 : 0, 1) == 0 {
             armed = true
         } else {
             // Nothing would ever drain the queue: treat the connection as broken.
@@ -183,12 +214,17 @@ final class StreamWriter: @unchecked Sendable {
 
     private func disarm() {
         guard armed else { return }
-        _ = crelay_epoll_del(epfd, fd)
+        if reading {
+            _ = crelay_epoll_set(epfd, 0, fd, token, 1, 0)
+        } else {
+            _ = crelay_epoll_del(epfd, fd)
+        }
         armed = false
     }
 
     /// A write error (reset, broken pipe): nothing more is sent; the read
-    /// side sees the same error and NIO closes the connection.
+    /// side sees the same error and closes the connection (NIO, or the
+    /// pump once it reads).
     private func fail() {
         broken = true
         disarm()
@@ -204,6 +240,7 @@ import NIOCore
 final class StreamWriter: Sendable {
     enum Outcome { case sent, startedWaiting, queued, dropped, failed }
     private init() {}
+    var remote: SocketAddress? { nil }
     func send(header: UInt32?, bytes: UnsafeRawBufferPointer, padding: Int, droppable: Bool) -> Outcome { .failed }
     func send(_ buffer: ByteBuffer, droppable: Bool) -> Outcome { .failed }
     func close() {}

@@ -27,8 +27,12 @@ final class UDPPump: @unchecked Sendable {
     /// Tokens at or above this are listeners (index = token - listenerBase);
     /// relay sockets count up from 1.
     static let listenerBase: UInt64 = 1 << 62
-    /// Tokens in writerBase..<listenerBase are StreamWriters waiting for EPOLLOUT.
+    /// Tokens in writerBase..<listenerBase are plain-TCP clients: read by the
+    /// pump, and written on EPOLLOUT while their StreamWriter has a queue.
     static let writerBase: UInt64 = 1 << 61
+    /// One read of a TCP client: up to 64 KB after the unfinished frame
+    /// kept from the last read (at most 65,555 bytes).
+    static let streamBufferSize = 65_560 + 65_536
     private static let stopToken: UInt64 = .max
 
     let epfd: CInt
@@ -40,6 +44,9 @@ final class UDPPump: @unchecked Sendable {
     private let iovecs: UnsafeMutablePointer<iovec>
     private let headers: UnsafeMutablePointer<crelay_mmsghdr>
     private let tokens: UnsafeMutablePointer<UInt64>
+    private let ready: UnsafeMutablePointer<UInt32>
+    /// Where TCP clients are read into (shared: one read at a time).
+    private let streamBuffer: UnsafeMutableRawPointer
     private let exited = ConditionLock(value: false)
     private var thread: Thread?
 
@@ -59,6 +66,8 @@ final class UDPPump: @unchecked Sendable {
         iovecs = .allocate(capacity: n)
         headers = .allocate(capacity: n)
         tokens = .allocate(capacity: 64)
+        ready = .allocate(capacity: 64)
+        streamBuffer = .allocate(byteCount: Self.streamBufferSize, alignment: 16)
         for i in 0..<n {
             iovecs[i] = iovec(iov_base: data + i * Self.slotSize, iov_len: Self.slotSize)
         }
@@ -73,6 +82,8 @@ final class UDPPump: @unchecked Sendable {
         iovecs.deallocate()
         headers.deallocate()
         tokens.deallocate()
+        ready.deallocate()
+        streamBuffer.deallocate()
     }
 
     func add(fd: CInt, token: UInt64) -> Bool {
@@ -108,7 +119,7 @@ final class UDPPump: @unchecked Sendable {
 
     private func run(engine: RelayEngine) {
         while true {
-            let n = crelay_epoll_wait(epfd, tokens, 64, -1)
+            let n = crelay_epoll_wait(epfd, tokens, ready, 64, -1)
             if n < 0 {
                 if errno == EINTR { continue }
                 engine.logger.error("udp pump: epoll_wait failed, errno \(errno)")
@@ -124,7 +135,10 @@ final class UDPPump: @unchecked Sendable {
                         readListener(engine: engine, index: Int(token - Self.listenerBase))
                     } else if token >= Self.writerBase {
                         // Gone if its connection closed in this batch or just before.
-                        engine.pumpWriters[token]?.drain()
+                        guard let w = engine.pumpWriters[token] else { continue }
+                        let r = ready[i]
+                        if r & 1 != 0 || (r & 2 != 0 && !w.reading) { w.drain() }
+                        if r & 2 != 0 && w.reading { readStream(engine: engine, writer: w) }
                     } else {
                         readRelay(engine: engine, token: token)
                     }
@@ -158,6 +172,34 @@ final class UDPPump: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
             engine.pumpClientDatagram(listener: listener, index: index, from: names + i,
                                       length: headers[i].msg_hdr.msg_namelen, bytes: bytes)
+        }
+    }
+
+    /// One read of a TCP client the pump owns: the unfinished frame kept
+    /// from the last read goes first, then whole frames are handled straight
+    /// from the buffer and the new unfinished one is kept.
+    private func readStream(engine: RelayEngine, writer w: StreamWriter) {
+        guard w.fd >= 0 else { return }
+        let kept = w.partial.count
+        if kept > 0 { w.partial.withUnsafeBytes { streamBuffer.copyMemory(from: $0.baseAddress!, byteCount: kept) } }
+        let n = read(w.fd, streamBuffer + kept, Self.streamBufferSize - kept)
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+        guard n > 0 else {
+            // EOF or a reset: the connection is over, as NIO would decide.
+            engine.streamClosed(w.channel, writer: w)
+            return
+        }
+        let total = kept + n
+        guard let used = engine.pumpStreamBytes(w, UnsafeRawBufferPointer(start: streamBuffer, count: total)) else {
+            engine.logger.debug("stream client error, closing", metadata: ["error": "\(TURNFramingError())"])
+            engine.streamClosed(w.channel, writer: w)
+            return
+        }
+        guard w.fd >= 0 else { return }
+        if used < total {
+            w.partial = Array(UnsafeRawBufferPointer(start: streamBuffer + used, count: total - used))
+        } else if kept > 0 {
+            w.partial = []
         }
     }
 
