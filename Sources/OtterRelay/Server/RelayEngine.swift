@@ -367,6 +367,10 @@ final class RelayEngine: @unchecked Sendable {
         }
         #if os(Linux)
         // The allocation watchdog (see StreamClientHandler) for the TCP clients the pump reads.
+        for w in pumpWriters.values where w.reading && w.broken {
+            // A write failed (the pump closes these after EPOLLOUT; this catches the rest).
+            streamClosed(w.channel, writer: w)
+        }
         for w in pumpWriters.values where w.reading && w.watchdogDeadline <= now {
             let key = ClientKey.stream(ObjectIdentifier(w.channel))
             if allocations[key] != nil || pending.contains(key) {

@@ -64,7 +64,9 @@ final class UDPListenerHandler: ChannelInboundHandler {
 /// A TCP or TLS client connection: cuts the byte stream into frames with
 /// TURNStreamFramer.nextFrame itself rather than behind a
 /// ByteToMessageHandler, because a custom type between two handlers costs a
-/// NIOAny box and a dynamic cast per frame.
+/// NIOAny box and a dynamic cast per frame. On Linux a plain-TCP connection
+/// is handed to the UDP pump after its first read (see StreamWriter); TLS
+/// connections stay here.
 final class StreamClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let engine: RelayEngine

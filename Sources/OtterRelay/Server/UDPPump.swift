@@ -10,10 +10,10 @@ import Musl
 #endif
 
 /// The UDP hot path without SwiftNIO's DatagramChannel: one thread, one
-/// epoll set holding the UDP listeners and the relay sockets of UDP and
-/// plain-TCP clients (plus, for EPOLLOUT while their queue is not empty,
-/// plain-TCP clients' StreamWriters),
-/// each readable socket drained with one recvmmsg into one preallocated set
+/// epoll set holding the UDP listeners, the relay sockets of UDP and
+/// plain-TCP clients, and the plain-TCP client connections themselves once
+/// NIO has handed them over (see StreamWriter). Each readable UDP socket is
+/// drained with one recvmmsg into one preallocated set
 /// of receive slots, datagrams relayed with sendmsg (RawDatagram). Per
 /// datagram that saves NIO's SocketAddress (a heap box and an inet_ntop
 /// host string), envelope and NIOAny boxing, the pipeline and a receive
@@ -139,6 +139,8 @@ final class UDPPump: @unchecked Sendable {
                         let r = ready[i]
                         if r & 1 != 0 || (r & 2 != 0 && !w.reading) { w.drain() }
                         if r & 2 != 0 && w.reading { readStream(engine: engine, writer: w) }
+                        // A write error on a connection the pump owns ends it, as NIO would.
+                        if w.broken && w.reading { engine.streamClosed(w.channel, writer: w) }
                     } else {
                         readRelay(engine: engine, token: token)
                     }
