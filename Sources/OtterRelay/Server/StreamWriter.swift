@@ -156,7 +156,7 @@ final class StreamWriter: @unchecked Sendable {
             return
         }
         while pending.readableBytes > 0 {
-            let n = pending.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Self.flags) }
+            let n = pending.withUnsafeReadableBytes { systemSend(fd, $0.baseAddress, $0.count, Self.flags) }
             if n > 0 {
                 pending.moveReaderIndex(forwardBy: n)
             } else if n < 0 && Self.isTransient(errno) {
@@ -177,7 +177,7 @@ final class StreamWriter: @unchecked Sendable {
         if armed || reading { _ = crelay_epoll_del(epfd, fd) }
         armed = false
         reading = false
-        _ = Glibc.close(fd)
+        _ = systemClose(fd)
         fd = -1
         pending = ByteBuffer()
     }
@@ -230,6 +230,24 @@ final class StreamWriter: @unchecked Sendable {
         disarm()
         pending = ByteBuffer()
     }
+}
+/// `send` and `close` from the C library (the methods above shadow the names).
+@inline(__always)
+private func systemSend(_ fd: CInt, _ bytes: UnsafeRawPointer?, _ count: Int, _ flags: CInt) -> Int {
+    #if canImport(Glibc)
+    Glibc.send(fd, bytes, count, flags)
+    #else
+    Musl.send(fd, bytes, count, flags)
+    #endif
+}
+
+@inline(__always)
+private func systemClose(_ fd: CInt) -> CInt {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #else
+    Musl.close(fd)
+    #endif
 }
 #else
 import NIOCore
