@@ -18,16 +18,26 @@ int crelay_epoll_add(int epfd, int fd, uint64_t token) {
     return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+int crelay_epoll_set(int epfd, int add, int fd, uint64_t token, int in, int out) {
+    struct epoll_event ev = { .events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0), .data = { .u64 = token } };
+    return epoll_ctl(epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+}
+
 int crelay_epoll_del(int epfd, int fd) {
     struct epoll_event ev = { 0 };
     return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, &ev);
 }
 
-int crelay_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms) {
+int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int timeout_ms) {
     struct epoll_event evs[64];
     if (max > 64) max = 64;
     int n = epoll_wait(epfd, evs, max, timeout_ms);
-    for (int i = 0; i < n; i++) tokens[i] = evs[i].data.u64;
+    for (int i = 0; i < n; i++) {
+        tokens[i] = evs[i].data.u64;
+        // Errors and hang-ups count as readable: the read that follows reports them.
+        ready[i] = (evs[i].events & EPOLLOUT) ? 1 : 0;
+        if (evs[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) ready[i] |= 2;
+    }
     return n;
 }
 #else

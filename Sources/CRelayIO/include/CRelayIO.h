@@ -21,9 +21,13 @@ int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int 
 int crelay_epoll_create(void);
 // Level-triggered EPOLLIN with a 64-bit token.
 int crelay_epoll_add(int epfd, int fd, uint64_t token);
+// Level-triggered EPOLLIN and/or EPOLLOUT (a TCP client the pump reads,
+// or whose writer waits for room); add = 0 modifies a registered fd.
+int crelay_epoll_set(int epfd, int add, int fd, uint64_t token, int in, int out);
 int crelay_epoll_del(int epfd, int fd);
-// Waits like epoll_wait and writes the ready tokens to `tokens`.
-int crelay_epoll_wait(int epfd, uint64_t *tokens, int max, int timeout_ms);
+// Waits like epoll_wait and writes the ready tokens to `tokens` and, for
+// each, to `ready`: bit 0 writable, bit 1 readable (or error / hang-up).
+int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int timeout_ms);
 #endif
 
 #endif

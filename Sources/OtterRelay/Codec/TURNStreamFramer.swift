@@ -31,6 +31,32 @@ public struct TURNStreamFramer: ByteToMessageDecoder {
         return .needMoreData
     }
 
+    /// A frame at the start of raw bytes: its total length on the stream
+    /// (ChannelData with its padding) and, for ChannelData, number and payload length.
+    public enum RawFrame: Equatable, Sendable {
+        case stun(total: Int)
+        case channelData(channel: UInt16, payloadLength: Int, total: Int)
+    }
+
+    /// The same framing on raw bytes (the UDP pump's buffer for the TCP
+    /// clients it reads): nil while the frame is incomplete.
+    @inline(__always)
+    public static func nextFrame(in bytes: UnsafeRawBufferPointer) throws -> RawFrame? {
+        guard bytes.count >= 4 else { return nil }
+        let length = Int(bytes[2]) << 8 | Int(bytes[3])
+        switch bytes[0] & 0xC0 {
+        case 0x00:
+            let total = STUNMessage.headerSize + length
+            return bytes.count >= total ? .stun(total: total) : nil
+        case 0x40:
+            let total = ChannelData.streamFrameLength(payloadLength: length)
+            guard bytes.count >= total else { return nil }
+            return .channelData(channel: UInt16(bytes[0]) << 8 | UInt16(bytes[1]), payloadLength: length, total: total)
+        default:
+            throw TURNFramingError()
+        }
+    }
+
     /// Pure framing step, separate from NIO so it can be tested directly.
     public static func nextFrame(_ buffer: inout ByteBuffer) throws -> TURNFrame? {
         let i = buffer.readerIndex

@@ -30,22 +30,24 @@ final class UDPListener: @unchecked Sendable {
     }
 }
 
-/// How to send to a client.
+/// How to send to a client. A plain-TCP client on Linux has a
+/// StreamWriter (writes straight from the engine); TLS clients, and TCP
+/// elsewhere or without the pump, write through NIO (writer nil).
 enum ClientLink: Sendable {
     case udp(listener: UDPListener, remote: SocketAddress)
-    case stream(Channel)
+    case stream(Channel, StreamWriter?)
 
     var allocator: ByteBufferAllocator {
         switch self {
         case .udp(let l, _): l.channel?.allocator ?? ByteBufferAllocator()
-        case .stream(let c): c.allocator
+        case .stream(let c, _): c.allocator
         }
     }
 
     var remote: SocketAddress? {
         switch self {
         case .udp(_, let r): r
-        case .stream(let c): c.remoteAddress
+        case .stream(let c, let w): w?.remote ?? c.remoteAddress
         }
     }
 
@@ -54,8 +56,18 @@ enum ClientLink: Sendable {
         return false
     }
 
+    /// Whether this client's relay socket can live in the UDP pump: the
+    /// pump sends to a client without NIO's write path (a pump listener or
+    /// a StreamWriter), never through a NIO channel from its own thread.
+    var pumpCanRelay: Bool {
+        switch self {
+        case .udp(let l, _): l.channel == nil
+        case .stream(_, let w): w != nil
+        }
+    }
+
     /// Writes without flushing; the caller flushes once per read burst.
-    /// A pump-owned listener sends at once (nothing to flush).
+    /// A pump-owned listener or a StreamWriter sends at once (nothing to flush).
     @inline(__always)
     func write(_ buffer: ByteBuffer) {
         switch self {
@@ -65,7 +77,8 @@ enum ClientLink: Sendable {
             } else if l.fd >= 0, var to = RawSockAddr(r) {
                 _ = RawDatagram.send(fd: l.fd, to: &to, header: nil, payload: buffer)
             }
-        case .stream(let c): c.write(buffer, promise: nil)
+        case .stream(let c, let w):
+            if let w { _ = w.send(buffer, droppable: false) } else { c.write(buffer, promise: nil) }
         }
     }
 
@@ -77,19 +90,20 @@ enum ClientLink: Sendable {
             } else {
                 write(buffer)
             }
-        case .stream(let c): c.writeAndFlush(buffer, promise: nil)
+        case .stream(let c, let w):
+            if let w { _ = w.send(buffer, droppable: false) } else { c.writeAndFlush(buffer, promise: nil) }
         }
     }
 
     func flush() {
         switch self {
         case .udp(let l, _): l.channel?.flush()
-        case .stream(let c): c.flush()
+        case .stream(let c, let w): if w == nil { c.flush() }
         }
     }
 }
 
-/// An allocation's relay socket: a NIO channel (TCP/TLS clients, systems
+/// An allocation's relay socket: a NIO channel (TLS clients, systems
 /// without the pump) or a socket the UDP pump reads (token 0 while it only
 /// sits in a reservation, not yet in the pump's set).
 enum RelaySocket {

@@ -55,6 +55,10 @@ public struct RelayConfiguration: Sendable {
     /// Port for `/metrics` and `/healthz`, nil for none.
     public var prometheusPort: Int?
     public var prometheusIP: String = "0.0.0.0"
+    /// Not a coturn option (and no flag): bytes of relayed data a plain-TCP
+    /// client may leave unread beyond the kernel's socket buffer before
+    /// further datagrams for it are dropped whole (see StreamWriter).
+    var tcpClientQueueLimit = 1 << 20
     /// Warnings about ignored options, for the caller to log.
     public var warnings: [String] = []
 

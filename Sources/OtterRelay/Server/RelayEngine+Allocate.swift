@@ -75,10 +75,12 @@ extension RelayEngine {
         default: even = false; reserve = false
         }
 
-        // A UDP client on a pump listener gets relay sockets the pump reads,
-        // bound at once (no future to wait for).
+        // A UDP client on a pump listener, or a plain-TCP client with a
+        // StreamWriter, gets relay sockets the pump reads, bound at once (no
+        // future to wait for). A TLS client keeps a NIO relay channel on the
+        // loop its connection is written on.
         #if os(Linux)
-        if pump != nil, case .udp(let l, _) = link, l.channel == nil {
+        if pump != nil, link.pumpCanRelay {
             let fd: CInt, next: CInt?
             do {
                 (fd, next) = try bindPumpRelay(even: even, reserveNext: reserve, attemptsLeft: 32)

@@ -4,8 +4,9 @@ import NIOCore
 import NIOPosix
 
 /// The TURN server's state and logic. TCP/TLS connections, NIO relay
-/// sockets and timers run on `loop`; on Linux the UDP listeners and UDP
-/// clients' relay sockets run on the UDP pump's thread. Every entry point
+/// sockets and timers run on `loop`; on Linux the UDP listeners and the
+/// relay sockets of UDP and plain-TCP clients run on the UDP pump's thread
+/// (which also writes to plain-TCP clients, see StreamWriter). Every entry point
 /// takes `lock` (handlers, future callbacks, timers, the pump per batch), so
 /// one thread at a time owns the state and a relayed UDP packet crosses no
 /// thread. `@unchecked Sendable` is sound because of that lock.
@@ -33,6 +34,8 @@ final class RelayEngine: @unchecked Sendable {
     /// Allocations whose relay socket the UDP pump reads, by pump token.
     var pumpRelays: [UInt64: Allocation] = [:]
     var nextPumpToken: UInt64 = 1
+    /// Plain-TCP clients' writers by pump token (the pump drains them on EPOLLOUT).
+    var pumpWriters: [UInt64: StreamWriter] = [:]
     #if os(Linux)
     var pump: UDPPump?
     #endif
@@ -73,6 +76,8 @@ final class RelayEngine: @unchecked Sendable {
     func stop() {
         sweepTask?.cancel()
         for a in Array(allocations.values) { remove(a, reason: "shutdown") }
+        for w in Array(pumpWriters.values) { w.close() }
+        pumpWriters.removeAll()
         for r in reservations.values { closeUnused(r.socket) }
         reservations.removeAll()
     }
@@ -118,15 +123,36 @@ final class RelayEngine: @unchecked Sendable {
         }
     }
 
-    func streamFrame(_ frame: TURNFrame, channel: Channel) {
+    func streamFrame(_ frame: TURNFrame, channel: Channel, writer: StreamWriter?) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
         switch frame {
         case .channelData(let number, let payload):
             guard let a = allocations[key] else { return }
             channelDataFromClient(a, channel: number, payload: payload)
         case .stun(let bytes):
-            stunFromClient(bytes, key: key, link: .stream(channel))
+            stunFromClient(bytes, key: key, link: .stream(channel, writer))
         }
+    }
+
+    /// A writer for a plain-TCP connection, or nil to keep writing through
+    /// NIO (TLS, no pump, OTTER_RELAY_TCP=nio). Call on the channel's loop
+    /// before the connection's first frame, so every write takes one path.
+    func makeStreamWriter(channel: Channel, tls: Bool) -> StreamWriter? {
+        #if os(Linux)
+        guard !tls, RelayServer.directStreamsEnabled else { return nil }
+        let fd = RawDatagram.descriptor(of: channel)
+        return lock.withLock {
+            guard let pump else { return nil }
+            let token = UDPPump.writerBase + nextPumpToken
+            guard let w = StreamWriter(channel: channel, channelFD: fd, token: token, epfd: pump.epfd,
+                                       queueLimit: config.tcpClientQueueLimit) else { return nil }
+            nextPumpToken += 1
+            pumpWriters[token] = w
+            return w
+        }
+        #else
+        return nil
+        #endif
     }
 
     /// For the allocation watchdog of TCP/TLS connections; an Allocate still
@@ -136,10 +162,59 @@ final class RelayEngine: @unchecked Sendable {
         return allocations[key] != nil || pending.contains(key)
     }
 
-    func streamClosed(_ channel: Channel) {
+    /// After the connection's first read: the pump reads it from now on
+    /// (see StreamWriter); `leftover` is the start of an unfinished frame.
+    /// False if epoll refuses: NIO goes on reading.
+    func adoptStream(_ w: StreamWriter, leftover: ByteBuffer) -> Bool {
+        #if os(Linux)
+        guard w.startReading(watchdog: .now() + .seconds(Int64(config.maxAllocateTimeout))) else { return false }
+        w.partial = Array(leftover.readableBytesView)
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    #if os(Linux)
+    /// Bytes the pump read from a TCP client it owns: every whole frame is
+    /// handled, ChannelData relayed straight from `bytes` (no ByteBuffer).
+    /// Returns the bytes consumed, or nil on a framing error (the caller
+    /// closes the connection, as StreamClientHandler does).
+    func pumpStreamBytes(_ w: StreamWriter, _ bytes: UnsafeRawBufferPointer) -> Int? {
+        let key = ClientKey.stream(ObjectIdentifier(w.channel))
+        var offset = 0
+        // Stops early if handling a frame closed the connection.
+        while w.fd >= 0 {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[offset...])
+            let frame: TURNStreamFramer.RawFrame?
+            do { frame = try TURNStreamFramer.nextFrame(in: rest) } catch { return nil }
+            guard let frame else { break }
+            switch frame {
+            case .channelData(let number, let length, let total):
+                offset += total
+                guard let a = allocations[key], let binding = a.channels[number] else { continue }
+                guard a.permissions[binding.peer.ip] != nil else { metrics.droppedNoPermission += 1; continue }
+                var peer = binding.peerSocket
+                sendToPeer(a, peer: &peer, bytes: UnsafeRawBufferPointer(rebasing: rest[ChannelData.headerSize..<ChannelData.headerSize + length]), buffer: nil)
+            case .stun(let total):
+                offset += total
+                stunFromClient(ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: rest[0..<total])), key: key, link: .stream(w.channel, w))
+            }
+        }
+        return offset
+    }
+    #endif
+
+    func streamClosed(_ channel: Channel, writer: StreamWriter?) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
         pending.remove(key)
         if let a = allocations[key] { remove(a, reason: "connection closed") }
+        #if os(Linux)
+        if let writer {
+            pumpWriters[writer.token] = nil
+            writer.close()
+        }
+        #endif
     }
 
     @inline(__always)
@@ -194,8 +269,8 @@ final class RelayEngine: @unchecked Sendable {
     // MARK: Inbound from peers
 
     /// A datagram from a peer on a relay socket. Returns true when it queued
-    /// a write on the client's channel (the caller flushes it); a UDP
-    /// client is sent to directly. `buffer`, when given, holds `bytes`.
+    /// a write on the client's channel (the caller flushes it); a UDP or
+    /// plain-TCP client is sent to directly. `buffer`, when given, holds `bytes`.
     @inline(__always)
     func peerDatagram(_ a: Allocation, from peer: STUNAddress, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?) -> Bool {
         guard !a.closed else { return false }
@@ -205,6 +280,22 @@ final class RelayEngine: @unchecked Sendable {
         metrics.bytesToClients &+= n
         metrics.packetsToClients &+= 1
         let number = a.channelByPeer[peer]
+        if case .stream(_, let w?) = a.link {
+            // A plain-TCP client: the frame goes out in one sendmsg, or waits in the writer's queue.
+            let outcome: StreamWriter.Outcome
+            if let number {
+                outcome = w.send(header: UInt32(number) << 16 | UInt32(n), bytes: bytes, padding: (4 - n % 4) % 4, droppable: true)
+            } else {
+                outcome = w.send(dataIndication(from: peer, bytes: bytes, buffer: buffer, allocator: a.link.allocator), droppable: true)
+            }
+            switch outcome {
+            case .sent, .queued: break
+            case .startedWaiting: metrics.streamWriteWaits &+= 1
+            case .dropped: metrics.droppedSocketFull &+= 1
+            case .failed: metrics.sendErrors &+= 1
+            }
+            return false
+        }
         // A UDP client is sent to directly unless NIO holds queued datagrams for it (keeps their order).
         let direct: UDPListener?
         if case .udp(let l, _) = a.link, l.fd >= 0, !l.queued { direct = l } else { direct = nil }
@@ -224,12 +315,7 @@ final class RelayEngine: @unchecked Sendable {
             ChannelData.write(channel: number, payload: data, padded: a.link.isStream, into: &b)
             out = b
         } else {
-            var b = STUNMessageBuilder(method: STUNMethod.data.rawValue, messageClass: .indication,
-                                       transactionID: .random(), buffer: allocator.buffer(capacity: n + 64))
-            b.append(.xorPeerAddress, address: peer, xor: true)
-            b.append(.data, buffer: data)
-            if config.fingerprint { b.appendFingerprint() }
-            out = b.finish()
+            out = dataIndication(from: peer, bytes: bytes, buffer: data, allocator: allocator)
             if let direct, var client = a.clientRaw {
                 switch RawDatagram.send(fd: direct.fd, to: &client, header: nil, payload: out) {
                 case .sent: return false
@@ -245,6 +331,18 @@ final class RelayEngine: @unchecked Sendable {
         }
         a.link.write(out)
         return true
+    }
+
+    /// A Data indication carrying a peer's datagram (no channel bound to the peer).
+    func dataIndication(from peer: STUNAddress, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?,
+                        allocator: ByteBufferAllocator) -> ByteBuffer {
+        let data = buffer ?? allocator.buffer(bytes: bytes)
+        var b = STUNMessageBuilder(method: STUNMethod.data.rawValue, messageClass: .indication,
+                                   transactionID: .random(), buffer: allocator.buffer(capacity: bytes.count + 64))
+        b.append(.xorPeerAddress, address: peer, xor: true)
+        b.append(.data, buffer: data)
+        if config.fingerprint { b.appendFingerprint() }
+        return b.finish()
     }
 
     // MARK: Expiry
@@ -267,6 +365,22 @@ final class RelayEngine: @unchecked Sendable {
             closeUnused(r.socket)
             reservations[token] = nil
         }
+        #if os(Linux)
+        // The allocation watchdog (see StreamClientHandler) for the TCP clients the pump reads.
+        for w in pumpWriters.values where w.reading && w.broken {
+            // A write failed (the pump closes these after EPOLLOUT; this catches the rest).
+            streamClosed(w.channel, writer: w)
+        }
+        for w in pumpWriters.values where w.reading && w.watchdogDeadline <= now {
+            let key = ClientKey.stream(ObjectIdentifier(w.channel))
+            if allocations[key] != nil || pending.contains(key) {
+                w.watchdogDeadline = now + .seconds(Int64(config.maxAllocateTimeout))
+            } else {
+                logger.debug("closing connection without allocation", metadata: ["remote": "\(w.remote.map { "\($0)" } ?? "?")"])
+                streamClosed(w.channel, writer: w)
+            }
+        }
+        #endif
     }
 
     func remove(_ a: Allocation, reason: String) {

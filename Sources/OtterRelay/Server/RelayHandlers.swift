@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 extension RelayEngine {
     /// Receive buffer per datagram. Browsers and turnutils stay far below it;
@@ -63,7 +64,9 @@ final class UDPListenerHandler: ChannelInboundHandler {
 /// A TCP or TLS client connection: cuts the byte stream into frames with
 /// TURNStreamFramer.nextFrame itself rather than behind a
 /// ByteToMessageHandler, because a custom type between two handlers costs a
-/// NIOAny box and a dynamic cast per frame.
+/// NIOAny box and a dynamic cast per frame. On Linux a plain-TCP connection
+/// is handed to the UDP pump after its first read (see StreamWriter); TLS
+/// connections stay here.
 final class StreamClientHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let engine: RelayEngine
@@ -72,6 +75,14 @@ final class StreamClientHandler: ChannelInboundHandler {
     /// The start of a frame whose rest has not arrived (at most one frame:
     /// 65,555 bytes, lengths being 16-bit).
     private var partial: ByteBuffer?
+    /// Writes to a plain-TCP client without NIO (see StreamWriter); chosen
+    /// at the first read, once TLS sniffing has put a TLS handler in front
+    /// of this one or not.
+    private var writer: StreamWriter?
+    private var linkChosen = false
+    /// The UDP pump reads the connection now and NIO's channel is closing:
+    /// channelInactive must not end the connection (see StreamWriter).
+    private var handedOver = false
 
     init(engine: RelayEngine) { self.engine = engine }
 
@@ -103,6 +114,11 @@ final class StreamClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
+        if !linkChosen {
+            linkChosen = true
+            let tls = (try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)) != nil
+            writer = engine.makeStreamWriter(channel: context.channel, tls: tls)
+        }
         if partial != nil {
             var p = partial!
             partial = nil  // p is now the only reference: appending does not copy it again
@@ -110,9 +126,10 @@ final class StreamClientHandler: ChannelInboundHandler {
             buffer = p
         }
         let channel = context.channel
+        let writer = self.writer
         let framed: Bool = engine.lock.withLock {
             do {
-                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel) }
+                while let frame = try TURNStreamFramer.nextFrame(&buffer) { engine.streamFrame(frame, channel: channel, writer: writer) }
                 return true
             } catch {
                 return false
@@ -120,6 +137,15 @@ final class StreamClientHandler: ChannelInboundHandler {
         }
         guard framed else {
             errorCaught(context: context, error: TURNFramingError())
+            return
+        }
+        if let writer, !handedOver, engine.lock.withLock({ engine.adoptStream(writer, leftover: buffer) }) {
+            // Closing NIO's channel closes only NIO's descriptor; the writer's keeps the connection open.
+            handedOver = true
+            partial = nil
+            watchdog?.cancel()
+            watchdog = nil
+            context.close(promise: nil)
             return
         }
         // Keep only the unfinished frame's bytes, not the whole read buffer.
@@ -137,13 +163,19 @@ final class StreamClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
-        engine.lock.withLock { engine.streamClosed(context.channel) }
+        if !handedOver { engine.lock.withLock { engine.streamClosed(context.channel, writer: writer) } }
+        writer = nil
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         watchdog?.cancel()
         watchdog = nil
+        // Normally done by channelInactive; this covers a handler removed from a live pipeline.
+        if let w = writer, !handedOver {
+            writer = nil
+            engine.lock.withLock { engine.streamClosed(context.channel, writer: w) }
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

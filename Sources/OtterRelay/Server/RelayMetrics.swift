@@ -16,6 +16,7 @@ struct RelayMetrics {
     var malformed = 0
     var droppedSocketFull = 0
     var sendErrors = 0
+    var streamWriteWaits = 0
 
     func prometheusText() -> String {
         var s = ""
@@ -35,7 +36,8 @@ struct RelayMetrics {
         line("otter_relay_dropped_no_permission_total", "counter", "Packets dropped for lack of a permission.", droppedNoPermission)
         line("otter_relay_dropped_over_bandwidth_total", "counter", "Packets dropped because an allocation exceeded max-bps.", droppedOverBandwidth)
         line("otter_relay_malformed_total", "counter", "Messages that could not be parsed.", malformed)
-        line("otter_relay_dropped_socket_full_total", "counter", "Packets dropped because a UDP socket's send buffer was full.", droppedSocketFull)
+        line("otter_relay_dropped_socket_full_total", "counter", "Packets dropped because a UDP socket's send buffer was full or a TCP client left too much unread.", droppedSocketFull)
+        line("otter_relay_tcp_write_waits_total", "counter", "Times a TCP client's socket buffer was full and relayed data waited for room.", streamWriteWaits)
         line("otter_relay_send_errors_total", "counter", "Packets the kernel refused to send (unreachable, too big).", sendErrors)
         return s
     }

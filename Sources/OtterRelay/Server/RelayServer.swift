@@ -55,7 +55,8 @@ public final class RelayServer: Sendable {
         var bound = BoundPorts()
         var opened: [Channel] = []
         #if os(Linux)
-        let pump = c.noUDP || !Self.pumpEnabled ? nil : try UDPPump()
+        // Also with --no-udp: TCP clients' relay sockets live in the pump.
+        let pump = Self.pumpEnabled ? try UDPPump() : nil
         let usesPump = pump != nil
         #else
         let usesPump = false
@@ -64,7 +65,7 @@ public final class RelayServer: Sendable {
             for (index, ip) in c.listeningIPs.enumerated() {
                 var port = c.listeningPort
                 #if os(Linux)
-                if let pump {
+                if let pump, !c.noUDP {
                     let fd: CInt
                     do {
                         fd = try RawDatagram.bind(ip: ip, port: port, receiveBuffer: 1 << 22, sendBuffer: 1 << 22)
@@ -156,6 +157,17 @@ public final class RelayServer: Sendable {
     static var pumpEnabled: Bool {
         #if os(Linux)
         return getenv("OTTER_RELAY_UDP").map { String(cString: $0) } != "nio"
+        #else
+        return false
+        #endif
+    }
+
+    /// Plain-TCP clients written straight from the engine (StreamWriter)
+    /// unless OTTER_RELAY_TCP=nio keeps their writes and relay sockets on
+    /// NIO (for comparison and as a fallback). Needs the pump.
+    static var directStreamsEnabled: Bool {
+        #if os(Linux)
+        return pumpEnabled && getenv("OTTER_RELAY_TCP").map { String(cString: $0) } != "nio"
         #else
         return false
         #endif

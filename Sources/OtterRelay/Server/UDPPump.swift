@@ -10,8 +10,10 @@ import Musl
 #endif
 
 /// The UDP hot path without SwiftNIO's DatagramChannel: one thread, one
-/// epoll set holding the UDP listeners and the relay sockets of UDP clients,
-/// each readable socket drained with one recvmmsg into one preallocated set
+/// epoll set holding the UDP listeners, the relay sockets of UDP and
+/// plain-TCP clients, and the plain-TCP client connections themselves once
+/// NIO has handed them over (see StreamWriter). Each readable UDP socket is
+/// drained with one recvmmsg into one preallocated set
 /// of receive slots, datagrams relayed with sendmsg (RawDatagram). Per
 /// datagram that saves NIO's SocketAddress (a heap box and an inet_ntop
 /// host string), envelope and NIOAny boxing, the pipeline and a receive
@@ -25,6 +27,12 @@ final class UDPPump: @unchecked Sendable {
     /// Tokens at or above this are listeners (index = token - listenerBase);
     /// relay sockets count up from 1.
     static let listenerBase: UInt64 = 1 << 62
+    /// Tokens in writerBase..<listenerBase are plain-TCP clients: read by the
+    /// pump, and written on EPOLLOUT while their StreamWriter has a queue.
+    static let writerBase: UInt64 = 1 << 61
+    /// One read of a TCP client: up to 64 KB after the unfinished frame
+    /// kept from the last read (at most 65,555 bytes).
+    static let streamBufferSize = 65_560 + 65_536
     private static let stopToken: UInt64 = .max
 
     let epfd: CInt
@@ -36,6 +44,9 @@ final class UDPPump: @unchecked Sendable {
     private let iovecs: UnsafeMutablePointer<iovec>
     private let headers: UnsafeMutablePointer<crelay_mmsghdr>
     private let tokens: UnsafeMutablePointer<UInt64>
+    private let ready: UnsafeMutablePointer<UInt32>
+    /// Where TCP clients are read into (shared: one read at a time).
+    private let streamBuffer: UnsafeMutableRawPointer
     private let exited = ConditionLock(value: false)
     private var thread: Thread?
 
@@ -55,6 +66,8 @@ final class UDPPump: @unchecked Sendable {
         iovecs = .allocate(capacity: n)
         headers = .allocate(capacity: n)
         tokens = .allocate(capacity: 64)
+        ready = .allocate(capacity: 64)
+        streamBuffer = .allocate(byteCount: Self.streamBufferSize, alignment: 16)
         for i in 0..<n {
             iovecs[i] = iovec(iov_base: data + i * Self.slotSize, iov_len: Self.slotSize)
         }
@@ -69,6 +82,8 @@ final class UDPPump: @unchecked Sendable {
         iovecs.deallocate()
         headers.deallocate()
         tokens.deallocate()
+        ready.deallocate()
+        streamBuffer.deallocate()
     }
 
     func add(fd: CInt, token: UInt64) -> Bool {
@@ -104,7 +119,7 @@ final class UDPPump: @unchecked Sendable {
 
     private func run(engine: RelayEngine) {
         while true {
-            let n = crelay_epoll_wait(epfd, tokens, 64, -1)
+            let n = crelay_epoll_wait(epfd, tokens, ready, 64, -1)
             if n < 0 {
                 if errno == EINTR { continue }
                 engine.logger.error("udp pump: epoll_wait failed, errno \(errno)")
@@ -118,6 +133,14 @@ final class UDPPump: @unchecked Sendable {
                         stopping = true
                     } else if token >= Self.listenerBase {
                         readListener(engine: engine, index: Int(token - Self.listenerBase))
+                    } else if token >= Self.writerBase {
+                        // Gone if its connection closed in this batch or just before.
+                        guard let w = engine.pumpWriters[token] else { continue }
+                        let r = ready[i]
+                        if r & 1 != 0 || (r & 2 != 0 && !w.reading) { w.drain() }
+                        if r & 2 != 0 && w.reading { readStream(engine: engine, writer: w) }
+                        // A write error on a connection the pump owns ends it, as NIO would.
+                        if w.broken && w.reading { engine.streamClosed(w.channel, writer: w) }
                     } else {
                         readRelay(engine: engine, token: token)
                     }
@@ -154,6 +177,34 @@ final class UDPPump: @unchecked Sendable {
         }
     }
 
+    /// One read of a TCP client the pump owns: the unfinished frame kept
+    /// from the last read goes first, then whole frames are handled straight
+    /// from the buffer and the new unfinished one is kept.
+    private func readStream(engine: RelayEngine, writer w: StreamWriter) {
+        guard w.fd >= 0 else { return }
+        let kept = w.partial.count
+        if kept > 0 { w.partial.withUnsafeBytes { streamBuffer.copyMemory(from: $0.baseAddress!, byteCount: kept) } }
+        let n = read(w.fd, streamBuffer + kept, Self.streamBufferSize - kept)
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+        guard n > 0 else {
+            // EOF or a reset: the connection is over, as NIO would decide.
+            engine.streamClosed(w.channel, writer: w)
+            return
+        }
+        let total = kept + n
+        guard let used = engine.pumpStreamBytes(w, UnsafeRawBufferPointer(start: streamBuffer, count: total)) else {
+            engine.logger.debug("stream client error, closing", metadata: ["error": "\(TURNFramingError())"])
+            engine.streamClosed(w.channel, writer: w)
+            return
+        }
+        guard w.fd >= 0 else { return }
+        if used < total {
+            w.partial = Array(UnsafeRawBufferPointer(start: streamBuffer + used, count: total - used))
+        } else if kept > 0 {
+            w.partial = []
+        }
+    }
+
     private func readRelay(engine: RelayEngine, token: UInt64) {
         // Gone (removed in this batch or just before): its socket is closed or closing.
         guard let a = engine.pumpRelays[token], a.relayFD >= 0 else { return }
@@ -161,7 +212,7 @@ final class UDPPump: @unchecked Sendable {
         for i in 0..<n {
             let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
             guard let peer = STUNAddress(sockaddr: names + i) else { continue }
-            // Queued only for a TCP/TLS client (one that took a reserved pump socket): NIO flushes on its loop.
+            // Queued only for a TLS client (one that took a reserved pump socket): NIO flushes on its loop.
             if engine.peerDatagram(a, from: peer, bytes: bytes, buffer: nil), a.link.isStream { a.link.flush() }
         }
     }
