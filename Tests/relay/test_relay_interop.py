@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -76,6 +77,19 @@ def test_uclient_loopback_peer_refused_by_default(start_relay, echo_peer):
     out = uclient(relay.port, echo_peer, "-W", SECRET, "-m", "1", "-n", "5", "-l", "100", timeout=60)
     assert "403" in out, out[-2000:]
     assert not re.search(r"tot_recv_msgs=5\b", out)
+
+
+def test_the_shipped_sample_config_runs_with_deployment_values_on_the_command_line(start_relay, echo_peer):
+    """Templates/relay/turnserver.conf is what the relay image runs: as shipped,
+    with the secret, ports and peer policy given on the command line (which,
+    as in coturn, wins over the file), it serves a REST-secret client."""
+    sample = Path(__file__).resolve().parents[2] / "Templates" / "relay" / "turnserver.conf"
+    metrics_port = free_port()
+    relay = start_relay("-c", str(sample), f"--static-auth-secret={SECRET}", f"--prometheus={metrics_port}",
+                        "--allow-loopback-peers", "--min-port=20000", "--max-port=29999")
+    assert_no_loss(uclient(relay.port, echo_peer, "-W", SECRET, "-m", "2", "-n", "20", "-l", "100"), 40)
+    assert urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5).read() == b"ok\n"
+    assert "CHANGE-ME" not in relay.output()
 
 
 def test_config_file_and_metrics(start_relay, echo_peer, tmp_path):
