@@ -182,6 +182,11 @@ function target(options) {
   return { config, roomId, token, relay };
 }
 
+/** `GET /rooms/{roomId}`: the room check. @private */
+function roomApiUrl(config, roomId) {
+  return `${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;
+}
+
 /**
  * The server's checks of a link: the room (token valid, room exists) and the
  * ICE servers for it, in parallel (each is one round trip).
@@ -191,7 +196,7 @@ function target(options) {
 async function checkRoom(config, roomId, token, relay) {
   let ttlSeconds = null;
   const [room, iceServers] = await Promise.all([
-    apiGet(`${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`, token),
+    apiGet(roomApiUrl(config, roomId), token),
     apiGet(P.iceServersUrl(config, roomId), token).then(
       (ice) => {
         if (ice && Number.isFinite(ice.ttlSeconds)) ttlSeconds = ice.ttlSeconds;
@@ -456,7 +461,7 @@ export class Call extends EventTarget {
           if (settled) return;
           // The server refuses a bad token before the socket opens; find out why.
           try {
-            await apiGet(`${this.config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(this.roomId)}`, this.token);
+            await apiGet(roomApiUrl(this.config, this.roomId), this.token);
             done(new OtterError("signaling-unavailable", "the signaling connection was refused"));
           } catch (err) {
             done(err);
