@@ -8,6 +8,10 @@ fake camera and microphone, driven by selenium + Debian's chromedriver.
 Environment:
   OTTER_BIN   the otter binary (default: <repo>/.build/debug/otter)
   E2E_OUTPUT  where screenshots go (default: <repo>/test-output/e2e)
+
+They must run in a network namespace that holds only loopback
+(Scripts/test puts them there through Scripts/loopback-only): left alone,
+Chromium makes its direct calls over the machine's real interfaces.
 """
 import json
 import os
@@ -15,6 +19,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -41,7 +46,26 @@ CHROME_FLAGS = [
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required", "--window-size=1280,800",
     "--disable-dev-shm-usage",
+    # host candidates on loopback, the only interface of the tests' namespace
+    "--allow-loopback-in-peer-connection",
 ]
+
+
+def run_loopback_only():
+    """For scripts (the benchmarks): runs this script again inside a network
+    namespace holding only loopback, unless it is in one already."""
+    if os.environ.get("OTTER_LOOPBACK_ONLY") != "1":
+        os.execv(str(REPO / "Scripts" / "loopback-only"),
+                 ["loopback-only", sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]])
+
+
+def require_loopback_only():
+    """Fails unless this process sees no network interface but loopback."""
+    others = [name for _, name in socket.if_nameindex() if name != "lo"]
+    if others:
+        pytest.fail("the browser tests may use no address but loopback, and this machine has "
+                    f"{', '.join(others)}: run them through Scripts/test, or as "
+                    "`Scripts/loopback-only python3 -m pytest Tests/e2e`", pytrace=False)
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -168,6 +192,7 @@ class Browsers:
     def new(self, extra_flags=(), drop_flags=(), camera=None):
         """A headless Chromium. camera=(width, height, fps) asks getUserMedia for
         that much video (as a page could), for tests that run many browsers."""
+        require_loopback_only()
         opts = Options()
         opts.binary_location = CHROMIUM
         profile = tempfile.mkdtemp(prefix="otter-chrome-")
@@ -306,7 +331,8 @@ pc.getStats().then(stats => {
   if (selected) {
     const p = stats.get(selected);
     const l = p && stats.get(p.localCandidateId), r = p && stats.get(p.remoteCandidateId);
-    out.pair = {local: l && l.candidateType, remote: r && r.candidateType, state: p && p.state};
+    out.pair = {local: l && l.candidateType, remote: r && r.candidateType, state: p && p.state,
+                localAddress: l && l.address, remoteAddress: r && r.address};
   }
   done(out);
 }, () => done(null));

@@ -33,6 +33,11 @@ def test_two_browsers_see_and_hear_each_other(otter, browsers, output_dir):
     assert remote_peer_ids(b) == [a_id]
     wait_media_flowing(a, b_id)
     wait_media_flowing(b, a_id)
+    # a direct call: host candidates on both ends, on loopback (no relay in the path)
+    for d, pid in ((a, b_id), (b, a_id)):
+        pair = stats(d, pid)["pair"]
+        assert pair and (pair["local"], pair["remote"]) == ("host", "host"), pair
+        assert {pair["localAddress"], pair["remoteAddress"]} <= {"127.0.0.1", "::1"}, pair
     # the video element itself shows frames, with the other's name on the tile
     for d, pid, name in ((a, b_id, "Bob"), (b, a_id, "Alice")):
         wait(d, lambda dd: dd.execute_script(
