@@ -616,8 +616,11 @@ export class Call extends EventTarget {
           if (!data.description || data.description.type !== "offer") return;
           p = this._addPeer(m.from, { answering: true });
         } else {
-          if (data.description && p.offerTimer) { clearTimeout(p.offerTimer); p.offerTimer = null; }
-          if (data.description) p.neg.holdOffers = false;
+          if (data.description) {
+            clearTimeout(p.offerTimer);
+            p.offerTimer = null;
+            p.neg.holdOffers = false;
+          }
           this._announce(p);
           this._restartOnFirstGlare(p, data);
         }
