@@ -565,7 +565,7 @@ function sendFiles(files) {
 // ----------------------------------------------------------------- controls
 
 function bind() {
-  $("join-form").addEventListener("submit", (e) => { e.preventDefault(); joinCall(undefined, e.timeStamp); });
+  $("join-form").addEventListener("submit", (e) => { e.preventDefault(); joinCall(undefined, e.timeStamp || performance.now()); });
   $("lobby-mic").addEventListener("click", () => {
     state.micOn = !state.micOn;
     state.preview && state.preview.getAudioTracks().forEach((t) => { t.enabled = state.micOn; });
