@@ -269,15 +269,14 @@ function wireCall(call) {
     const t = ensureTile(peerId);
     if (t.video.srcObject !== stream) t.video.srcObject = stream;
     t.video.play().catch(() => {});
-    if (!window.otterFirstFrameAt) {
+    if (!window.otterFirstFrame) {
       // For Scripts/bench-webapp: `shown` is when Chromium expects the frame on screen (its own
       // timestamp); `callback` is when this page got to know, a main-thread task later.
       const onFrame = (_now, md) => {
-        if (window.otterFirstFrameAt) return;
+        if (window.otterFirstFrame) return;
         const callback = performance.now() - state.joinStartedAt;
         const shown = md && md.expectedDisplayTime ? md.expectedDisplayTime - state.joinStartedAt : callback;
         window.otterFirstFrame = { shown, callback };
-        window.otterFirstFrameAt = callback;
       };
       if (t.video.requestVideoFrameCallback) t.video.requestVideoFrameCallback(onFrame);
       else t.video.addEventListener("loadeddata", () => onFrame(), { once: true });
