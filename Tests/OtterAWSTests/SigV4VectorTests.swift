@@ -2,14 +2,14 @@ import Foundation
 import Testing
 @testable import OtterAWS
 
-/// AWS's published SigV4 vectors (../shared/aws-sigv4-testsuite): for every
-/// case the canonical request, string to sign and signature must match.
+/// AWS's published SigV4 vectors (Fixtures/aws-sigv4-testsuite, Apache-2.0, from
+/// botocore and aws-c-auth; see its README): for every case the canonical
+/// request, string to sign and signature must match.
 struct SigV4VectorTests {
     static let suiteRoot: URL = {
-        let here = URL(fileURLWithPath: #filePath)
-        let repo = here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         let env = ProcessInfo.processInfo.environment["OTTER_SIGV4_SUITE"]
-        return env.map { URL(fileURLWithPath: $0) } ?? repo.deletingLastPathComponent().appendingPathComponent("shared/aws-sigv4-testsuite")
+        return env.map { URL(fileURLWithPath: $0) } ?? here.appendingPathComponent("Fixtures/aws-sigv4-testsuite")
     }()
 
     static let defaultCredentials = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
