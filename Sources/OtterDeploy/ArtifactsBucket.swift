@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import OtterAWS
 
@@ -13,13 +14,18 @@ public struct ArtifactsBucket: Sendable {
         self.s3 = s3
     }
 
-    /// S3 names are global, lower-case, at most 63 characters.
+    /// S3 names are global, lower-case, at most 63 characters. A stack name that
+    /// fits as it is keeps the plain name (buckets of existing stacks stay found);
+    /// one that must be cut or lower-cased gets a digest of the whole name, so
+    /// two long names sharing a prefix, or `Otter` and `otter`, never share a bucket.
     static func name(stack: String, account: String, region: String) -> String {
         let base = "otter-\(account)-\(region)-"
         let room = 63 - base.count
-        var s = String(stack.lowercased().prefix(max(room, 1)))
+        if stack == stack.lowercased(), stack.count <= room, !stack.hasSuffix("-") { return base + stack }
+        let digest = SHA256.hash(data: Array(stack.utf8)).prefix(4).map { String(format: "%02x", $0) }.joined()
+        var s = String(stack.lowercased().prefix(max(room - digest.count - 1, 1)))
         while s.hasSuffix("-") { s.removeLast() }
-        return base + s
+        return base + s + "-" + digest
     }
 
     /// Creates the bucket (tagged) unless it exists and carries our tag.
@@ -27,7 +33,7 @@ public struct ArtifactsBucket: Sendable {
         if try await s3.headBucket(name) {
             let tags = try await s3.getBucketTagging(name)
             guard tags[StackTags.stackKey] == stack else {
-                throw DeployError(.bucketTaken, "the bucket \(name) exists but is not tagged \(StackTags.stackKey)=\(stack); Otter will not write to a bucket it did not create. Delete it or use another --stack name.")
+                throw DeployError(.bucketTaken, "the bucket \(name) exists but is not tagged \(StackTags.stackKey)=\(stack); Otter will not write to a bucket it did not create. It is another stack's or someone else's: choose another --stack name.")
             }
             return false
         }

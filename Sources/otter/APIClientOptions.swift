@@ -21,16 +21,29 @@ struct APIClientOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts.")
     var json = false
 
-    func resolve() -> (url: String, key: String, keySource: KeySource) {
+    /// The API and key to use, and a line on stderr saying which target was chosen and why.
+    /// A local `otter up` that no longer answers is passed over for the only deployed stack.
+    func resolve() async -> (url: String, key: String, keySource: KeySource) {
         let env = ProcessInfo.processInfo.environment
         let deployed = deployedStack()
-        let local = stack == nil ? LocalEndpoint.load(dataDirectory: dataDir) : nil
-        guard let url = apiURL ?? env["OTTER_API_URL"] ?? local ?? deployed?.apiURL else {
+        var local = stack == nil ? LocalEndpoint.load(dataDirectory: dataDir) : nil
+        let explicit = apiURL ?? env["OTTER_API_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if explicit == nil, let l = local, await !Self.answers(l) {
+            guard deployed != nil else {
+                CLI.fail("the local `otter up` recorded in \(dataDir)/up.json (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
+            }
+            CLI.note("the local `otter up` at \(l) is not running; using the deployed stack \(deployed!.stack).")
+            local = nil
+        }
+        guard let url = explicit ?? local ?? deployed?.apiURL else {
             if let stack {
                 CLI.fail("no deployed stack \(stack) in \(dataDir) (run `otter deploy --stack \(stack)` first), and no --api-url/OTTER_API_URL.")
             }
             CLI.fail("no API to talk to. Start one with `otter up`, deploy one with `otter deploy`, or pass --api-url (or set OTTER_API_URL).")
         }
+        let why = apiURL != nil ? "--api-url" : explicit != nil ? "OTTER_API_URL"
+            : url == local ? "the local `otter up`, \(dataDir)/up.json" : "stack \(deployed?.stack ?? "?"), \(dataDir)"
+        CLI.note("using \(url) (\(why))")
         if let k = apiKey { return (url, k, .flag) }
         if let k = env["OTTER_API_KEY"], !k.isEmpty { return (url, k, .environment) }
         if local != nil, url == local, let k = APIKeyFile.load(dataDirectory: dataDir) { return (url, k, .localFile) }
@@ -38,6 +51,16 @@ struct APIClientOptions: ParsableArguments {
             return (url, k, .deployFile(deployed.stack))
         }
         CLI.fail("no API key for \(url). Pass --api-key or set OTTER_API_KEY (the key is kept only where `otter up` or `otter deploy` showed it).")
+    }
+
+    /// Whether `GET /healthz` answers within two seconds (a stopped `otter up` refuses at once).
+    private static func answers(_ base: String) async -> Bool {
+        var b = base
+        while b.hasSuffix("/") { b.removeLast() }
+        guard let u = URL(string: b + "/healthz") else { return false }
+        let transport = CurlTransport(timeouts: .init(connect: .seconds(2), total: .seconds(2)))
+        guard let r = try? await transport.send(HTTPRequest(method: "GET", url: u, headers: [], body: [])) else { return false }
+        return r.status == 200
     }
 
     /// `--stack`'s saved deploy, or the only one when there is no local `otter up`.

@@ -7,6 +7,11 @@ enum CLI {
         exit(status)
     }
 
+    /// A line for the person at the terminal that is not part of the output (stderr).
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
     static func warn(_ message: String) {
         FileHandle.standardError.write(Data(("warning: " + message + "\n").utf8))
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OtterCore
 
 /// `otter create-room`: a new room and its link.
 struct CreateRoom: AsyncParsableCommand {
@@ -11,18 +12,23 @@ struct CreateRoom: AsyncParsableCommand {
     @OptionGroup var api: APIClientOptions
 
     @Option(help: "How many people may join (2-4).")
-    var maxPeers = 2
+    var maxPeers = RoomRules.defaultMaxPeers
 
-    @Option(help: "How long the link works, e.g. 30m, 12h, 2d (default 48h).")
+    @Option(help: "How long the link works, e.g. 30m, 12h, 2d; from 1m to 30d.")
     var ttl = "48h"
 
     func validate() throws {
-        guard (2...4).contains(maxPeers) else { throw ValidationError("--max-peers must be 2, 3 or 4") }
-        guard Duration.parseTTL(ttl) != nil else { throw ValidationError("--ttl must look like 90s, 30m, 12h or 2d") }
+        guard RoomRules.peerRange.contains(maxPeers) else { throw ValidationError("--max-peers must be 2, 3 or 4") }
+        guard let seconds = Duration.parseTTL(ttl) else { throw ValidationError("--ttl must look like 90s, 30m, 12h or 2d") }
+        // The server's bounds (RoomRules), checked here so a bad value fails before any call.
+        let bounds = Int(RoomRules.minTTL)...Int(RoomRules.maxTTL)
+        guard bounds.contains(seconds) else {
+            throw ValidationError("--ttl must be from 1m to 30d (a link shorter than a minute cannot be opened in time); got \(ttl)")
+        }
     }
 
     func run() async throws {
-        let (url, key, _) = api.resolve()
+        let (url, key, _) = await api.resolve()
         let room = await api.call("POST", url, path: "/rooms", key: key,
                                   body: ["maxPeers": maxPeers, "ttlSeconds": Duration.parseTTL(ttl)!])
         if api.json {

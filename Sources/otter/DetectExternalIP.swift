@@ -10,8 +10,10 @@ import OtterAWS
 struct DetectExternalIP: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect-external-ip",
+        // Used inside the relay image only, so kept out of the top-level help.
         abstract: "Print this ECS task's public IPv4 address (task metadata + EC2 DescribeNetworkInterfaces).",
-        discussion: "Needs ECS_CONTAINER_METADATA_URI_V4 (set by ECS) and the task role's credentials; prints only the address, so $(...) can use it."
+        discussion: "Needs ECS_CONTAINER_METADATA_URI_V4 (set by ECS) and the task role's credentials; prints only the address, so $(...) can use it.",
+        shouldDisplay: false
     )
 
     @Option(help: "AWS region (default: AWS_REGION, as ECS sets it).")

@@ -12,8 +12,10 @@ struct Relay: AsyncParsableCommand {
         discussion: """
         Examples:
           otter relay -c /etc/turnserver.conf
-          otter relay --listening-ip=127.0.0.1 --use-auth-secret --static-auth-secret=SECRET \\
-            --realm=example.com --min-port=49152 --max-port=65535 --no-tls --no-dtls --no-cli
+          otter relay --use-auth-secret --static-auth-secret=SECRET \\
+            --realm=example.com --listening-ip=127.0.0.1 \\
+            --min-port=49152 --max-port=65535 --no-tls --no-dtls --no-cli
+
         Options coturn has that otter relay does not implement are refused by name.
         """
     )
@@ -23,7 +25,7 @@ struct Relay: AsyncParsableCommand {
 
     func run() async throws {
         if options.contains("-h") || options.contains("--help") {
-            print(Relay.helpMessage())
+            print(Otter.helpMessage(for: Relay.self))
             return
         }
         let config: RelayConfiguration

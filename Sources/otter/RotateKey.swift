@@ -12,7 +12,7 @@ struct RotateKey: AsyncParsableCommand {
     @OptionGroup var api: APIClientOptions
 
     func run() async throws {
-        let (url, key, source) = api.resolve()
+        let (url, key, source) = await api.resolve()
         let result = await api.call("POST", url, path: "/keys/rotate", key: key)
         guard let newKey = result["apiKey"] as? String else { CLI.fail("the API answered without a new key") }
         var savedTo: String?

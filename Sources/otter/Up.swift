@@ -95,11 +95,12 @@ func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-/// The first room link `otter up` prints, so there is something to click.
+/// The first room link `otter up` prints, so there is something to click. It has
+/// the same default size as `otter create-room` and the cloud API (RoomRules).
 enum SampleRoom {
     static func create(state: ServerState) async throws -> String {
         let now = Date()
-        let room = StoredRoom(id: Secrets.newRoomID(), maxPeers: 4, createdAt: Int(now.timeIntervalSince1970),
+        let room = StoredRoom(id: Secrets.newRoomID(), maxPeers: RoomRules.defaultMaxPeers, createdAt: Int(now.timeIntervalSince1970),
                               expiresAt: Int(now.timeIntervalSince1970 + RoomRules.defaultTTL))
         try state.store.insert(room)
         let token = try await state.tokens.sign(RoomClaims(roomID: room.id, maxPeers: room.maxPeers, issuedAt: now,

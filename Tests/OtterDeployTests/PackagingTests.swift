@@ -58,6 +58,19 @@ import ZIPFoundation
         }
     }
 
+    /// S3 bucket names are global, lower-case and at most 63 characters
+    /// (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html),
+    /// so a name built from the stack must not let two stacks meet in one bucket.
+    @Test func artifactsBucketNamesOfDifferentStacksNeverCollide() {
+        let prefix = String(repeating: "team-video-", count: 5)
+        let stacks = [prefix + "staging", prefix + "production", "Otter", "otter", "OTTER-x", "otter-x"]
+        let names = stacks.map { ArtifactsBucket.name(stack: $0, account: "123456789012", region: "ap-southeast-2") }
+        #expect(Set(names).count == stacks.count, "\(names)")
+        #expect(names.allSatisfy { $0.count <= 63 })
+        // A short lower-case name keeps the plain form existing deploys already use.
+        #expect(ArtifactsBucket.name(stack: "otter", account: "123456789012", region: "eu-west-1") == "otter-123456789012-eu-west-1-otter")
+    }
+
     @Test func webAppFilesCarryTypesAndCacheRules() throws {
         let files = try SiteUploader.files(webAppDirectory: Self.webapp,
                                            configJS: SiteUploader.configJS(apiURL: "https://a", signalURL: "wss://s", stunURLs: ["stun:h:3478"]))

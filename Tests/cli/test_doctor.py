@@ -52,3 +52,19 @@ def test_doctor_explains_missing_credentials(tmp_path):
     r = subprocess.run([OTTER, "doctor"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "AWS_ACCESS_KEY_ID" in r.stderr and "~/.aws/credentials" not in r.stdout
+
+
+def test_doctor_reads_credentials_from_HOME_like_the_aws_cli(moto, tmp_path):
+    """The AWS CLI and SDKs find ~/.aws through $HOME, not the password database
+    (https://docs.aws.amazon.com/sdkref/latest/guide/file-location.html)."""
+    url, key_id, secret = moto
+    aws = tmp_path / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text(f"[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
+    (aws / "config").write_text("[default]\nregion = eu-central-1\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(tmp_path), AWS_ENDPOINT_URL=url)
+    r = subprocess.run([OTTER, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "user/doctor" in r.stdout
+    assert "eu-central-1" in r.stdout

@@ -6,10 +6,13 @@ public struct AWSEnvironment: Sendable {
     public var variables: [String: String]
     public var homeDirectory: String
 
+    /// `homeDirectory` defaults to `HOME`, as the AWS CLI and SDKs read it; the
+    /// password database's home (NSHomeDirectory on Linux) only when HOME is unset.
     public init(variables: [String: String] = ProcessInfo.processInfo.environment,
-                homeDirectory: String = NSHomeDirectory()) {
+                homeDirectory: String? = nil) {
         self.variables = variables
-        self.homeDirectory = homeDirectory
+        let home = variables["HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        self.homeDirectory = homeDirectory ?? home ?? NSHomeDirectory()
     }
 
     public subscript(name: String) -> String? {
