@@ -3,9 +3,12 @@ import OtterRelay
 import ServiceLifecycle
 
 /// The STUN/TURN relay inside `otter up`: the same server as `otter relay`,
-/// with the TURN REST secret from the state store. Peers of a local stack are
-/// on this machine or its LAN, so loopback and private peers are allowed here
-/// (the standalone relay refuses them by default).
+/// with the TURN REST secret from the state store and the same quotas.
+/// Local calls need loopback and private peers, so they are allowed while
+/// `otter up` listens on a loopback address only; listening on the network
+/// (`--host 0.0.0.0`), anyone with a room link could relay into this
+/// machine's LAN, so the relay then refuses them, as `otter relay` does,
+/// unless `--relay-allow-private-peers` says the LAN is meant.
 public struct EmbeddedRelay: Service {
     let server: RelayServer
     let logger: Logger
@@ -18,10 +21,26 @@ public struct EmbeddedRelay: Service {
         c.realm = "otter"
         c.useAuthSecret = true
         c.staticAuthSecrets = [turnSecret]
-        c.allowLoopbackPeers = true
-        c.denyPrivatePeers = false
+        let privatePeers = allowsPrivatePeers(config)
+        c.allowLoopbackPeers = privatePeers
+        c.denyPrivatePeers = !privatePeers
         c.noTLS = true
         return c
+    }
+
+    static func allowsPrivatePeers(_ config: ServerConfiguration) -> Bool {
+        PeerPolicy.isLoopback(host: config.host) || config.relayAllowsPrivatePeers
+    }
+
+    /// The line `otter up` prints at start: which peers its relay reaches, and why.
+    public static func peerPolicyLine(for config: ServerConfiguration) -> String {
+        if PeerPolicy.isLoopback(host: config.host) {
+            return "Relay peers: all, loopback and private included (otter up listens on \(config.host), this machine only)"
+        }
+        if config.relayAllowsPrivatePeers {
+            return "Relay peers: all, loopback and private included (--relay-allow-private-peers) although \(config.host) is reachable from the network"
+        }
+        return "Relay peers: public addresses only; loopback and private ones are refused because \(config.host) is reachable from the network (--relay-allow-private-peers allows them)"
     }
 
     public init(config: ServerConfiguration, turnSecret: String, logger: Logger) {

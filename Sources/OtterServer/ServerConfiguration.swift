@@ -14,6 +14,10 @@ public struct ServerConfiguration: Sendable {
     public var signalBurst: Double
     public var iceTTL: TimeInterval
     public var pingInterval: Duration
+    /// Let the embedded relay reach loopback and private peers although
+    /// `host` is not a loopback address (`otter up --relay-allow-private-peers`).
+    /// On a loopback host they are always allowed (see EmbeddedRelay).
+    public var relayAllowsPrivatePeers = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, relayPort: Int = 3478, publicURL: String? = nil,
                 dataDirectory: String = ".otter", webAppDirectory: String? = nil,

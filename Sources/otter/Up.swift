@@ -29,6 +29,9 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Folder with the web app (default: Templates/webapp next to the executable or in the current folder).")
     var webDir: String?
 
+    @Flag(help: "Let the embedded relay reach loopback and private addresses although --host is not a loopback address (a LAN whose callers are all trusted). Always allowed on 127.0.0.1.")
+    var relayAllowPrivatePeers = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
@@ -50,8 +53,9 @@ struct Up: AsyncParsableCommand {
         }
         let logger = Logger(label: "otter.up")
         FileLimit.raiseToHardLimit(logger: logger)
-        let config = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
+        var config = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
                                          dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
+        config.relayAllowsPrivatePeers = relayAllowPrivatePeers
         let store: StateStore
         do { store = try StateStore(dataDirectory: dataDir) } catch {
             CLI.fail("cannot open the state in \(dataDir): \(error). Check the folder's permissions, or pass --data-dir.")
@@ -84,6 +88,7 @@ struct Up: AsyncParsableCommand {
             say("Web app: \(config.baseURL)/")
             say("Sample room: \(sample)")
             say("Relay: \(config.turnURLs.joined(separator: ", "))")
+            say(EmbeddedRelay.peerPolicyLine(for: config))
         }
         try await serviceGroup(app: app, state: state, relay: relay, logger: logger).run()
     }

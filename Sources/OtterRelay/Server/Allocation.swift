@@ -137,6 +137,8 @@ final class Allocation: @unchecked Sendable {
     let key: ClientKey
     let link: ClientLink
     let username: String
+    /// What user-quota counts this allocation against (see RelayEngine.quotaUser).
+    let quotaUser: String
     let userKey: [UInt8]
     /// The NIO relay channel; nil when the UDP pump owns the relay socket.
     let relayChannel: Channel?
@@ -159,15 +161,18 @@ final class Allocation: @unchecked Sendable {
     var allocateResponse: ByteBuffer
     var needsFlush = false
     var closed = false
-    /// max-bps budgets, client → peer and peer → client.
+    /// Bytes per second granted in each direction (max-bps, or less of
+    /// bps-capacity), 0 for unlimited; the budgets, client → peer and peer → client.
+    let bps: Int
     var toPeer: TokenBucket
     var toClient: TokenBucket
 
-    init(key: ClientKey, link: ClientLink, username: String, userKey: [UInt8], relay: RelaySocket,
-         relayAddress: STUNAddress, expiry: NIODeadline, allocateTransaction: TransactionID, maxBPS: Int) {
+    init(key: ClientKey, link: ClientLink, username: String, quotaUser: String, userKey: [UInt8], relay: RelaySocket,
+         relayAddress: STUNAddress, expiry: NIODeadline, allocateTransaction: TransactionID, bps: Int) {
         self.key = key
         self.link = link
         self.username = username
+        self.quotaUser = quotaUser
         self.userKey = userKey
         switch relay {
         case .channel(let ch, _):
@@ -184,8 +189,9 @@ final class Allocation: @unchecked Sendable {
         self.allocateTransaction = allocateTransaction
         self.allocateResponse = ByteBuffer()
         let now = NIODeadline.now()
-        self.toPeer = TokenBucket(rate: maxBPS, now: now)
-        self.toClient = TokenBucket(rate: maxBPS, now: now)
+        self.bps = bps
+        self.toPeer = TokenBucket(rate: bps, now: now)
+        self.toClient = TokenBucket(rate: bps, now: now)
     }
 }
 

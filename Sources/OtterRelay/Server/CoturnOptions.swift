@@ -14,7 +14,7 @@ extension RelayConfiguration {
     static let shortNames: [Character: String] = [
         "c": "conf", "L": "listening-ip", "p": "listening-port", "E": "relay-ip", "X": "external-ip",
         "r": "realm", "a": "lt-cred-mech", "u": "user", "f": "fingerprint", "l": "log-file",
-        "q": "user-quota", "Q": "total-quota", "s": "max-bps", "v": "verbose", "V": "Verbose",
+        "q": "user-quota", "Q": "total-quota", "s": "max-bps", "B": "bps-capacity", "v": "verbose", "V": "Verbose",
         "n": "no-conf", "o": "daemon", "m": "relay-threads", "z": "no-auth", "S": "stun-only",
         "d": "listening-device", "i": "relay-device",
     ]
@@ -44,7 +44,7 @@ extension RelayConfiguration {
         "no-auth", "stun-only", "no-stun", "secure-stun", "tcp-relay", "userdb", "psql-userdb", "mysql-userdb",
         "mongo-userdb", "redis-userdb", "redis-statsdb", "oauth", "alt-listening-port", "alt-tls-listening-port",
         "aux-server", "udp-self-balance", "mobility", "listening-device", "relay-device", "tcp-proxy-port",
-        "CA-file", "dh-file", "dh566", "cipher-list", "ec-curve-name", "check-origin-consistency", "bps-capacity",
+        "CA-file", "dh-file", "dh566", "cipher-list", "ec-curve-name", "check-origin-consistency",
         "allocation-default-address-family", "keep-address-family", "rest-api-separator",
         "server-relay", "acme-redirect", "daemon", "dtls-listening-port", "alternate-server", "tls-alternate-server",
         "sha256", "sha384", "sha512", "oauth-only", "secret-ttl", "auth-secret", "use-auth-secret-ttl",
@@ -101,7 +101,8 @@ extension RelayConfiguration {
         }
         value("user-quota") { c, v in c.userQuota = try int("user-quota", v) }
         value("total-quota") { c, v in c.totalQuota = try int("total-quota", v) }
-        value("max-bps") { c, v in c.maxBPS = try int("max-bps", v) }
+        value("max-bps") { c, v in c.maxBPS = try int("max-bps", v, max: Int(UInt32.max)) }
+        value("bps-capacity") { c, v in c.bpsCapacity = try int("bps-capacity", v, max: Int(UInt32.max)) }
         o["stale-nonce"] = Option(arity: .optionalValue) { c, v in
             c.nonceLifetime = v == nil ? 600 : try int("stale-nonce", v, min: 1)
         }

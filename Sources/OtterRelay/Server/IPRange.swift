@@ -106,6 +106,15 @@ public struct PeerPolicy: Sendable {
         self.denyPrivate = denyPrivate
     }
 
+    /// True for a loopback address (127/8, ::1, IPv4-mapped 127/8) or `localhost`:
+    /// a listener there is reachable from this machine only.
+    public static func isLoopback(host: String) -> Bool {
+        if host.lowercased() == "localhost" { return true }
+        guard let ip = IPRange.parseIP(host) else { return false }
+        let unmapped = STUNAddress(ip: ip, port: 0).unmappingIPv4.ip
+        return loopback.contains { $0.contains(unmapped) }
+    }
+
     public func permits(_ ip: STUNAddress.IP) -> Bool {
         let ip = STUNAddress(ip: ip, port: 0).unmappingIPv4.ip
         if allowed.contains(where: { $0.contains(ip) }) { return true }

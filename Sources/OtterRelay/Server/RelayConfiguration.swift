@@ -23,11 +23,24 @@ public struct RelayConfiguration: Sendable {
     public var longTermCredentials = false
     /// name → password, or name → "0x" + hex key (coturn's form).
     public var users: [String: String] = [:]
-    /// 0 means no limit, as in coturn.
-    public var userQuota = 0
-    public var totalQuota = 0
-    /// Bytes per second per allocation, 0 for unlimited.
+    /// Simultaneous allocations per user (coturn's user-quota); 0 means no
+    /// limit, as in coturn. With use-auth-secret the user is the REST
+    /// username without its timestamp (coturn's rule), so every credential a
+    /// room hands out counts together. coturn's default is no limit; ours
+    /// must hold a full room: 4 browsers x 3 peer connections x up to 4 TURN
+    /// URLs (UDP, TCP, TCP 443, TLS) x 2 networks (Wi-Fi and Ethernet, or a
+    /// VPN) = 96 allocations in Chromium, plus 32 for those a reload or an ICE
+    /// restart leaves until they expire.
+    public var userQuota = RelayConfiguration.defaultUserQuota
+    /// Simultaneous allocations in all (coturn's total-quota); 0 means no
+    /// limit. The port range bounds it too (508 when no port is left).
+    public var totalQuota = RelayConfiguration.defaultTotalQuota
+    /// Bytes per second per allocation and direction, 0 for unlimited (as coturn).
     public var maxBPS = 0
+    /// Bytes per second all allocations may be granted together, per
+    /// direction (coturn's bps-capacity); 0 for unlimited. Each Allocate is
+    /// granted min(max-bps, what is left), 486 when nothing is left.
+    public var bpsCapacity = 0
     /// Seconds a NONCE stays valid before 438 Stale Nonce.
     public var nonceLifetime = 600
     public var defaultAllocateLifetime = 600
@@ -64,6 +77,11 @@ public struct RelayConfiguration: Sendable {
 
     public init() {}
 
+    public static let defaultUserQuota = 128
+    /// About 40 MB of relay state (21 KB an allocation, docs/NOTES-RELAY.md)
+    /// and more allocations than one core can relay media for at once.
+    public static let defaultTotalQuota = 2000
+
     public var peerPolicy: PeerPolicy {
         PeerPolicy(allowed: allowedPeerIPs, denied: deniedPeerIPs, allowLoopback: allowLoopbackPeers, denyPrivate: denyPrivatePeers)
     }
@@ -84,6 +102,10 @@ public struct RelayConfiguration: Sendable {
         }
         if !noTLS, (certificateFile == nil) != (privateKeyFile == nil) {
             throw RelayError(.badValue, "TLS needs both cert and pkey")
+        }
+        if bpsCapacity > 0 && maxBPS == 0 {
+            // coturn refuses this too: capacity is shared out in max-bps slices.
+            throw RelayError(.badValue, "bps-capacity needs max-bps (each allocation is granted max-bps out of bps-capacity)")
         }
         if defaultAllocateLifetime <= 0 || maxAllocateLifetime <= 0 || channelLifetime <= 0 || permissionLifetime <= 0 || nonceLifetime <= 0 || maxAllocateTimeout <= 0 {
             throw RelayError(.badValue, "lifetimes must be positive seconds")

@@ -13,7 +13,7 @@ extension RelayEngine {
             return
         }
         // Still binding the relay socket for this client: the retransmission is answered when it is done.
-        if pending.contains(key) { return }
+        if pending[key] != nil { return }
         guard let transport = msg.requestedTransport else {
             error(msg, link: link, .badRequest, "REQUESTED-TRANSPORT missing", auth: who)
             return
@@ -38,14 +38,7 @@ extension RelayEngine {
             error(msg, link: link, .badRequest, "EVEN-PORT and RESERVATION-TOKEN cannot be combined", auth: who)
             return
         }
-        if config.userQuota > 0, perUser[who.username, default: 0] >= config.userQuota {
-            error(msg, link: link, .allocationQuotaReached, auth: who)
-            return
-        }
-        if config.totalQuota > 0, allocations.count + pending.count >= config.totalQuota {
-            error(msg, link: link, .insufficientCapacity, auth: who)
-            return
-        }
+        guard let grant = grantQuota(msg, link: link, auth: who) else { return }
         let lifetime = grantedLifetime(msg.lifetime)
 
         if let token {
@@ -55,14 +48,14 @@ extension RelayEngine {
             }
             switch r.socket {
             case .channel:
-                finishAllocate(msg, key: key, link: link, auth: who, relay: r.socket, lifetime: lifetime, reservedToken: nil)
+                finishAllocate(msg, key: key, link: link, auth: who, relay: r.socket, lifetime: lifetime, reservedToken: nil, grant: grant)
             case .pump(let fd, _):
                 #if os(Linux)
                 guard let token = addToPump(fd) else {
                     error(msg, link: link, .serverError, auth: who)
                     return
                 }
-                finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime, reservedToken: nil)
+                finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime, reservedToken: nil, grant: grant)
                 #endif
             }
             return
@@ -101,12 +94,13 @@ extension RelayEngine {
                 reservations[t] = Reservation(socket: .pump(next, 0), expiry: .now() + .seconds(30))
                 reservedToken = t
             }
-            finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime, reservedToken: reservedToken)
+            finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime,
+                           reservedToken: reservedToken, grant: grant)
             return
         }
         #endif
 
-        pending.insert(key)
+        pending[key] = grant
         bindRelay(even: even, reserveNext: reserve, attemptsLeft: 32).whenComplete { [self] result in
             self.lock.withLock { self.boundRelay(result, msg, key: key, link: link, auth: who, lifetime: lifetime) }
         }
@@ -114,7 +108,7 @@ extension RelayEngine {
 
     private func boundRelay(_ result: Result<BoundRelay, Error>, _ msg: STUNMessage, key: ClientKey, link: ClientLink,
                             auth who: AuthResult, lifetime: Int) {
-        guard self.pending.remove(key) != nil else {
+        guard let grant = self.pending.removeValue(forKey: key) else {
             // The client went away (TCP closed) while we were binding.
             if case .success(let bound) = result {
                 bound.channel.close(promise: nil)
@@ -134,12 +128,12 @@ extension RelayEngine {
                 reservedToken = t
             }
             self.finishAllocate(msg, key: key, link: link, auth: who, relay: .channel(bound.channel, bound.box),
-                                lifetime: lifetime, reservedToken: reservedToken)
+                                lifetime: lifetime, reservedToken: reservedToken, grant: grant)
         }
     }
 
     private func finishAllocate(_ msg: STUNMessage, key: ClientKey, link: ClientLink, auth who: AuthResult,
-                                relay: RelaySocket, lifetime: Int, reservedToken: UInt64?) {
+                                relay: RelaySocket, lifetime: Int, reservedToken: UInt64?, grant: QuotaGrant) {
         let local: STUNAddress?
         switch relay {
         case .channel(let channel, _): local = channel.localAddress.flatMap { STUNAddress($0) }
@@ -172,9 +166,9 @@ extension RelayEngine {
                 logger.debug("could not set DF on relay socket", metadata: ["error": "\(e)"])
             }
         }
-        let a = Allocation(key: key, link: link, username: who.username, userKey: who.key, relay: relay,
-                           relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
-                           allocateTransaction: msg.transactionID, maxBPS: maxBPS)
+        let a = Allocation(key: key, link: link, username: who.username, quotaUser: grant.user, userKey: who.key,
+                           relay: relay, relayAddress: relayAddr, expiry: .now() + .seconds(Int64(lifetime)),
+                           allocateTransaction: msg.transactionID, bps: grant.bps)
         switch relay {
         case .channel(_, let box):
             // Direct sends only on the channel's own loop: NIO closes the
@@ -188,7 +182,7 @@ extension RelayEngine {
             pumpRelays[token] = a
         }
         allocations[key] = a
-        perUser[who.username, default: 0] += 1
+        takeQuota(grant)
         metrics.allocationsCreated += 1
         metrics.allocationsActive = allocations.count
         a.allocateResponse = respond(msg, link: link, cls: .successResponse, auth: who) { b in

@@ -20,11 +20,14 @@ final class RelayEngine: @unchecked Sendable {
     let relayBindIP: String
     /// Public address advertised for a relay bound to a private address (-X).
     let externalIP: STUNAddress.IP?
-    let maxBPS: Int
-
     var allocations: [ClientKey: Allocation] = [:]
-    var pending: Set<ClientKey> = []
+    /// Allocates still binding their relay socket, with what each will take
+    /// of the quotas (counted by allocate() until the allocation exists).
+    var pending: [ClientKey: QuotaGrant] = [:]
+    /// Live allocations per quota user.
     var perUser: [String: Int] = [:]
+    /// bps-capacity granted to live allocations, per direction.
+    var bpsGranted = 0
     var reservations: [UInt64: Reservation] = [:]
     var dirty: [Allocation] = []
     var metrics = RelayMetrics()
@@ -64,7 +67,6 @@ final class RelayEngine: @unchecked Sendable {
             break
         }
         self.externalIP = ext
-        self.maxBPS = config.maxBPS
     }
 
     func startSweeping() {
@@ -159,7 +161,7 @@ final class RelayEngine: @unchecked Sendable {
     /// binding its relay socket counts as one.
     func hasAllocation(streamChannel channel: Channel) -> Bool {
         let key = ClientKey.stream(ObjectIdentifier(channel))
-        return allocations[key] != nil || pending.contains(key)
+        return allocations[key] != nil || pending[key] != nil
     }
 
     /// After the connection's first read: the pump reads it from now on
@@ -207,7 +209,7 @@ final class RelayEngine: @unchecked Sendable {
 
     func streamClosed(_ channel: Channel, writer: StreamWriter?) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
-        pending.remove(key)
+        pending[key] = nil
         if let a = allocations[key] { remove(a, reason: "connection closed") }
         #if os(Linux)
         if let writer {
@@ -236,7 +238,7 @@ final class RelayEngine: @unchecked Sendable {
     @inline(__always)
     func sendToPeer(_ a: Allocation, peer: inout PeerSocket, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?) {
         let n = bytes.count
-        if maxBPS > 0, !a.toPeer.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
+        if a.bps > 0, !a.toPeer.admit(bytes: n, rate: a.bps, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesFromClients &+= n
         metrics.packetsFromClients &+= 1
         // While NIO still holds queued datagrams for this socket, queue behind them to keep their order.
@@ -276,7 +278,7 @@ final class RelayEngine: @unchecked Sendable {
         guard !a.closed else { return false }
         guard a.permissions[peer.ip] != nil else { metrics.droppedNoPermission += 1; return false }
         let n = bytes.count
-        if maxBPS > 0, !a.toClient.admit(bytes: n, rate: maxBPS, now: .now()) { metrics.droppedOverBandwidth &+= 1; return false }
+        if a.bps > 0, !a.toClient.admit(bytes: n, rate: a.bps, now: .now()) { metrics.droppedOverBandwidth &+= 1; return false }
         metrics.bytesToClients &+= n
         metrics.packetsToClients &+= 1
         let number = a.channelByPeer[peer]
@@ -373,7 +375,7 @@ final class RelayEngine: @unchecked Sendable {
         }
         for w in pumpWriters.values where w.reading && w.watchdogDeadline <= now {
             let key = ClientKey.stream(ObjectIdentifier(w.channel))
-            if allocations[key] != nil || pending.contains(key) {
+            if allocations[key] != nil || pending[key] != nil {
                 w.watchdogDeadline = now + .seconds(Int64(config.maxAllocateTimeout))
             } else {
                 logger.debug("closing connection without allocation", metadata: ["remote": "\(w.remote.map { "\($0)" } ?? "?")"])
@@ -388,7 +390,7 @@ final class RelayEngine: @unchecked Sendable {
         a.closed = true
         closeRelay(a)
         allocations[a.key] = nil
-        if let n = perUser[a.username] { perUser[a.username] = n > 1 ? n - 1 : nil }
+        releaseQuota(user: a.quotaUser, bps: a.bps)
         metrics.allocationsDeleted += 1
         metrics.allocationsActive = allocations.count
         logger.debug("allocation removed", metadata: ["relay": "\(a.relayAddress)", "user": "\(a.username)", "reason": "\(reason)"])

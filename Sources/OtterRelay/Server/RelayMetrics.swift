@@ -4,6 +4,7 @@ struct RelayMetrics {
     var allocationsCreated = 0
     var allocationsDeleted = 0
     var allocationsActive = 0
+    var allocationsOverQuota = 0
     var bytesFromClients = 0
     var packetsFromClients = 0
     var bytesToClients = 0
@@ -26,6 +27,7 @@ struct RelayMetrics {
         line("turn_total_allocations", "gauge", "Allocations currently active.", allocationsActive)
         line("otter_relay_allocations_created_total", "counter", "Allocations created.", allocationsCreated)
         line("otter_relay_allocations_deleted_total", "counter", "Allocations deleted or expired.", allocationsDeleted)
+        line("otter_relay_allocations_over_quota_total", "counter", "Allocate requests refused with 486 (user-quota, total-quota or bps-capacity).", allocationsOverQuota)
         line("turn_traffic_rcvb", "counter", "Payload bytes received from clients for peers.", bytesFromClients)
         line("turn_traffic_rcvp", "counter", "Packets received from clients for peers.", packetsFromClients)
         line("turn_traffic_sentb", "counter", "Payload bytes sent from peers to clients.", bytesToClients)

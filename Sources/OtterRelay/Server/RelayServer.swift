@@ -126,6 +126,8 @@ public final class RelayServer: Sendable {
             "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
             "tls": "\(bound.tls.map(String.init) ?? "-")", "realm": "\(c.realm)",
             "relay-ports": "\(c.minPort)-\(c.maxPort)",
+            // 0 is coturn's "no limit"; the defaults are finite (RelayConfiguration).
+            "user-quota": "\(c.userQuota)", "total-quota": "\(c.totalQuota)", "max-bps": "\(c.maxBPS)",
             // What peers are told to send to: worth seeing when a relayed call fails.
             "external-ip": "\(c.externalIPs.isEmpty ? "-" : c.externalIPs.map(\.public).joined(separator: ","))",
         ])
