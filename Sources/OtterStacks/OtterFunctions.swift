@@ -1,5 +1,8 @@
 /// The Otter Lambda functions: logical ID, handler entry point, environment and
-/// grants. This table is the contract with Templates/lambda (issue 7): a handler
+/// grants. The HTTP API has no Lambda authorizers: its handlers check the API key
+/// and room token themselves, so a refusal carries DESIGN.md's `{"error":…}` body
+/// (an authorizer's would be API Gateway's `{"message":"Forbidden"}`) and a request
+/// costs one invocation, not two. This table is the contract with Templates/lambda (issue 7): a handler
 /// module must exist for every `handler`, and it may read only the listed
 /// environment variables and call only the granted actions (the roles allow
 /// nothing else). README.md in this folder prints the same table; a test checks
@@ -12,8 +15,6 @@ public enum OtterFunction: String, CaseIterable, Sendable {
     case wsSignal = "WsSignal"
     case wsPing = "WsPing"
     case wsDefault = "WsDefault"
-    case httpKeyAuthorizer = "HttpKeyAuthorizer"
-    case httpTokenAuthorizer = "HttpTokenAuthorizer"
     case httpRooms = "HttpRooms"
     case httpIce = "HttpIce"
     case httpKeys = "HttpKeys"
@@ -32,8 +33,6 @@ public enum OtterFunction: String, CaseIterable, Sendable {
         case .wsSignal: "ws_signal.handler"
         case .wsPing: "ws_ping.handler"
         case .wsDefault: "ws_default.handler"
-        case .httpKeyAuthorizer: "http_key_authorizer.handler"
-        case .httpTokenAuthorizer: "http_token_authorizer.handler"
         case .httpRooms: "http_rooms.handler"
         case .httpIce: "http_ice.handler"
         case .httpKeys: "http_keys.handler"
@@ -50,8 +49,6 @@ public enum OtterFunction: String, CaseIterable, Sendable {
         case .wsSignal: "WebSocket signal: relays to a peer of the same room"
         case .wsPing: "WebSocket ping: pong"
         case .wsDefault: "WebSocket $default: bad-message"
-        case .httpKeyAuthorizer: "HTTP API authorizer for x-api-key"
-        case .httpTokenAuthorizer: "HTTP API authorizer for the Bearer room token"
         case .httpRooms: "POST /rooms and GET /rooms/{roomId}"
         case .httpIce: "GET /rooms/{roomId}/ice-servers"
         case .httpKeys: "POST /keys/rotate"
@@ -66,8 +63,6 @@ public enum OtterFunction: String, CaseIterable, Sendable {
         case .wsConnect: [.connectionsTable, .roomsTable, .signingSecretArn]
         case .wsDisconnect, .wsJoin, .wsSignal: [.connectionsTable, .roomsTable, .wsEndpoint]
         case .wsPing, .wsDefault: [.wsEndpoint]
-        case .httpKeyAuthorizer: [.configTable]
-        case .httpTokenAuthorizer: [.signingSecretArn]
         case .httpRooms: [.configTable, .roomsTable, .signingSecretArn, .webAppUrl, .maxPeersDefault]
         case .httpIce: [.roomsTable, .signingSecretArn, .turnSecretArn, .turnUrls]
         case .httpKeys: [.configTable]
@@ -87,13 +82,11 @@ public enum OtterFunction: String, CaseIterable, Sendable {
              .table(.rooms, ["dynamodb:GetItem", "dynamodb:UpdateItem"]), .postToConnections]
         case .wsJoin:
             [.table(.connections, ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]),
-             .table(.rooms, ["dynamodb:GetItem", "dynamodb:UpdateItem"]), .postToConnections, .closeConnections]
+             .table(.rooms, ["dynamodb:GetItem", "dynamodb:UpdateItem"]), .postToConnections, .closeConnections,
+             // GetConnection tells a stale seat (socket gone, row left) from a live one when the room is full.
+             .getConnections]
         case .wsPing, .wsDefault:
             [.postToConnections]
-        case .httpKeyAuthorizer:
-            [.table(.config, ["dynamodb:GetItem"])]
-        case .httpTokenAuthorizer:
-            [.secret(.signing)]
         case .httpRooms:
             [.table(.config, ["dynamodb:GetItem"]), .table(.rooms, ["dynamodb:GetItem", "dynamodb:PutItem"]),
              .secret(.signing)]
@@ -144,4 +137,6 @@ public enum Grant: Sendable, Hashable {
     case postToConnections
     /// `execute-api:ManageConnections` DELETE (close a socket, e.g. room-full).
     case closeConnections
+    /// `execute-api:ManageConnections` GET (GetConnection: is that socket still there?).
+    case getConnections
 }

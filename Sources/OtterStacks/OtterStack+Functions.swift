@@ -2,8 +2,7 @@
 /// function each. Roles are built from `OtterFunction.grants` and nothing else.
 enum Functions {
     static func add(to t: inout Template, params: Params, data: DataStores, signal: SignalingApi,
-                    webAppUrl: CFString, relayHost: CFString) -> [OtterFunction: Handle<LambdaFunction>] {
-        let port = OtterStack.relayPort
+                    webAppUrl: CFString, turnUrls: CFString) -> [OtterFunction: Handle<LambdaFunction>] {
         let values: [OtterEnv: CFString] = [
             .connectionsTable: data.tables[.connections]!.ref,
             .roomsTable: data.tables[.rooms]!.ref,
@@ -13,7 +12,7 @@ enum Functions {
             .wsEndpoint: signal.managementEndpoint,
             .webAppUrl: webAppUrl,
             .maxPeersDefault: params.maxPeers.string,
-            .turnUrls: "turn:\(relayHost):\(port)?transport=udp,turn:\(relayHost):\(port)?transport=tcp,stun:\(relayHost):\(port)",
+            .turnUrls: turnUrls,
         ]
         var functions: [OtterFunction: Handle<LambdaFunction>] = [:]
         for fn in OtterFunction.allCases {
@@ -45,6 +44,9 @@ enum Functions {
         case .closeConnections:
             return PolicyStatement(sid: "CloseConnections", allow: ["execute-api:ManageConnections"],
                                    on: ["\(connections)/DELETE/@connections/*"])
+        case .getConnections:
+            return PolicyStatement(sid: "GetConnections", allow: ["execute-api:ManageConnections"],
+                                   on: ["\(connections)/GET/@connections/*"])
         }
     }
 }

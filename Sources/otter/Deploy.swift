@@ -18,23 +18,10 @@ struct Deploy: AsyncParsableCommand {
 
     @OptionGroup var aws: AWSOptions
 
-    @Option(help: "Stack name; also the otter:stack tag on every resource.")
-    var stack = "otter"
-
     @Flag(help: "Deploy without asking for confirmation.")
     var yes = false
 
-    @Option(help: "Relay container image taking coturn flags.")
-    var relayImage = OtterStackOptions.defaultRelayImage
-
-    @Option(help: "Default maximum peers of a new room (2-4).")
-    var maxPeers = 2
-
-    @Option(help: "Fewest relay tasks.")
-    var relayMin = 1
-
-    @Option(help: "Most relay tasks (CPU target tracking scales between the two).")
-    var relayMax = 4
+    @OptionGroup var stack: StackOptions
 
     @Option(help: "Folder for the local state (<stack>.json and the API key).")
     var dataDir = ".otter"
@@ -42,13 +29,7 @@ struct Deploy: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON on stdout (progress goes to stderr).")
     var json = false
 
-    var stackOptions: OtterStackOptions {
-        OtterStackOptions(stackName: stack, maxPeers: maxPeers, relayImage: relayImage, relayMinTasks: relayMin, relayMaxTasks: relayMax)
-    }
-
-    func validate() throws {
-        do { try stackOptions.validate() } catch { throw ValidationError(error.description) }
-    }
+    var stackOptions: OtterStackOptions { stack.options }
 
     func run() async throws {
         let console = Console(progressToStderr: json)
@@ -88,7 +69,7 @@ struct Deploy: AsyncParsableCommand {
             console.say("API key: set by an earlier deploy; this machine has no copy (pass --api-key to create-room).")
         }
         if let room = result.sampleRoomUrl { console.say("Sample room: \(room)") }
-        console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack))")
+        console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack.name))")
     }
 }
 

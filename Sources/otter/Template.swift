@@ -11,31 +11,14 @@ struct Template: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "Stack name: the otter:stack tag on every resource.")
-    var stack: String = "otter"
-
-    @Option(name: .long, help: "Default maximum peers of a new room (2-4).")
-    var maxPeers: Int = 2
-
-    @Option(name: .long, help: "Relay container image taking coturn flags (coturn/coturn, or an otter relay image).")
-    var relayImage: String = OtterStackOptions.defaultRelayImage
-
-    @Option(name: .long, help: "Fewest relay tasks (1-\(OtterStackOptions.relayTaskLimit)).")
-    var relayMin: Int = 1
-
-    @Option(name: .long, help: "Most relay tasks; CPU target tracking scales between --relay-min and this (1-\(OtterStackOptions.relayTaskLimit)).")
-    var relayMax: Int = 4
+    @OptionGroup var stack: StackOptions
 
     @Option(name: .long, help: ArgumentHelp("Write the template to this file instead of standard output.", valueName: "file"))
     var out: String?
 
-    var options: OtterStackOptions {
-        OtterStackOptions(stackName: stack, maxPeers: maxPeers, relayImage: relayImage,
-                          relayMinTasks: relayMin, relayMaxTasks: relayMax)
-    }
+    var options: OtterStackOptions { stack.options }
 
     func validate() throws {
-        do { try options.validate() } catch { throw ValidationError(error.description) }
         if let out, out.isEmpty { throw ValidationError("--out needs a file name") }
     }
 

@@ -2,15 +2,7 @@ import Testing
 @testable import OtterStacks
 
 @Suite struct SecurityTests {
-    static let variants: [OtterStackOptions] = [
-        OtterStackOptions(),
-        OtterStackOptions(maxPeers: 4),
-        OtterStackOptions(relayImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter-relay:1.0"),
-        OtterStackOptions(relayMinTasks: 2, relayMaxTasks: 10),
-        OtterStackOptions(relayMinTasks: 3, relayMaxTasks: 3),
-    ]
-
-    @Test(arguments: variants) func templateBreaksNoRule(options: OtterStackOptions) throws {
+    @Test(arguments: StackVariants.all) func templateBreaksNoRule(options: OtterStackOptions) throws {
         let walker = PolicyWalker(template: try OtterStack.template(options).json)
         #expect(walker.violations() == [])
     }
@@ -86,5 +78,6 @@ import Testing
 extension OtterStackOptions: CustomTestStringConvertible {
     public var testDescription: String {
         "\(stackName) peers=\(maxPeers) image=\(relayImage) relay=\(relayMinTasks)-\(relayMaxTasks)"
+            + " quotas=\(relayUserQuota)/\(relayTotalQuota)/\(relayMaxBps)" + (domain.map { " domain=\($0)" } ?? "")
     }
 }

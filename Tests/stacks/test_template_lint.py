@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build" / "debug" / "otter"))
 CFN_LINT = shutil.which("cfn-lint") or "/root/.pyenv/shims/cfn-lint"
 
+CERTIFICATE_ARN = "arn:aws:acm:eu-west-1:123456789012:certificate/0d3c7a4e-1b2c-4d5e-8f90-123456789abc"
+
 VARIANTS = {
     "default": [],
     "four-peers": ["--max-peers", "4"],
@@ -25,11 +27,13 @@ VARIANTS = {
     "relay-min-max": ["--relay-min", "2", "--relay-max", "10"],
     "relay-fixed": ["--relay-min", "3", "--relay-max", "3"],
     "other-stack": ["--stack", "otter-staging"],
+    "relay-quotas": ["--relay-user-quota", "16", "--relay-total-quota", "200", "--relay-max-bps", "250000"],
+    "domain-tls": ["--domain", "turn.example.com", "--certificate-arn", CERTIFICATE_ARN],
 }
 
 
-def otter(*args, check=True):
-    return subprocess.run([OTTER, "template", *args], capture_output=True, text=True, check=check)
+def otter(*args, check=True, command="template"):
+    return subprocess.run([OTTER, command, *args], capture_output=True, text=True, check=check)
 
 
 @pytest.fixture(scope="module")
@@ -113,12 +117,46 @@ def test_same_options_same_bytes():
     (["--stack", "9lives"], "--stack must start with a letter"),
     (["--relay-image", "has space"], "--relay-image must be an image reference"),
     (["--relay-max", "0"], "--relay-max must be from 1 to 20"),
+    (["--relay-user-quota", "0"], "--relay-user-quota must be from 1 to 10000"),
+    (["--relay-total-quota", "100001"], "--relay-total-quota must be from 1 to 100000"),
+    (["--relay-user-quota", "64", "--relay-total-quota", "10"], "--relay-user-quota (64) must not be above --relay-total-quota (10)"),
+    (["--relay-max-bps", "0"], "--relay-max-bps must be from 16000 to 12500000"),
+    (["--domain", "turn.example.com"], "--domain and --certificate-arn go together"),
+    (["--certificate-arn", CERTIFICATE_ARN], "--domain and --certificate-arn go together"),
+    (["--domain", "turn", "--certificate-arn", CERTIFICATE_ARN], "--domain must be a host name"),
+    (["--domain", "turn.example.com", "--certificate-arn", "arn:aws:iam::123456789012:server-certificate/x"],
+     "--certificate-arn must be an ACM certificate ARN"),
 ])
-def test_bad_options_are_refused_clearly(args, message):
-    proc = otter(*args, check=False)
+@pytest.mark.parametrize("command", ["template", "deploy"])
+def test_bad_options_are_refused_clearly(args, message, command):
+    """Both commands share the stack options and refuse before any AWS call."""
+    proc = otter(*args, check=False, command=command)
     assert proc.returncode != 0
     assert message in proc.stderr
     assert proc.stdout == ""
+
+
+def test_template_and_deploy_declare_the_same_stack_options():
+    def options(command):
+        text = otter("--help", command=command).stdout
+        return {word for word in text.split() if word.startswith("--")}
+    stack = {"--stack", "--max-peers", "--relay-image", "--relay-min", "--relay-max", "--relay-user-quota",
+             "--relay-total-quota", "--relay-max-bps", "--domain", "--certificate-arn"}
+    assert stack <= options("template")
+    assert stack <= options("deploy")
+
+
+def test_domain_variant_offers_turns_and_names_the_dns_record(templates):
+    """The TLS listener on 443, the turns: URL the handlers hand out, and the CNAME to create."""
+    t = json.loads(templates["domain-tls"].read_text())
+    listener = t["Resources"]["RelayListener443"]["Properties"]
+    assert listener["Protocol"] == "TLS" and listener["Certificates"] == [{"CertificateArn": CERTIFICATE_ARN}]
+    urls = t["Outputs"]["TurnUrls"]["Value"]["Fn::Sub"].split(",")
+    assert "turns:turn.example.com:443?transport=tcp" in urls
+    assert t["Outputs"]["TurnDnsRecord"]["Value"] == {"Fn::Sub": "turn.example.com CNAME ${RelayLoadBalancer.DNSName}"}
+    default = json.loads(templates["default"].read_text())
+    assert default["Resources"]["RelayListener443"]["Properties"]["Protocol"] == "TCP"
+    assert "TurnTlsNote" in default["Outputs"] and "TurnDnsRecord" not in default["Outputs"]
 
 
 def test_out_file_matches_stdout(tmp_path):

@@ -54,17 +54,26 @@ extension Handle where R == GatewayApi {
 public struct GatewayStage: Taggable {
     public static let typeName = "AWS::ApiGatewayV2::Stage"
     public static let tagFormat: TagFormat? = .map
+    /// Access logs: one line per request (or WebSocket event) in `destinationArn`'s log group.
+    public struct AccessLog: Sendable {
+        public var destinationArn: CFString
+        public var format: String
+        public init(destinationArn: CFString, format: String) { self.destinationArn = destinationArn; self.format = format }
+    }
     public var apiId: CFString
     public var stageName: String
     public var description: String
     public var burstLimit: Int
     public var rateLimit: Int
-    public init(apiId: CFString, stageName: String, description: String, burstLimit: Int, rateLimit: Int) {
+    public var accessLog: AccessLog?
+    public init(apiId: CFString, stageName: String, description: String, burstLimit: Int, rateLimit: Int,
+                accessLog: AccessLog? = nil) {
         self.apiId = apiId
         self.stageName = stageName
         self.description = description
         self.burstLimit = burstLimit
         self.rateLimit = rateLimit
+        self.accessLog = accessLog
     }
     public var properties: JSON {
         props([
@@ -72,6 +81,7 @@ public struct GatewayStage: Taggable {
             // Routes and integrations change with the template; redeploy them with it.
             "AutoDeploy": true,
             "DefaultRouteSettings": props(["ThrottlingBurstLimit": burstLimit, "ThrottlingRateLimit": rateLimit]),
+            "AccessLogSettings": accessLog.map { props(["DestinationArn": $0.destinationArn, "Format": $0.format]) },
         ])
     }
 }

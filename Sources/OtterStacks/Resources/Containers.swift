@@ -76,25 +76,33 @@ public struct FargateTaskDefinition: Taggable {
 
 public struct FargateService: Taggable {
     public static let typeName = "AWS::ECS::Service"
+    /// One target group the service registers its tasks in (a service may have several,
+    /// e.g. one per listener protocol, on the same container port).
+    public struct LoadBalancer: Sendable {
+        public var containerName: String
+        public var containerPort: Int
+        public var targetGroupArn: CFString
+        public init(containerName: String, containerPort: Int, targetGroupArn: CFString) {
+            self.containerName = containerName
+            self.containerPort = containerPort
+            self.targetGroupArn = targetGroupArn
+        }
+    }
     public var cluster: CFString
     public var taskDefinition: CFString
     public var desiredCount: CFInt
     public var subnets: [CFString]
     public var securityGroups: [CFString]
-    public var targetGroupArn: CFString
-    public var containerName: String
-    public var containerPort: Int
+    public var loadBalancers: [LoadBalancer]
 
     public init(cluster: CFString, taskDefinition: CFString, desiredCount: CFInt, subnets: [CFString],
-                securityGroups: [CFString], targetGroupArn: CFString, containerName: String, containerPort: Int) {
+                securityGroups: [CFString], loadBalancers: [LoadBalancer]) {
         self.cluster = cluster
         self.taskDefinition = taskDefinition
         self.desiredCount = desiredCount
         self.subnets = subnets
         self.securityGroups = securityGroups
-        self.targetGroupArn = targetGroupArn
-        self.containerName = containerName
-        self.containerPort = containerPort
+        self.loadBalancers = loadBalancers
     }
 
     public var properties: JSON {
@@ -104,8 +112,9 @@ public struct FargateService: Taggable {
                 // A public IP per task: it is the relay address the task announces (see README).
                 "AssignPublicIp": "ENABLED", "Subnets": subnets, "SecurityGroups": securityGroups,
             ])]),
-            "LoadBalancers": JSON.array([props(["ContainerName": containerName, "ContainerPort": containerPort,
-                                                "TargetGroupArn": targetGroupArn])]),
+            "LoadBalancers": JSON.array(loadBalancers.map {
+                props(["ContainerName": $0.containerName, "ContainerPort": $0.containerPort, "TargetGroupArn": $0.targetGroupArn])
+            }),
             "HealthCheckGracePeriodSeconds": 30,
             "DeploymentConfiguration": props(["MinimumHealthyPercent": 100, "MaximumPercent": 200,
                                               "DeploymentCircuitBreaker": props(["Enable": true, "Rollback": true])]),
