@@ -21,6 +21,7 @@ import json
 import pytest
 from moto import mock_aws
 
+import apigw_events as ev
 import iam_coverage
 import iam_recorder
 import otter_cloud
@@ -45,6 +46,12 @@ def _scenarios():
             bearer = {"authorization": f"Bearer {room['token']}"}
             assert gw.http("GET", f"/rooms/{room['roomId']}", bearer)[0] == 200
             assert gw.http("GET", f"/rooms/{room['roomId']}/ice-servers", bearer)[0] == 200
+
+            # $connect wired without its authorizer verifies the token itself
+            # (defence in depth, test_security.py): the secret and the room are read.
+            import ws_connect
+            cid = ev.new_connection_id()
+            assert ws_connect.handler(ev.ws_connect_event(cid, room["token"], None, 1), None)["statusCode"] == 200
 
             a, b = join(gw, room), join(gw, room)
             pa, pb = gw.messages(a)[0]["peerId"], gw.messages(b)[0]["peerId"]

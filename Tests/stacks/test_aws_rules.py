@@ -172,22 +172,20 @@ def test_fargate_task_cpu_and_memory_are_a_supported_combination(stack):
         assert memory in sizes.get(cpu, []), f"{lid}: Fargate has no task size cpu={cpu} memory={memory}"
 
 
-def test_ecs_health_check_grace_period_only_with_a_load_balancer_and_long_enough(stack):
-    """ECS: healthCheckGracePeriodSeconds applies to services with a load
-    balancer (0 to 2147483647; without one ECS answers "Health check grace
-    period is only valid for services configured to use load balancers"); when
-    it is not given, 0 is used:
+def test_ecs_health_check_grace_period_covers_the_target_groups_first_health_checks(stack):
+    """ECS: healthCheckGracePeriodSeconds (0 to 2147483647) is the time the
+    scheduler ignores load balancer health checks after a task starts; a
+    load-balanced service that does not set it gets 0:
     https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html#ECS-CreateService-request-healthCheckGracePeriodSeconds
-    Otter's rule on top: a load-balanced service sets it, at least as long as
-    its target groups need to mark a new task healthy (HealthyThresholdCount x
-    HealthCheckIntervalSeconds), so a starting relay is not stopped for
-    failing health checks it has not had time to pass."""
-    services = {lid: stack.prune(stack.props(lid)) for lid in stack.of_type("AWS::ECS::Service")}
+    AWS does not require it; Otter's rule: a load-balanced service sets it, at
+    least as long as its target groups need to mark a new task healthy
+    (HealthyThresholdCount x HealthCheckIntervalSeconds), so a starting relay
+    is not stopped for failing checks it has not had time to pass.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html"""
+    services = load_balanced_services(stack)
+    assert services, "no load-balanced ECS service: this rule has nothing to check"
     for sid, svc in services.items():
         grace = svc.get("HealthCheckGracePeriodSeconds")
-        if not svc.get("LoadBalancers"):
-            assert grace is None, f"{sid}: a grace period without a load balancer is refused by ECS"
-            continue
         assert grace is not None, f"{sid}: load-balanced service without HealthCheckGracePeriodSeconds"
         assert 0 <= int(grace) <= 2147483647
         for lb in svc["LoadBalancers"]:
@@ -271,10 +269,6 @@ def test_public_load_balancers_and_public_ip_services_depend_on_the_gateway_atta
 
 
 # ---------------------------------------------------------------- Network Load Balancer
-
-def _target_group_protocol(tg):
-    return tg.get("Protocol")
-
 
 def test_udp_target_groups_health_check_over_tcp_or_http(stack):
     """NLB target groups: UDP, TCP_UDP, TLS and GENEVE are not health check
@@ -742,3 +736,235 @@ def test_relay_scale_in_waits_for_relayed_calls(stack):
         cfg = p.get("TargetTrackingScalingPolicyConfiguration")
         assert cfg is not None, f"{lid}: only target tracking is modelled here"
         assert int(cfg.get("ScaleInCooldown", 300)) >= 600, f"{lid}: ScaleInCooldown {cfg.get('ScaleInCooldown', 300)}s < 600s"
+
+
+# ---------------------------------------------------------------- the rules can fail (and pass)
+
+def _first(t, rtype, pred=lambda lid, p: True):
+    return next(lid for lid, r in t["Resources"].items() if r["Type"] == rtype and pred(lid, r.get("Properties") or {}))
+
+
+def _props(t, lid):
+    return t["Resources"][lid]["Properties"]
+
+
+def _ws_api(t):
+    return _first(t, "AWS::ApiGatewayV2::Api", lambda _, p: p.get("ProtocolType") == "WEBSOCKET")
+
+
+def _ws_route(t, connect):
+    api = _ws_api(t)
+    return _first(t, "AWS::ApiGatewayV2::Route",
+                  lambda _, p: p["ApiId"] == {"Ref": api} and (p["RouteKey"] == "$connect") == connect)
+
+
+def _load_balanced_service(t):
+    return _first(t, "AWS::ECS::Service", lambda _, p: bool(p.get("LoadBalancers")))
+
+
+def _service_target_group(t):
+    return _props(t, _load_balanced_service(t))["LoadBalancers"][0]["TargetGroupArn"]["Ref"]
+
+
+def _role_statement(t, action):
+    for lid, r in t["Resources"].items():
+        if r["Type"] == "AWS::IAM::Role":
+            for p in r["Properties"].get("Policies") or []:
+                for s in p["PolicyDocument"]["Statement"]:
+                    if action in as_list(s["Action"]):
+                        return s
+    raise AssertionError(f"no role grants {action}")
+
+
+def _set(t, lid, **props):
+    _props(t, lid).update(props)
+
+
+def _add(t, lid, rtype, **props):
+    t["Resources"][lid] = {"Type": rtype, "Properties": props}
+
+
+def _nlb(t):
+    return _first(t, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+
+
+def _table_with_ttl(t):
+    return _first(t, "AWS::DynamoDB::Table", lambda _, p: bool(p.get("TimeToLiveSpecification")))
+
+
+def _add_depends_on(t, lid, *deps):
+    current = t["Resources"][lid].get("DependsOn") or []
+    t["Resources"][lid]["DependsOn"] = sorted(set(as_list(current)) | set(deps))
+
+
+def _fix_port_mappings(t):
+    svc = _props(t, _load_balanced_service(t))
+    task = _props(t, svc["TaskDefinition"]["Ref"])
+    for c in task["ContainerDefinitions"]:
+        seen, kept = set(), []
+        for m in c.get("PortMappings") or []:
+            if m["ContainerPort"] not in seen:
+                seen.add(m["ContainerPort"])
+                kept.append(m)
+        c["PortMappings"] = kept
+
+
+def _fix_gateway_dependencies(t):
+    attachment = _first(t, "AWS::EC2::VPCGatewayAttachment")
+    route = _first(t, "AWS::EC2::Route", lambda _, p: p.get("DestinationCidrBlock") == "0.0.0.0/0")
+    _add_depends_on(t, _nlb(t), attachment, route)
+    _add_depends_on(t, _load_balanced_service(t), attachment, route)
+
+
+def _fix_access_logs(t):
+    for lid in [l for l, r in t["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Stage"]:
+        _add(t, f"{lid}AccessLogs", "AWS::Logs::LogGroup", RetentionInDays=30)
+        _set(t, lid, AccessLogSettings={"DestinationArn": {"Fn::GetAtt": [f"{lid}AccessLogs", "Arn"]},
+                                        "Format": '{"requestId":"$context.requestId"}'})
+    # a WebSocket stage with logging also needs the account's CloudWatch role
+    _add(t, "ApiGatewayLogsRole", "AWS::IAM::Role", AssumeRolePolicyDocument={"Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+        ManagedPolicyArns=["arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"])
+    _add(t, "ApiGatewayAccount", "AWS::ApiGateway::Account",
+         CloudWatchRoleArn={"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]})
+    for lid in [l for l, r in t["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Stage"]:
+        _add_depends_on(t, lid, "ApiGatewayAccount")
+
+
+def _fix_pitr(t):
+    lid = _config_table(Stack(t))
+    _set(t, lid, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+
+
+def _fix_cooldown(t):
+    for lid, r in t["Resources"].items():
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalingPolicy":
+            r["Properties"]["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"] = 600
+
+
+def _tls_listener(t, **extra):
+    _add(t, "TlsListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn={"Ref": _nlb(t)}, Port=443,
+         Protocol="TLS", DefaultActions=[{"Type": "forward", "TargetGroupArn": {"Ref": "TlsTargets"}}], **extra)
+    _add(t, "TlsTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", Port=3478, Protocol="TCP", TargetType="ip",
+         VpcId=_props(t, _service_target_group(t))["VpcId"])
+
+
+def _tcp_udp_listener(t):
+    return _first(t, "AWS::ElasticLoadBalancingV2::Listener", lambda _, p: p.get("Protocol") == "TCP_UDP")
+
+
+def _memory_512(t):
+    task = _props(t, _first(t, "AWS::ECS::TaskDefinition"))
+    task.update(Cpu="512", Memory="512")
+
+
+def _wildcard_getitem(t):
+    _role_statement(t, "dynamodb:GetItem")["Resource"] = "*"
+
+
+# rule -> [(what, mutation, the rule must then fail)]
+RULE_CASES = [
+    (test_ecs_container_port_is_used_in_one_port_mapping_only, "one mapping per port", _fix_port_mappings, False),
+    (test_fargate_task_cpu_and_memory_are_a_supported_combination, "cpu 512 memory 512", _memory_512, True),
+    (test_ecs_health_check_grace_period_covers_the_target_groups_first_health_checks, "no grace period",
+     lambda t: _props(t, _load_balanced_service(t)).pop("HealthCheckGracePeriodSeconds"), True),
+    (test_ecs_health_check_grace_period_covers_the_target_groups_first_health_checks, "grace period 5 s",
+     lambda t: _set(t, _load_balanced_service(t), HealthCheckGracePeriodSeconds=5), True),
+    (test_ecs_service_depends_on_the_listener_of_its_target_group, "no DependsOn",
+     lambda t: t["Resources"][_load_balanced_service(t)].pop("DependsOn"), True),
+    (test_awsvpc_services_register_ip_targets, "instance targets",
+     lambda t: _set(t, _service_target_group(t), TargetType="instance"), True),
+    (test_public_load_balancers_and_public_ip_services_depend_on_the_gateway_attachment_and_default_route,
+     "DependsOn attachment and route", _fix_gateway_dependencies, False),
+    (test_udp_target_groups_health_check_over_tcp_or_http, "UDP health check",
+     lambda t: _set(t, _service_target_group(t), HealthCheckProtocol="UDP"), True),
+    (test_nlb_listeners_use_valid_protocols_ports_and_tls_settings, "TLS listener without certificate",
+     lambda t: _tls_listener(t, SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"), True),
+    (test_nlb_listeners_use_valid_protocols_ports_and_tls_settings, "TLS listener without SslPolicy",
+     lambda t: _tls_listener(t, Certificates=[{"CertificateArn": CERTIFICATE_ARN}]), True),
+    (test_nlb_listeners_use_valid_protocols_ports_and_tls_settings, "TLS listener with certificate and policy",
+     lambda t: _tls_listener(t, Certificates=[{"CertificateArn": CERTIFICATE_ARN}],
+                             SslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06"), False),
+    (test_nlb_listeners_use_valid_protocols_ports_and_tls_settings, "TCP_UDP listener to a TCP target group",
+     lambda t: _set(t, _service_target_group(t), Protocol="TCP"), True),
+    (test_nlb_listeners_use_valid_protocols_ports_and_tls_settings, "TCP listener on the TCP_UDP port",
+     lambda t: _add(t, "Dup", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn={"Ref": _nlb(t)},
+                    Port=_props(t, _tcp_udp_listener(t))["Port"], Protocol="TCP",
+                    DefaultActions=_props(t, _tcp_udp_listener(t))["DefaultActions"]), True),
+    (test_websocket_authorizer_only_on_connect, "authorizer on a message route",
+     lambda t: _set(t, _ws_route(t, False), AuthorizationType="CUSTOM",
+                    AuthorizerId=_props(t, _ws_route(t, True))["AuthorizerId"]), True),
+    (test_websocket_authorizers_are_request_authorizers, "JWT authorizer",
+     lambda t: _set(t, _first(t, "AWS::ApiGatewayV2::Authorizer",
+                              lambda _, p: p["ApiId"] == {"Ref": _ws_api(t)}), AuthorizerType="JWT"), True),
+    (test_websocket_stage_logging_has_the_account_cloudwatch_role, "access logs without the account role",
+     lambda t: _set(t, _first(t, "AWS::ApiGatewayV2::Stage", lambda _, p: p["ApiId"] == {"Ref": _ws_api(t)}),
+                    AccessLogSettings={"DestinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:x",
+                                       "Format": "$context.requestId"}), True),
+    (test_websocket_stage_logging_has_the_account_cloudwatch_role, "access logs and the account role",
+     _fix_access_logs, False),
+    (test_every_api_stage_writes_access_logs, "access logs on both stages", _fix_access_logs, False),
+    (test_lambda_behind_api_gateway_times_out_before_the_integration, "timeout 60 s",
+     lambda t: _set(t, _first(t, "AWS::Lambda::Function", lambda _, p: p["Handler"] == "ws_join.handler"), Timeout=60),
+     True),
+    (test_log_group_retention_is_one_cloudwatch_accepts, "42 days",
+     lambda t: _set(t, _first(t, "AWS::Logs::LogGroup"), RetentionInDays=42), True),
+    (test_log_group_retention_is_one_cloudwatch_accepts, "kept forever",
+     lambda t: _props(t, _first(t, "AWS::Logs::LogGroup")).pop("RetentionInDays"), True),
+    (test_iam_actions_are_well_formed_and_exist, "dynamodb:GetItems",
+     lambda t: _role_statement(t, "dynamodb:GetItem").update(Action="dynamodb:GetItems"), True),
+    (test_iam_actions_are_well_formed_and_exist, "no service prefix",
+     lambda t: _role_statement(t, "dynamodb:GetItem").update(Action="GetItem"), True),
+    (test_iam_resources_are_well_formed_arns_of_the_actions_service, "a table's Ref (its name) as Resource",
+     lambda t: _role_statement(t, "dynamodb:GetItem").update(
+         Resource={"Ref": _role_statement(t, "dynamodb:GetItem")["Resource"]["Fn::GetAtt"][0]}), True),
+    (test_iam_resources_are_well_formed_arns_of_the_actions_service, "a secret ARN for a DynamoDB action",
+     lambda t: _role_statement(t, "dynamodb:GetItem").update(
+         Resource={"Ref": _first(t, "AWS::SecretsManager::Secret")}), True),
+    (test_manage_connections_resources_name_api_stage_verb_and_connections, "no verb",
+     lambda t: _role_statement(t, "execute-api:ManageConnections").update(Resource={"Fn::Sub": (
+         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${%s}/v1/@connections/*" % _ws_api(t))}),
+     True),
+    (test_manage_connections_resources_name_api_stage_verb_and_connections, "a stage that does not exist",
+     lambda t: _role_statement(t, "execute-api:ManageConnections").update(Resource={"Fn::Sub": (
+         "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${%s}/nostage/POST/@connections/*"
+         % _ws_api(t))}), True),
+    (test_wildcard_resource_only_for_actions_without_resource_level_permissions, "GetItem on *", _wildcard_getitem,
+     True),
+    (test_lambda_runtime_is_python312, "python3.9",
+     lambda t: _set(t, _first(t, "AWS::Lambda::Function"), Runtime="python3.9"), True),
+    (test_lambda_handlers_exist_in_the_handler_folder, "ws_nope.handler",
+     lambda t: _set(t, _first(t, "AWS::Lambda::Function"), Handler="ws_nope.handler"), True),
+    (test_lambda_handlers_exist_in_the_handler_folder, "ws_join.nope",
+     lambda t: _set(t, _first(t, "AWS::Lambda::Function"), Handler="ws_join.nope"), True),
+    (test_lambda_memory_and_timeout_within_lambda_limits, "64 MB",
+     lambda t: _set(t, _first(t, "AWS::Lambda::Function"), MemorySize=64), True),
+    (test_lambda_environment_uses_no_reserved_names, "AWS_REGION",
+     lambda t: _props(t, _first(t, "AWS::Lambda::Function")).setdefault("Environment", {}).setdefault(
+         "Variables", {}).update(AWS_REGION="x"), True),
+    (test_explicit_names_fit_aws_length_limits_with_the_longest_stack_name, "target group named after the stack",
+     lambda t: _set(t, _service_target_group(t), Name={"Fn::Sub": "${AWS::StackName}-relay"}), True),
+    (test_explicit_names_fit_aws_length_limits_with_the_longest_stack_name, "short target group name",
+     lambda t: _set(t, _service_target_group(t), Name="otter-relay"), False),
+    (test_dynamodb_ttl_is_one_number_attribute_per_table, "TTL on a string key",
+     lambda t: _props(t, _table_with_ttl(t))["TimeToLiveSpecification"].update(
+         AttributeName=_props(t, _table_with_ttl(t))["KeySchema"][0]["AttributeName"]), True),
+    (test_config_table_has_point_in_time_recovery, "PITR on", _fix_pitr, False),
+    (test_relay_scale_in_waits_for_relayed_calls, "cooldown 600 s", _fix_cooldown, False),
+]
+
+
+@pytest.mark.parametrize("rule, what, mutate, fails", RULE_CASES,
+                         ids=[f"{r.__name__[5:]}-{w}" for r, w, _, _ in RULE_CASES])
+def test_rule_judges_a_changed_template(templates, rule, what, mutate, fails):
+    """Each rule on the default template changed in one way: a breach must
+    fail it, a fix must satisfy it (so no rule passes or fails regardless)."""
+    import copy
+    t = copy.deepcopy(templates["default"])
+    mutate(t)
+    stack = Stack(t, stack_name=LONGEST_STACK_NAME) if "long_named_stack" in rule.__code__.co_varnames else Stack(t)
+    if fails:
+        with pytest.raises(AssertionError):
+            rule(stack)
+    else:
+        rule(stack)

@@ -332,7 +332,7 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
-def _wildcard_regex(pattern, *, any_chars=True):
+def _wildcard_regex(pattern):
     out = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
     return re.compile(out + r"\Z", re.DOTALL)
 
