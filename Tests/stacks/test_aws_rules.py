@@ -224,6 +224,35 @@ def test_awsvpc_services_register_ip_targets(stack):
             assert tg.get("TargetType") == "ip", f"{sid}: {ref_id(lb['TargetGroupArn'])} must have TargetType ip"
 
 
+def test_container_images_are_pinned_by_tag_or_digest(stack):
+    """Otter's rule (issue 16 point 8): an image without a tag is `latest`
+    (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image),
+    so a new upstream release would ride in on the next task start or
+    redeploy, and with the deployment circuit breaker a bad one rolls back.
+    Every container image names a version tag (not latest) or a digest."""
+    images = [stack.resolve(c["Image"]) for lid in stack.of_type("AWS::ECS::TaskDefinition")
+              for c in stack.prune(stack.props(lid))["ContainerDefinitions"]]
+    assert images
+    for image in images:
+        name = image.rsplit("/", 1)[-1]
+        assert "@sha256:" in image or (":" in name and not name.endswith(":latest")), f"image {image!r} is not pinned"
+
+
+def test_relay_answers_turn_over_tcp_443(stack):
+    """Otter's rule (issue 16 point 5, DESIGN: TURN on UDP 3478 and TCP
+    3478/443): users behind firewalls that allow only 443 reach the relay.
+    A listener on 443 (TCP, or TLS with a domain: TLS ends at the NLB) forwards
+    to a target group the relay service registers with.
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-listeners.html"""
+    registered = {ref_id(lb["TargetGroupArn"]) for svc in load_balanced_services(stack).values()
+                  for lb in svc["LoadBalancers"]}
+    on_443 = [stack.prune(stack.props(lid)) for lid in stack.of_type("AWS::ElasticLoadBalancingV2::Listener")
+              if int(stack.props(lid).get("Port", 0)) == 443]
+    assert any(l.get("Protocol") in ("TCP", "TLS") and any(ref_id(a.get("TargetGroupArn")) in registered
+                                                             for a in l.get("DefaultActions") or [])
+               for l in on_443), f"no TCP/TLS listener on 443 forwards to the relay's target groups {registered}"
+
+
 # ---------------------------------------------------------------- VPC: the internet gateway race
 
 def _vpc_of(stack, value):
@@ -853,6 +882,15 @@ def _tcp_udp_listener(t):
     return _first(t, "AWS::ElasticLoadBalancingV2::Listener", lambda _, p: p.get("Protocol") == "TCP_UDP")
 
 
+def _tcp_443(t):
+    _add(t, "Tcp443", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn={"Ref": _nlb(t)}, Port=443,
+         Protocol="TCP", DefaultActions=[{"Type": "forward", "TargetGroupArn": {"Ref": "Tcp443Targets"}}])
+    _add(t, "Tcp443Targets", "AWS::ElasticLoadBalancingV2::TargetGroup", Port=3478, Protocol="TCP", TargetType="ip",
+         VpcId=_props(t, _service_target_group(t))["VpcId"])
+    svc = _props(t, _load_balanced_service(t))
+    svc["LoadBalancers"].append(dict(svc["LoadBalancers"][0], TargetGroupArn={"Ref": "Tcp443Targets"}))
+
+
 def _memory_512(t):
     task = _props(t, _first(t, "AWS::ECS::TaskDefinition"))
     task.update(Cpu="512", Memory="512")
@@ -874,6 +912,11 @@ RULE_CASES = [
      lambda t: t["Resources"][_load_balanced_service(t)].pop("DependsOn"), True),
     (test_awsvpc_services_register_ip_targets, "instance targets",
      lambda t: _set(t, _service_target_group(t), TargetType="instance"), True),
+    (test_container_images_are_pinned_by_tag_or_digest, "coturn/coturn:4.6.3",
+     lambda t: t["Parameters"]["RelayImage"].update(Default="coturn/coturn:4.6.3"), False),
+    (test_container_images_are_pinned_by_tag_or_digest, "coturn/coturn:latest",
+     lambda t: t["Parameters"]["RelayImage"].update(Default="coturn/coturn:latest"), True),
+    (test_relay_answers_turn_over_tcp_443, "TCP 443 listener to a registered target group", _tcp_443, False),
     (test_public_load_balancers_and_public_ip_services_depend_on_the_gateway_attachment_and_default_route,
      "DependsOn attachment and route", _fix_gateway_dependencies, False),
     (test_udp_target_groups_health_check_over_tcp_or_http, "UDP health check",
