@@ -12,6 +12,7 @@ parameters' defaults, which are what `otter deploy` passes.
 
 import ast
 import functools
+import json
 import re
 import sys
 from pathlib import Path
@@ -458,6 +459,69 @@ def test_lambda_behind_api_gateway_times_out_before_the_integration(stack):
             assert int(functions[fn].get("Timeout", 3)) <= limit, f"{fn} behind {lid}: timeout over {limit}s"
 
 
+def test_api_gateway_may_invoke_every_function_it_routes_to(stack):
+    """API Gateway invokes a Lambda function only if the function's resource
+    policy (AWS::Lambda::Permission) allows apigateway.amazonaws.com from the
+    invoking source ARN: API/STAGE/METHOD/PATH for an HTTP API route,
+    API/STAGE/ROUTEKEY for a WebSocket route, API/authorizers/ID for an
+    authorizer; otherwise the client gets a 500 ("Invalid permissions on
+    Lambda function") and moto notices nothing.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+    https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/arn-format-reference.html"""
+    functions = set(stack.of_type("AWS::Lambda::Function"))
+    stages = {}
+    for r in stack.of_type("AWS::ApiGatewayV2::Stage").values():
+        stages.setdefault(ref_id(r["Properties"]["ApiId"]), []).append(r["Properties"]["StageName"])
+    allowed = {}  # function -> [source ARN patterns]
+    for lid, r in stack.of_type("AWS::Lambda::Permission").items():
+        p = stack.prune(r["Properties"])
+        if p.get("Principal") == "apigateway.amazonaws.com" and p.get("Action") == "lambda:InvokeFunction":
+            for fn in stack.refs(p["FunctionName"]) & functions:
+                allowed.setdefault(fn, []).append(stack.resolve(p.get("SourceArn", "*")))
+    prefix = f"arn:aws:execute-api:{cfn_model.REGION}:{cfn_model.ACCOUNT}:"
+    needed = []  # (what, function, source ARN)
+    integrations = stack.of_type("AWS::ApiGatewayV2::Integration")
+    for lid, r in stack.of_type("AWS::ApiGatewayV2::Route").items():
+        p = r["Properties"]
+        api = ref_id(p["ApiId"])
+        for integration in stack.refs(p.get("Target")) & set(integrations):
+            for fn in stack.refs(integrations[integration]["Properties"].get("IntegrationUri")) & functions:
+                key = p["RouteKey"]
+                path = key if key.startswith("$") else key.replace(" /", "/", 1)
+                for stage in stages.get(api, []):
+                    needed.append((lid, fn, f"{prefix}{stack.ref_value(api)}/{stage}/{path}"))
+    for lid, r in stack.of_type("AWS::ApiGatewayV2::Authorizer").items():
+        p = r["Properties"]
+        for fn in stack.refs(p.get("AuthorizerUri")) & functions:
+            needed.append((lid, fn, f"{prefix}{stack.ref_value(ref_id(p['ApiId']))}/authorizers/{stack.ref_value(lid)}"))
+    assert needed
+    problems = [f"{what}: {fn} does not allow API Gateway from {arn} (allows {allowed.get(fn, [])})"
+                for what, fn, arn in needed
+                if not any(cfn_model.resource_matches(pattern, arn) for pattern in allowed.get(fn, []))]
+    assert problems == []
+
+
+def test_handlers_post_to_a_stage_of_the_websocket_api(stack):
+    """The management API of a WebSocket API is
+    https://API.execute-api.REGION.amazonaws.com/STAGE/@connections: a
+    handler's WS_ENDPOINT must name the WebSocket API and one of its stages,
+    or every post fails on AWS (moto answers any).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html"""
+    ws = websocket_apis(stack)
+    endpoints = {(stack.ref_value(ref_id(r["Properties"]["ApiId"])), r["Properties"]["StageName"])
+                 for r in stack.of_type("AWS::ApiGatewayV2::Stage").values() if ref_id(r["Properties"]["ApiId"]) in ws}
+    found = 0
+    for lid, p in lambda_functions(stack).items():
+        url = ((p.get("Environment") or {}).get("Variables") or {}).get("WS_ENDPOINT")
+        if url is None:
+            continue
+        found += 1
+        m = re.fullmatch(rf"https://([a-z0-9]+)\.execute-api\.{cfn_model.REGION}\.amazonaws\.com/([^/]+)", stack.resolve(url))
+        assert m and m.groups() in endpoints, f"{lid}: WS_ENDPOINT {stack.resolve(url)} is not a stage of {sorted(endpoints)}"
+    assert found, "no handler has WS_ENDPOINT"
+
+
 # ---------------------------------------------------------------- CloudWatch Logs
 
 LOG_RETENTION_DAYS = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
@@ -891,6 +955,30 @@ def _tcp_443(t):
     svc["LoadBalancers"].append(dict(svc["LoadBalancers"][0], TargetGroupArn={"Ref": "Tcp443Targets"}))
 
 
+def _ws_stage_name(t):
+    api = _ws_api(t)
+    return _props(t, _first(t, "AWS::ApiGatewayV2::Stage", lambda _, p: p["ApiId"] == {"Ref": api}))["StageName"]
+
+
+def _drop_join_permission(t):
+    join = _first(t, "AWS::Lambda::Function", lambda _, p: p["Handler"] == "ws_join.handler")
+    for lid, r in list(t["Resources"].items()):
+        if r["Type"] == "AWS::Lambda::Permission" and join in json.dumps(r["Properties"]["FunctionName"]):
+            del t["Resources"][lid]
+
+
+def _restage(t, rtype, prop):
+    """``prop`` of every ``rtype`` names stage "elsewhere" instead of the WebSocket stage."""
+    stage = f"/{_ws_stage_name(t)}"
+    changed = 0
+    for r in t["Resources"].values():
+        if r["Type"] == rtype and prop in r["Properties"]:
+            text = json.dumps(r["Properties"][prop])
+            changed += stage in text
+            r["Properties"][prop] = json.loads(text.replace(stage + "/", "/elsewhere/").replace(stage + '"', '/elsewhere"'))
+    assert changed
+
+
 def _memory_512(t):
     task = _props(t, _first(t, "AWS::ECS::TaskDefinition"))
     task.update(Cpu="512", Memory="512")
@@ -950,6 +1038,12 @@ RULE_CASES = [
     (test_lambda_behind_api_gateway_times_out_before_the_integration, "timeout 60 s",
      lambda t: _set(t, _first(t, "AWS::Lambda::Function", lambda _, p: p["Handler"] == "ws_join.handler"), Timeout=60),
      True),
+    (test_api_gateway_may_invoke_every_function_it_routes_to, "no permission for the join route",
+     _drop_join_permission, True),
+    (test_api_gateway_may_invoke_every_function_it_routes_to, "permissions for another stage",
+     lambda t: _restage(t, "AWS::Lambda::Permission", "SourceArn"), True),
+    (test_handlers_post_to_a_stage_of_the_websocket_api, "WS_ENDPOINT on another stage",
+     lambda t: _restage(t, "AWS::Lambda::Function", "Environment"), True),
     (test_log_group_retention_is_one_cloudwatch_accepts, "42 days",
      lambda t: _set(t, _first(t, "AWS::Logs::LogGroup"), RetentionInDays=42), True),
     (test_log_group_retention_is_one_cloudwatch_accepts, "kept forever",
