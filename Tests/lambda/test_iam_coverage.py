@@ -221,3 +221,31 @@ def test_unused_grants_are_reported(recorded, capsys):
                 lines.append(f"  {function}: {action} on {resource} ({key[0]})")
     with capsys.disabled():
         print("\nIAM grants no recorded call used:" + ("\n" + "\n".join(lines) if lines else " none"))
+
+
+@pytest.mark.parametrize("pattern, arn, matches", [
+    ("arn:aws:execute-api:us-east-1:123456789012:abc/v1/POST/@connections/*",
+     "arn:aws:execute-api:us-east-1:123456789012:abc/v1/POST/@connections/L0SM9cOFvHcCIhw=", True),
+    ("arn:aws:execute-api:us-east-1:123456789012:abc/v1/POST/@connections/*",
+     "arn:aws:execute-api:us-east-1:123456789012:abc/v1/GET/@connections/L0SM9cOFvHcCIhw=", False),
+    ("arn:aws:execute-api:us-east-1:123456789012:abc/*/@connections/*",
+     "arn:aws:execute-api:us-east-1:123456789012:abc/v1/GET/@connections/x", True),  # * spans '/'
+    ("arn:aws:dynamodb:us-east-1:123456789012:table/rooms",
+     "arn:aws:dynamodb:us-east-1:123456789012:table/rooms/index/byRoom", False),  # an index is its own resource
+    ("arn:aws:dynamodb:*:123456789012:table/Rooms", "arn:aws:dynamodb:us-east-1:123456789012:table/rooms", False),
+    ("arn:aws:dynamodb:us-*:123456789012:table/rooms", "arn:aws:dynamodb:us-east-1:123456789012:table/rooms", True),
+    ("arn:aws:s3:::b*", "arn:aws:s3:::bucket/key", True),
+    ("*", "arn:aws:dynamodb:us-east-1:123456789012:table/rooms", True),
+])
+def test_resource_matching_follows_iam(pattern, arn, matches):
+    """IAM compares the ARN's colon-separated parts one by one, case
+    sensitively; * and ? match within a part (and across '/'), and a
+    DynamoDB index is its own resource (TABLE/index/NAME):
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html"""
+    assert iam_coverage.cfn_model.resource_matches(pattern, arn) is matches
+
+
+def test_action_matching_is_case_insensitive_with_wildcards():
+    m = iam_coverage.cfn_model.action_matches
+    assert m("dynamodb:getitem", "dynamodb:GetItem") and m("dynamodb:Get*", "dynamodb:GetItem")
+    assert not m("dynamodb:Get*", "dynamodb:PutItem") and not m("dynamodb:GetItem", "dynamodb:GetItems")
