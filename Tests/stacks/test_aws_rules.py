@@ -156,7 +156,7 @@ def test_ecs_container_port_is_used_in_one_port_mapping_only(stack):
                 problems.append(f"{sid} -> {task}/{c['Name']}: container port(s) {dupes} in more than one port mapping")
             if lb["ContainerPort"] not in ports:
                 problems.append(f"{sid}: load balancer container port {lb['ContainerPort']} is not mapped by {c['Name']}")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_fargate_task_cpu_and_memory_are_a_supported_combination(stack):
@@ -295,7 +295,7 @@ def test_public_load_balancers_and_public_ip_services_depend_on_the_gateway_atta
             problems.append(f"{lid}: its VPC has no internet gateway attachment")
         deps = stack.dependencies(lid)
         problems += [f"{lid} does not depend on {n}" for n in sorted(needed) if n not in deps]
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- Network Load Balancer
@@ -360,7 +360,7 @@ def test_nlb_listeners_use_valid_protocols_ports_and_tls_settings(stack):
                 if proto == "TCP_UDP" and tg_proto != "TCP_UDP":
                     problems.append(f"{lid}: a TCP_UDP listener must forward to a TCP_UDP target group, {ref_id(tg)} is {tg_proto}")
     assert lbs
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- API Gateway
@@ -499,7 +499,7 @@ def test_api_gateway_may_invoke_every_function_it_routes_to(stack):
     problems = [f"{what}: {fn} does not allow API Gateway from {arn} (allows {allowed.get(fn, [])})"
                 for what, fn, arn in needed
                 if not any(cfn_model.resource_matches(pattern, arn) for pattern in allowed.get(fn, []))]
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_handlers_post_to_a_stage_of_the_websocket_api(stack):
@@ -606,7 +606,7 @@ def test_iam_actions_are_well_formed_and_exist(stack):
             known |= {f"{prefix}:{op}" for op in _operations(BOTOCORE_SERVICE[prefix])}
         if not any(cfn_model.action_matches(action, k) for k in known):
             problems.append(f"{where}: {action} names no {prefix} action")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 ARN_RE = re.compile(r"arn:aws:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12}|):(?P<resource>.+)")
@@ -635,7 +635,7 @@ def test_iam_resources_are_well_formed_arns_of_the_actions_service(stack):
             global_service = m["service"] in ("iam", "s3", "cloudfront", "route53")
             if bool(m["region"]) == global_service and m["service"] != "s3":
                 problems.append(f"{where}: region part of {r}")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 def test_manage_connections_resources_name_api_stage_verb_and_connections(stack):
@@ -674,7 +674,7 @@ def test_wildcard_resource_only_for_actions_without_resource_level_permissions(s
             wide = [a for a in as_list(s.get("Action") or ["NotAction"]) if a not in NO_RESOURCE_LEVEL]
             if wide:
                 problems.append(f"{where}: {wide} on Resource '*'")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- Lambda
@@ -774,7 +774,7 @@ def test_explicit_names_fit_aws_length_limits_with_the_longest_stack_name(long_n
             for policy in p.get("Policies") or []:
                 if len(str(stack.resolve(policy["PolicyName"]))) > 128:
                     problems.append(f"{lid}: inline policy name over 128 characters")
-    assert problems == []
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- DynamoDB
