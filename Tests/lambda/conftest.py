@@ -18,6 +18,15 @@ for k in list(os.environ):
 from moto import mock_aws  # noqa: E402
 
 import otter_cloud  # noqa: E402
+import iam_recorder  # noqa: E402
+
+# Every AWS call a handler makes in this session is recorded for test_iam_coverage.py,
+# which runs after the other Lambda tests.
+iam_recorder.install()
+
+
+def pytest_collection_modifyitems(items):
+    iam_recorder.run_coverage_last(items)
 
 
 @pytest.fixture
