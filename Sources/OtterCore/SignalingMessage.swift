@@ -6,8 +6,12 @@ public enum ClientMessage: Sendable, Equatable {
     case signal(to: String, data: RawJSON)
     case ping
 
-    /// Largest frame the server accepts.
-    public static let maxFrameBytes = 64 * 1024
+    /// Largest frame the server accepts: 32,000 bytes, the stricter reading of
+    /// API Gateway's "32 KB" WebSocket frame quota (a larger frame closes the
+    /// socket with 1009 in the cloud), so both implementations refuse the same
+    /// frames with `too-large`.
+    /// https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    public static let maxFrameBytes = 32_000
 
     /// Parses one text frame. Never throws anything but an `OtterError` the
     /// server can send back as an `error` frame. `data` is validated but not

@@ -29,7 +29,13 @@ DEFAULT_TTL = 48 * 3600
 MIN_TTL = 60
 MAX_TTL = 30 * 24 * 3600
 ICE_TTL = 3600
-MAX_FRAME_BYTES = 64 * 1024
+# API Gateway WebSocket frames are capped at "32 KB" and a larger frame closes
+# the socket with 1009 before any handler runs
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+# 32,000 bytes is the stricter reading of "32 KB" (not 32,768), so a frame the
+# handlers accept is one API Gateway accepts too; OtterCore's maxFrameBytes and
+# the web SDK use the same number.
+MAX_FRAME_BYTES = 32_000
 MAX_HTTP_BODY_BYTES = 64 * 1024
 MAX_TOKEN_CHARS = 4096
 ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -1,4 +1,9 @@
-"""$connect: records connection -> room (after the authorizer allowed it)."""
+"""$connect: records connection -> room (after the authorizer allowed it).
+
+The record's ``expiresAt`` (the connections table's TTL attribute) is the room
+token's expiry: ``$disconnect`` is best effort on AWS, and a record it never
+removed is deleted by TTL once the token that opened the socket is no longer
+valid anyway."""
 
 import otter_common as c
 
@@ -29,6 +34,7 @@ def handler(event, context, record):
         "roomId": room_id,
         "maxPeers": max_peers,
         "tokenExp": token_exp,
+        "expiresAt": token_exp,
         "connectedAt": int(c.now()),
     })
     record["roomId"] = room_id

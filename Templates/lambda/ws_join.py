@@ -2,7 +2,7 @@
 joins can never exceed maxPeers; ``welcome`` to the joiner, ``peer-joined`` to
 the others. A full room answers ``room-full`` and closes the socket."""
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 import otter_common as c
 
@@ -22,6 +22,27 @@ def _take_seat(room_id, peer_id, connection_id, max_peers, t):
         if c.is_conditional_failure(exc):
             return None
         raise
+
+
+def _stale_seats(event, members, record):
+    """The seats whose connection API Gateway no longer knows (GoneException).
+
+    Best effort: if GetConnection fails any other way (AccessDeniedException
+    from a role without the GET grant, throttling, a network error), the
+    remaining seats are taken as live and the check stops, so the joiner still
+    gets ``room-full`` and a closed socket instead of the handler raising
+    (API Gateway's "Internal server error" with the socket left open)."""
+    stale = []
+    for peer_id, connection_id in sorted(members.items()):
+        try:
+            alive = c.connection_alive(event, connection_id)
+        except (ClientError, BotoCoreError) as exc:
+            code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
+            record["staleCheckFailed"] = code
+            break
+        if not alive:
+            stale.append((peer_id, connection_id))
+    return stale
 
 
 @c.logged("ws_join")
@@ -62,7 +83,7 @@ def handler(event, context, record):
         room = c.get_room(room_id, at=t)
         if room is not None:
             members = dict(room.get("members") or {})
-            stale = [(p, cid) for p, cid in sorted(members.items()) if not c.connection_alive(event, cid)]
+            stale = _stale_seats(event, members, record)
             if stale:
                 c.depart(event, room_id, stale, members, record)
                 result = _take_seat(room_id, peer_id, me, max_peers, t)

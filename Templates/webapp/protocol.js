@@ -2,8 +2,12 @@
 // validation, room-link parsing, and small helpers shared by the SDK and app.
 // Pure: no DOM, no network.
 
-/** Largest frame the server accepts (64 KiB). */
-export const MAX_FRAME_BYTES = 64 * 1024;
+/**
+ * Largest frame the server accepts: 32,000 bytes, the stricter reading of API
+ * Gateway's "32 KB" WebSocket frame quota (a larger frame closes the socket
+ * with 1009 in the cloud); `otter up` and the Lambda handlers use the same.
+ */
+export const MAX_FRAME_BYTES = 32000;
 
 /** Server error codes the protocol defines. */
 export const SERVER_ERROR_CODES = Object.freeze([
@@ -31,7 +35,7 @@ export function encodeSignal(to, data) {
   if (typeof to !== "string" || to === "") throw new TypeError("signal needs a peerId");
   if (!data || typeof data !== "object" || Array.isArray(data)) throw new TypeError("signal data must be an object");
   const text = JSON.stringify({ action: "signal", to, data });
-  if (utf8Length(text) > MAX_FRAME_BYTES) throw new RangeError("signal frame exceeds 64 KiB");
+  if (utf8Length(text) > MAX_FRAME_BYTES) throw new RangeError(`signal frame exceeds ${MAX_FRAME_BYTES} bytes`);
   return text;
 }
 

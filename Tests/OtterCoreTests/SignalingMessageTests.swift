@@ -53,6 +53,22 @@ struct SignalingMessageTests {
         #expect(e?.code == .tooLarge)
     }
 
+    /// API Gateway closes a WebSocket on a frame over "32 KB" (1009); the limit is
+    /// its stricter reading, 32,000 bytes, the same as the Lambda handlers'.
+    /// https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    @Test func theFrameLimitIsAPIGateways32KB() throws {
+        #expect(ClientMessage.maxFrameBytes == 32_000)
+        func frame(_ size: Int) -> String {
+            let head = #"{"action":"signal","to":"p","data":{"x":""#, tail = #""}}"#
+            return head + String(repeating: "a", count: size - head.utf8.count - tail.utf8.count) + tail
+        }
+        #expect(frame(32_000).utf8.count == 32_000)
+        guard case .signal(let to, _) = try parse(frame(32_000)) else { Issue.record("not a signal"); return }
+        #expect(to == "p")
+        let e = #expect(throws: OtterError.self) { try parse(frame(32_001)) }
+        #expect(e?.code == .tooLarge)
+    }
+
     @Test func serverMessagesEncodeAsDesignSays() throws {
         #expect(ServerMessage.pong.text == #"{"type":"pong"}"#)
         #expect(ServerMessage.peerJoined(peerID: "b").text == #"{"peerId":"b","type":"peer-joined"}"#)

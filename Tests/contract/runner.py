@@ -233,7 +233,11 @@ class Runner:
                 raise StepFailed(f"{method} {path}: body is not JSON: {resp.body[:200]!r}")
             self.match(expect["json"], data)
         if "error" in expect:
+            # DESIGN's body exactly: {"error":{"code","message"}} and nothing else
+            # (API Gateway's own refusals are {"message":"Forbidden"} and the like).
             self.match({"error": {"code": expect["error"], "message": {"$type": "string"}}}, data)
+            if set(data) != {"error"} or set(data["error"]) != {"code", "message"} or not data["error"]["message"]:
+                raise StepFailed(f"{method} {path}: the error body is not exactly DESIGN's {{error: {{code, message}}}}: {resp.body[:300]!r}")
         return resp.status, data
 
     def _key_headers(self, step):

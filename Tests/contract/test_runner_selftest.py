@@ -61,6 +61,13 @@ def test_status_and_error_shape_are_checked():
         run(Canned(401, b'{"message":"Unauthorized"}'), [{"do": "health", "expect": {"status": 401, "error": "unauthorized"}}])
     run(Canned(401, b'{"error":{"code":"unauthorized","message":"m"}}'),
         [{"do": "health", "expect": {"status": 401, "error": "unauthorized"}}])
+    # `error` pins DESIGN's body exactly: no extra keys, a non-empty message
+    for body in (b'{"message":"Forbidden","error":{"code":"unauthorized","message":"m"}}',
+                 b'{"error":{"code":"unauthorized","message":"m","detail":1}}',
+                 b'{"error":{"code":"unauthorized","message":""}}',
+                 b'{"error":{"code":"unauthorized"}}'):
+        with pytest.raises(StepFailed):
+            run(Canned(401, body), [{"do": "health", "expect": {"status": 401, "error": "unauthorized"}}])
 
 
 @pytest.mark.parametrize("pattern,actual,ok", [

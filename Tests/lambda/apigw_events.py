@@ -7,10 +7,8 @@
 - WebSocket $connect REQUEST authorizer input (type REQUEST, methodArn,
   headers, queryStringParameters, requestContext):
   https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
-- HTTP API Lambda proxy payload format 2.0 and the 2.0 Lambda authorizer input
-  (simple responses put the context under requestContext.authorizer.lambda):
+- HTTP API Lambda proxy payload format 2.0 (the HTTP routes have no authorizer):
   https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
-  https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
 """
 
 import base64
@@ -122,7 +120,7 @@ def ws_disconnect_event(connection_id, connected_at, authorizer=None, status=100
 
 
 def http_event(method, path, route_key, headers=None, body=None, path_parameters=None,
-               authorizer_context=None, is_base64=False, query=""):
+               is_base64=False, query=""):
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     headers.setdefault("host", HTTP_DOMAIN)
     headers.setdefault("user-agent", "otter-tests")
@@ -153,8 +151,6 @@ def http_event(method, path, route_key, headers=None, body=None, path_parameters
         ev["queryStringParameters"] = dict(urllib.parse.parse_qsl(query))
     if path_parameters:
         ev["pathParameters"] = dict(path_parameters)
-    if authorizer_context is not None:
-        ev["requestContext"]["authorizer"] = {"lambda": authorizer_context}
     if body is not None:
         try:
             text = None if is_base64 else body.decode("utf-8")
@@ -163,24 +159,3 @@ def http_event(method, path, route_key, headers=None, body=None, path_parameters
         ev["isBase64Encoded"] = text is None
         ev["body"] = base64.b64encode(body).decode() if text is None else text
     return ev
-
-
-def http_authorizer_event(method, path, route_key, headers=None, path_parameters=None, identity_source=None):
-    """Lambda authorizer input, payload format 2.0."""
-    ev = http_event(method, path, route_key, headers=headers, path_parameters=path_parameters)
-    ev.pop("isBase64Encoded", None)
-    return {
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{HTTP_API_ID}/$default/{method}{path}",
-        "identitySource": identity_source or [],
-        "routeKey": route_key,
-        "rawPath": path,
-        "rawQueryString": "",
-        "cookies": [],
-        "headers": ev["headers"],
-        "queryStringParameters": {},
-        "requestContext": ev["requestContext"],
-        "pathParameters": dict(path_parameters or {}),
-        "stageVariables": {},
-    }

@@ -192,12 +192,16 @@ class Refused(Exception):
         self.status = status
 
 
+# The HTTP API's routes have no authorizer: each handler checks the x-api-key
+# or Bearer room token itself, so every refusal is DESIGN's JSON error (a
+# denying HTTP API Lambda authorizer can only answer API Gateway's own
+# 403 {"message":"Forbidden"}).
 HTTP_ROUTES = [
-    ("POST", ("rooms",), "POST /rooms", "http_rooms", "key"),
-    ("GET", ("rooms", "{roomId}"), "GET /rooms/{roomId}", "http_rooms", "token"),
-    ("GET", ("rooms", "{roomId}", "ice-servers"), "GET /rooms/{roomId}/ice-servers", "http_ice", "token"),
-    ("POST", ("keys", "rotate"), "POST /keys/rotate", "http_keys", "key"),
-    ("GET", ("healthz",), "GET /healthz", "http_health", None),
+    ("POST", ("rooms",), "POST /rooms", "http_rooms"),
+    ("GET", ("rooms", "{roomId}"), "GET /rooms/{roomId}", "http_rooms"),
+    ("GET", ("rooms", "{roomId}", "ice-servers"), "GET /rooms/{roomId}/ice-servers", "http_ice"),
+    ("POST", ("keys", "rotate"), "POST /keys/rotate", "http_keys"),
+    ("GET", ("healthz",), "GET /healthz", "http_health"),
 ]
 WS_ROUTES = {"join": "ws_join", "signal": "ws_signal", "ping": "ws_ping"}
 
@@ -205,14 +209,9 @@ WS_ROUTES = {"join": "ws_join", "signal": "ws_signal", "ping": "ws_ping"}
 class Gateway:
     """Routes like the two API Gateway APIs of the Otter stack and invokes the
     handlers with API Gateway-shaped events. Messages the handlers post with the
-    management API land in moto's backend and are read back from there.
+    management API land in moto's backend and are read back from there."""
 
-    ``http_authorizers``: when True, an HTTP route's Lambda authorizer runs
-    first, as API Gateway would, and a denial becomes API Gateway's own
-    ``403 {"message":"Forbidden"}`` (see Templates/lambda/README.md)."""
-
-    def __init__(self, http_authorizers=False):
-        self.http_authorizers = http_authorizers
+    def __init__(self):
         self.lock = threading.RLock()
         self.sockets = {}  # connectionId -> {"inbox": [], "closed": bool, "offset": int, ...}
         self._closing = []
@@ -226,7 +225,7 @@ class Gateway:
     def http(self, method, path, headers=None, body=None):
         """-> (status, headers, body bytes) as the client sees them."""
         parts = tuple(p for p in path.split("?")[0].split("/") if p)
-        for m, pattern, route_key, module, auth in HTTP_ROUTES:
+        for m, pattern, route_key, module in HTTP_ROUTES:
             if m != method or len(pattern) != len(parts):
                 continue
             params = {}
@@ -241,15 +240,7 @@ class Gateway:
                 break
         else:
             return 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
-        auth_ctx = None
-        if self.http_authorizers and auth:
-            amod = "http_key_authorizer" if auth == "key" else "http_token_authorizer"
-            aev = ev.http_authorizer_event(method, path, route_key, headers, params or None)
-            out = handler_module(amod).handler(aev, None)
-            if not out.get("isAuthorized"):
-                return 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
-            auth_ctx = out.get("context") or {}
-        event = ev.http_event(method, path, route_key, headers, body, params or None, auth_ctx)
+        event = ev.http_event(method, path, route_key, headers, body, params or None)
         result = handler_module(module).handler(event, None)
         status = result.get("statusCode", 200)
         body_out = result.get("body") or ""

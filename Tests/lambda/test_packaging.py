@@ -11,7 +11,7 @@ import pytest
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "Templates" / "lambda"
 HANDLERS = ["ws_authorizer", "ws_connect", "ws_disconnect", "ws_join", "ws_signal", "ws_ping", "ws_default",
-            "http_rooms", "http_ice", "http_keys", "http_health", "http_key_authorizer", "http_token_authorizer"]
+            "http_rooms", "http_ice", "http_keys", "http_health"]
 ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"boto3", "botocore", "otter_common"}
 # what boto3 itself loads (the runtime ships these with it); _distutils_hack is setuptools' site hook
 BOTO3_DEPS = {"s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi"}

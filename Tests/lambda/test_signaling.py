@@ -91,6 +91,25 @@ def test_signal_to_other_room_is_refused(gw, cloud):
     assert gw.messages(a)[0]["code"] == "unknown-peer"
 
 
+def test_connection_record_expires_with_the_token(gw, cloud):
+    """$disconnect is best effort on AWS, so every connection record carries the
+    connections table's TTL attribute, expiresAt = the room token's exp: a row
+    whose $disconnect never came is deleted by DynamoDB TTL. (DynamoDB TTL takes
+    epoch seconds in a Number attribute and deletes some time after it:
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html)"""
+    ttl = cloud.ddb.describe_time_to_live(TableName=cloud.tables["CONNECTIONS_TABLE"])["TimeToLiveDescription"]
+    assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == "expiresAt"
+    room = create_room(gw, cloud, ttlSeconds=600)
+    a = gw.connect(room["token"])
+    item = cloud.connection_item(a)
+    assert item["expiresAt"] == {"N": str(room["expiresAt"])}
+    assert json.loads(otter_common.b64url_decode(room["token"].split(".")[1]))["exp"] == room["expiresAt"]
+    # joining keeps it
+    send(gw, a, {"action": "join"})
+    assert gw.messages(a)[0]["type"] == "welcome"
+    assert cloud.connection_item(a)["expiresAt"] == {"N": str(room["expiresAt"])}
+
+
 def test_peer_left_on_disconnect(gw, cloud):
     room = create_room(gw, cloud, maxPeers=3)
     a, b, c = join(gw, room), join(gw, room), join(gw, room)
@@ -122,8 +141,17 @@ def test_ping_pong_and_errors(gw, cloud):
     assert gw.messages(a)[0]["code"] == "bad-message"
 
 
+def test_frame_limit_is_api_gateways_32_kb():
+    """API Gateway closes the socket (1009) on a WebSocket frame over "32 KB";
+    the handlers' limit is the stricter reading, 32,000 bytes, so every frame
+    they accept also passes API Gateway.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html"""
+    assert otter_common.MAX_FRAME_BYTES == 32_000
+
+
 @pytest.mark.parametrize("action", ["join", "signal", "ping", "dance"])
-def test_frames_over_64_kib_are_too_large(gw, cloud, action):
+def test_frames_over_the_limit_are_too_large(gw, cloud, action):
+    limit = otter_common.MAX_FRAME_BYTES
     room = create_room(gw, cloud)
     a, b = join(gw, room), join(gw, room)
     pb = gw.messages(b)[0]["peerId"]
@@ -131,18 +159,21 @@ def test_frames_over_64_kib_are_too_large(gw, cloud, action):
     before = cloud.state_snapshot()
     frame = {"action": action, "to": pb, "data": {"sdp": ""}}
     base = len(json.dumps(frame))
-    frame["data"]["sdp"] = "x" * (64 * 1024 - base + 1)
-    assert len(json.dumps(frame).encode()) == 64 * 1024 + 1
+    frame["data"]["sdp"] = "x" * (limit - base + 1)
+    assert len(json.dumps(frame).encode()) == limit + 1
     send(gw, a, frame)
     [err] = gw.messages(a)
     assert err["type"] == "error" and err["code"] == "too-large"
     assert gw.messages(b) == []
     assert cloud.state_snapshot() == before
-    # exactly 64 KiB is accepted
+    # exactly the limit is accepted
     frame["data"]["sdp"] = frame["data"]["sdp"][1:]
+    assert len(json.dumps(frame).encode()) == limit
+    send(gw, a, frame)
     if action == "signal":
-        send(gw, a, frame)
         assert gw.messages(b)[0]["type"] == "signal"
+    else:
+        assert all(m.get("code") != "too-large" for m in gw.messages(a))
 
 
 def test_join_twice_is_refused(gw, cloud):
@@ -295,3 +326,53 @@ def test_stale_seat_is_freed_when_the_room_looks_full(gw, cloud):
         assert gw.messages(d)[0]["code"] == "room-full"
     finally:
         _remove_gone(stub)
+
+
+class _Denied:
+    """Simulates ws_join's role lacking execute-api:ManageConnections on
+    GET @connections (moto cannot enforce IAM on the management API): every
+    GetConnection is answered with API Gateway's 403 AccessDeniedException by a
+    botocore before-call hook. Every other call still goes to moto.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html"""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, params, **kwargs):
+        self.calls += 1
+        http = AWSResponse("https://execute-api", 403, {}, None)
+        parsed = {"Error": {"Code": "AccessDeniedException",
+                            "Message": "User is not authorized to perform: execute-api:ManageConnections"},
+                  "ResponseMetadata": {"HTTPStatusCode": 403}}
+        return http, parsed
+
+
+def test_full_room_answers_room_full_when_get_connection_is_denied(gw, cloud, capsys):
+    """A join that finds the room full checks the seats with GetConnection; if
+    that call is refused (here: AccessDeniedException, as a role without the GET
+    grant gets it), the joiner still gets room-full and its socket is closed —
+    the handler does not raise (which API Gateway would answer with "Internal
+    server error", leaving the socket open)."""
+    import boto3
+    room = create_room(gw, cloud, maxPeers=2)
+    a, b = join(gw, room), join(gw, room)
+    pa, pb = gw.messages(a)[0]["peerId"], gw.messages(b)[0]["peerId"]
+    gw.messages(a)
+    denied = _Denied()
+    boto3._get_default_session().events.register("before-call.apigatewaymanagementapi.GetConnection", denied)
+    otter_common.reset_caches()  # the handlers' client must be created after the hook
+    try:
+        capsys.readouterr()
+        c = join(gw, room)  # raises if the handler raises
+        assert denied.calls == 1  # denied once, not asked again for the other seat
+        [err] = gw.messages(c)
+        assert err == {"type": "error", "code": "room-full", "message": err["message"]} and err["message"]
+        assert gw.is_closed(c)
+        assert cloud.connection_item(c) is None  # $disconnect ran after the server close
+        assert sorted(cloud.room_item(room["roomId"])["members"]["M"]) == sorted([pa, pb])
+        assert gw.messages(a) == [] and gw.messages(b) == []
+        [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"fn":"ws_join"' in x]
+        assert line["code"] == "room-full" and line["staleCheckFailed"] == "AccessDeniedException"
+    finally:
+        boto3._get_default_session().events.unregister("before-call.apigatewaymanagementapi.GetConnection", denied)
+        otter_common.reset_caches()

@@ -20,6 +20,8 @@ def test_definitions_fit_the_handlers():
     assert [k["AttributeName"] for k in conns["KeySchema"]] == ["connectionId"]
     by_room = [g for g in conns.get("GlobalSecondaryIndexes", []) if g["IndexName"] == "byRoom"]
     assert by_room and by_room[0]["KeySchema"][0]["AttributeName"] == "roomId"
+    # $connect writes expiresAt (the token's exp) for rows $disconnect never removed
+    assert conns["TimeToLiveSpecification"]["AttributeName"] == "expiresAt"
     rooms = defs["ROOMS_TABLE"]
     assert [k["AttributeName"] for k in rooms["KeySchema"]] == ["roomId"]
     assert rooms["TimeToLiveSpecification"]["AttributeName"] == "expiresAt"

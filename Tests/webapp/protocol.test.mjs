@@ -13,6 +13,11 @@ test("client frames carry an action field", () => {
   assert.throws(() => P.encodeSignal("", d));
   assert.throws(() => P.encodeSignal("p2", "text"));
   assert.throws(() => P.encodeSignal("p2", { description: { type: "offer", sdp: "x".repeat(70000) } }), RangeError);
+  // the servers' limit (API Gateway's 32 KB, read as 32,000 bytes): exactly the limit passes, one more byte does not
+  assert.equal(P.MAX_FRAME_BYTES, 32000);
+  const overhead = P.encodeSignal("p2", { sdp: "" }).length;
+  assert.equal(P.encodeSignal("p2", { sdp: "x".repeat(32000 - overhead) }).length, 32000);
+  assert.throws(() => P.encodeSignal("p2", { sdp: "x".repeat(32001 - overhead) }), { name: "RangeError", message: /32000 bytes/ });
 });
 
 test("server frames are validated", () => {

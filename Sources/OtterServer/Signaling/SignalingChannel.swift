@@ -31,8 +31,9 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
         let channel: any Channel
     }
 
-    /// Largest message the WebSocket layer assembles; DESIGN's 64 KiB limit is
-    /// enforced above it so the client gets a `too-large` frame, not a dropped socket.
+    /// Largest message the WebSocket layer assembles; DESIGN's frame limit
+    /// (`ClientMessage.maxFrameBytes`, 32,000 bytes) is enforced above it so the
+    /// client gets a `too-large` frame, not a dropped socket.
     static let transportLimit = 1 << 20
 
     let responder: HTTPChannelHandler.Responder
