@@ -30,21 +30,16 @@ CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f6b1c2e-1111-
 
 
 def variants():
-    """Every template variant the rules run on. The domain variant needs
-    `--domain`/`--certificate-arn`, which branch `stack` adds to `otter
-    template`: it is included only when `otter template --help` lists
-    `--domain`, so this suite runs it as soon as the binary accepts it. The
-    lead removes this guard once that branch is merged (then a binary without
-    --domain must fail here)."""
-    out = {
+    """Every template variant the rules run on: each option `otter template`
+    has that changes the stack's shape (scaling policy, TLS listener, quotas)."""
+    return {
         "default": [],
         "four-peers": ["--max-peers", "4"],
         "relay-min-max": ["--relay-min", "2", "--relay-max", "8"],
         "relay-fixed": ["--relay-min", "3", "--relay-max", "3"],  # no scaling policy
+        "domain": ["--domain", "turn.example.com", "--certificate-arn", CERTIFICATE_ARN],
+        "quotas": ["--relay-user-quota", "16", "--relay-total-quota", "200", "--relay-max-bps", "250000"],
     }
-    if "--domain" in otter("template", "--help").stdout:
-        out["domain"] = ["--domain", "turn.example.com", "--certificate-arn", CERTIFICATE_ARN]
-    return out
 
 
 VARIANTS = variants()
@@ -935,7 +930,24 @@ def _fix_cooldown(t):
             r["Properties"]["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"] = 600
 
 
+def _drop_api_gateway_account(t):
+    """The template without the account's CloudWatch role (and what depends on it)."""
+    gone = [lid for lid, r in t["Resources"].items() if r["Type"] == "AWS::ApiGateway::Account"]
+    for lid in gone:
+        del t["Resources"][lid]
+    for r in t["Resources"].values():
+        deps = r.get("DependsOn")
+        if isinstance(deps, list):
+            r["DependsOn"] = [d for d in deps if d not in gone]
+        elif deps in gone:
+            del r["DependsOn"]
+
+
 def _tls_listener(t, **extra):
+    # The TLS listener takes port 443's place, as `--domain` does.
+    for lid in [lid for lid, r in t["Resources"].items()
+                if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener" and r["Properties"].get("Port") == 443]:
+        del t["Resources"][lid]
     _add(t, "TlsListener", "AWS::ElasticLoadBalancingV2::Listener", LoadBalancerArn={"Ref": _nlb(t)}, Port=443,
          Protocol="TLS", DefaultActions=[{"Type": "forward", "TargetGroupArn": {"Ref": "TlsTargets"}}], **extra)
     _add(t, "TlsTargets", "AWS::ElasticLoadBalancingV2::TargetGroup", Port=3478, Protocol="TCP", TargetType="ip",
@@ -1029,9 +1041,10 @@ RULE_CASES = [
      lambda t: _set(t, _first(t, "AWS::ApiGatewayV2::Authorizer",
                               lambda _, p: p["ApiId"] == {"Ref": _ws_api(t)}), AuthorizerType="JWT"), True),
     (test_websocket_stage_logging_has_the_account_cloudwatch_role, "access logs without the account role",
-     lambda t: _set(t, _first(t, "AWS::ApiGatewayV2::Stage", lambda _, p: p["ApiId"] == {"Ref": _ws_api(t)}),
-                    AccessLogSettings={"DestinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:x",
-                                       "Format": "$context.requestId"}), True),
+     lambda t: (_drop_api_gateway_account(t),
+                _set(t, _first(t, "AWS::ApiGatewayV2::Stage", lambda _, p: p["ApiId"] == {"Ref": _ws_api(t)}),
+                     AccessLogSettings={"DestinationArn": "arn:aws:logs:us-east-1:123456789012:log-group:x",
+                                        "Format": "$context.requestId"})), True),
     (test_websocket_stage_logging_has_the_account_cloudwatch_role, "access logs and the account role",
      _fix_access_logs, False),
     (test_every_api_stage_writes_access_logs, "access logs on both stages", _fix_access_logs, False),
