@@ -2,6 +2,7 @@
 
 import Otter, { OtterError, getMedia } from "./otter.js";
 import { parseRoomUrl, isTokenExpired } from "./protocol.js";
+import { displayName, selfLabel } from "./names.js";
 
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
@@ -285,7 +286,7 @@ function wireCall(call) {
   call.on("peer-updated", (p) => {
     const t = ensureTile(p.peerId);
     t.name = p.name;
-    t.label.textContent = p.name || "Guest";
+    t.label.textContent = displayName(p.name);
     t.el.dataset.mic = p.mic ? "on" : "off";
     t.el.dataset.camera = p.camera ? "on" : "off";
     t.micIcon.hidden = p.mic;
@@ -309,7 +310,7 @@ function wireCall(call) {
   });
   call.on("safety-code", updateSafety);
   call.on("message", (m) => {
-    addChat(m.name || "Guest", m.text, m.at, false);
+    addChat(displayName(m.name), m.text, m.at, false);
     if ($("side").hidden || $("panel-chat").hidden) $("unread").hidden = false;
   });
   call.on("file-offer", (f) => fileRow(f.id, f.peerId, "receive", f.name, f.size, f.cancel));
@@ -354,7 +355,7 @@ function renderSelf() {
     avatar.id = "self-avatar";
     const label = document.createElement("div");
     label.className = "tile-label";
-    label.textContent = `${$("name").value.trim() || "You"} (you)`;
+    label.textContent = selfLabel($("name").value);
     el.append(v, avatar, label);
     grid.prepend(el);
   }
@@ -387,7 +388,7 @@ function ensureTile(peerId) {
   micIcon.dataset.testid = `mic-off-${peerId}`;
   micIcon.hidden = true;
   const label = document.createElement("span");
-  label.textContent = "Guest";
+  label.textContent = displayName("");
   cap.append(micIcon, label);
   const stateEl = document.createElement("span");
   stateEl.className = "tile-state";
@@ -425,7 +426,7 @@ function updateSafety() {
       const s = document.createElement("span");
       s.className = "safety-entry";
       s.dataset.peer = p.peerId;
-      s.textContent = `${p.name || "Guest"}: ${p.safetyCode}`;
+      s.textContent = `${displayName(p.name)}: ${p.safetyCode}`;
       return s;
     }));
   }
@@ -517,7 +518,7 @@ function fileRow(id, peerId, direction, name, size, cancel) {
   foot.className = "file-foot";
   const status = document.createElement("span");
   status.className = "file-status";
-  const peerName = (state.tiles.get(peerId) || {}).name || "Guest";
+  const peerName = displayName((state.tiles.get(peerId) || {}).name);
   status.textContent = direction === "send" ? `To ${peerName}` : `From ${peerName}`;
   const link = document.createElement("a");
   link.className = "button secondary small";

@@ -125,3 +125,21 @@ def test_leave_removes_the_tile_on_the_other_side(otter, browsers):
     by_testid(a, "leave").click()
     assert by_testid(a, "error").get_attribute("data-code") == "left"
     wait(b, lambda d: a_id not in remote_peer_ids(d), 10, "Alice's tile stayed")
+
+
+def test_a_person_without_a_name_is_guest_for_everyone(otter, browsers):
+    room = otter.create_room(max_peers=2)
+    a, b = browsers.new(), browsers.new()
+    join(a, room["url"], "")
+    assert a.execute_script("return document.body.dataset.screen") == "call", error_text(a)
+    join(b, room["url"], "Bob")
+    [b_id] = wait_connected(a, 1)
+    [a_id] = wait_connected(b, 1)
+    own = a.find_element(By.CSS_SELECTOR, "#self-tile .tile-label").text
+    # once Alice's state (name, mic, camera) has arrived over the data channel
+    wait(b, lambda d: d.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{a_id}"]').get_attribute("data-camera"), 10)
+    seen = b.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{a_id}"] .tile-label').text
+    assert (own, seen) == ("Guest (you)", "Guest"), (own, seen)
+    # and a named person's own label is their name, as the others see it
+    wait(a, lambda d: d.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{b_id}"] .tile-label').text == "Bob", 10)
+    assert b.find_element(By.CSS_SELECTOR, "#self-tile .tile-label").text == "Bob (you)"
