@@ -251,7 +251,8 @@ function wireCall(call) {
   call.on("peer-left", ({ peerId }) => {
     const t = state.tiles.get(peerId);
     if (t) {
-      toast(`${t.name || "Someone"} left the call`);
+      // leave() also takes down every connection: that is not someone leaving you
+      if (!call.left) toast(`${displayName(t.name)} left the call`);
       t.el.remove();
       state.tiles.delete(peerId);
     }

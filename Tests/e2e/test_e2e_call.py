@@ -120,11 +120,21 @@ def test_20mb_file_arrives_with_same_sha256(otter, browsers, tmp_path):
     print(f"20 MiB in {elapsed:.2f} s = {20 / elapsed:.1f} MiB/s (including UI polling)")
 
 
-def test_leave_removes_the_tile_on_the_other_side(otter, browsers):
+def toast_text(d):
+    t = d.find_element(By.ID, "toast")
+    return t.text if t.is_displayed() else ""
+
+
+def test_leave_removes_the_tile_on_the_other_side(otter, browsers, output_dir):
     _, a, b, a_id, _ = two_in_a_call(otter, browsers)
     by_testid(a, "leave").click()
     assert by_testid(a, "error").get_attribute("data-code") == "left"
+    # the toast for the others is not shown to the one who leaves
+    for _ in range(5):
+        assert "left the call" not in toast_text(a), toast_text(a)
+        time.sleep(0.1)
     wait(b, lambda d: a_id not in remote_peer_ids(d), 10, "Alice's tile stayed")
+    wait(b, lambda d: toast_text(d) == "Alice left the call", 5, f"Bob was not told: {toast_text(b)!r}")
 
 
 def test_a_person_without_a_name_is_guest_for_everyone(otter, browsers):
