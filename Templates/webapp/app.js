@@ -48,7 +48,10 @@ function showError(code, detail, actions = []) {
   $("error-title").textContent = title;
   $("error-text").textContent = text;
   $("error").dataset.code = code;
-  $("error-icon").textContent = code === "left" ? "👋" : "!";
+  // the app's own icon, not an emoji: a system without an emoji font shows an empty box
+  const icon = document.createElement("span");
+  icon.className = code === "left" ? "icon icon-leave" : "icon icon-alert";
+  $("error-icon").replaceChildren(icon);
   $("error-icon").classList.toggle("ok", code === "left");
   const box = $("error-actions");
   box.replaceChildren();

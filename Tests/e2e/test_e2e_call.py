@@ -135,6 +135,16 @@ def test_leave_removes_the_tile_on_the_other_side(otter, browsers, output_dir):
         time.sleep(0.1)
     wait(b, lambda d: a_id not in remote_peer_ids(d), 10, "Alice's tile stayed")
     wait(b, lambda d: toast_text(d) == "Alice left the call", 5, f"Bob was not told: {toast_text(b)!r}")
+    # the "You left" screen's icon is the app's own (an SVG mask), not an emoji
+    # that shows as an empty box on a system without an emoji font
+    icon = a.find_element(By.ID, "error-icon")
+    assert icon.text == "", f"the icon is a character: {icon.text!r}"
+    shape = a.execute_script(
+        "const i = document.querySelector('#error-icon .icon'); if (!i) return null;"
+        "const s = getComputedStyle(i); const r = i.getBoundingClientRect();"
+        "return {mask: s.webkitMaskImage || s.maskImage, w: r.width, h: r.height}")
+    assert shape and "icons/leave.svg" in shape["mask"] and shape["w"] > 0 and shape["h"] > 0, shape
+    a.save_screenshot(str(output_dir / "left.png"))
 
 
 def test_a_person_without_a_name_is_guest_for_everyone(otter, browsers):
