@@ -3,6 +3,7 @@
 import Otter, { OtterError, getMedia } from "./otter.js";
 import { parseRoomUrl, isTokenExpired } from "./protocol.js";
 import { displayName, selfLabel } from "./names.js";
+import { isLandingUrl, roomLinkFromPaste } from "./links.js";
 
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
@@ -25,7 +26,7 @@ const state = {
 // ------------------------------------------------------------------ screens
 
 function show(screen) {
-  for (const id of ["screen-loading", "screen-lobby", "screen-call", "screen-error"]) $(id).hidden = id !== screen;
+  for (const id of ["screen-loading", "screen-landing", "screen-lobby", "screen-call", "screen-error"]) $(id).hidden = id !== screen;
   document.body.dataset.screen = screen.replace("screen-", "");
 }
 
@@ -80,6 +81,7 @@ function toast(text, ms = 3500) {
 // -------------------------------------------------------------------- lobby
 
 async function start() {
+  if (isLandingUrl(location.href)) return show("screen-landing");
   try {
     state.config = Otter.resolveConfig();
   } catch {
@@ -569,6 +571,16 @@ function sendFiles(files) {
 // ----------------------------------------------------------------- controls
 
 function bind() {
+  $("landing-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    try {
+      location.assign(roomLinkFromPaste($("landing-link").value));
+    } catch (err) {
+      $("landing-problem").textContent = err.message;
+      $("landing-link").setAttribute("aria-invalid", "true");
+      $("landing-link").focus();
+    }
+  });
   $("join-form").addEventListener("submit", (e) => { e.preventDefault(); joinCall(undefined, e.timeStamp || performance.now()); });
   $("lobby-mic").addEventListener("click", () => {
     state.micOn = !state.micOn;
