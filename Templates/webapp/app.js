@@ -245,6 +245,8 @@ async function joinCall(media, clickedAt = performance.now()) {
   call.setCamera(state.cameraOn);
   wireCall(call);
   show("screen-call");
+  // on a phone the chat covers the video: it starts closed there
+  if (matchMedia("(max-width: 600px)").matches && !$("side").hidden) $("toggle-side").click();
   renderSelf();
   updateControls();
   updateGrid();
