@@ -4,9 +4,11 @@ import Otter, { OtterError, getMedia } from "./otter.js";
 import { parseRoomUrl, isTokenExpired } from "./protocol.js";
 import { displayName, selfLabel } from "./names.js";
 import { isLandingUrl, roomLinkFromPaste } from "./links.js";
+import { checkSeat } from "./seat.js";
 
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
+const SEAT_CHECK_EVERY_MS = 3000;
 
 const state = {
   link: null,        // {roomId, token, relay}
@@ -21,6 +23,9 @@ const state = {
   meterRaf: 0,
   lostTimer: null,
   joinStartedAt: 0,
+  joining: false,
+  seatTimer: 0,
+  waitingForSeat: false,
 };
 
 // ------------------------------------------------------------------ screens
@@ -108,7 +113,56 @@ async function start() {
   if (room && room.maxPeers) $("room-info").textContent = `Private call for up to ${room.maxPeers} people · peer-to-peer, end-to-end encrypted`;
   $("name").value = localStorage.getItem("otter.name") || "";
   show("screen-lobby");
+  document.body.dataset.seat = "checking";
+  watchSeat();
   await startPreview();
+}
+
+// ------------------------------------------------------------- full rooms
+
+/**
+ * Tells in the lobby whether the room is full, before the Join click; while it
+ * is, checks again every few seconds, and joins by itself when a seat frees if
+ * the person chose to wait.
+ */
+async function watchSeat() {
+  clearTimeout(state.seatTimer);
+  if (document.body.dataset.screen !== "lobby" || state.joining) return;
+  let seat;
+  try {
+    seat = await checkSeat({ signalUrl: state.config.signalUrl, token: state.link.token });
+  } catch {
+    seat = "unknown"; // the Join click finds out
+  }
+  if (document.body.dataset.screen !== "lobby" || state.joining) return;
+  const wasFull = document.body.dataset.seat === "full" || document.body.dataset.seat === "waiting";
+  if (seat === "full" || (seat === "unknown" && wasFull)) {
+    showSeat(state.waitingForSeat ? "waiting" : "full");
+    state.seatTimer = setTimeout(watchSeat, SEAT_CHECK_EVERY_MS);
+    return;
+  }
+  if (state.waitingForSeat && seat === "free") {
+    state.waitingForSeat = false;
+    showSeat("free");
+    return joinCall(undefined, performance.now());
+  }
+  showSeat(seat, wasFull && seat === "free" ? "A seat is free now: you can join." : "");
+}
+
+function showSeat(seat, note = "") {
+  const max = state.prepared && state.prepared.room && state.prepared.room.maxPeers;
+  const seats = max ? `all ${max} seats are taken` : "every seat is taken";
+  const text = {
+    full: `This call is full: ${seats}. You can wait here and join as soon as someone leaves.`,
+    waiting: `Waiting for a seat (${seats})… You will join as soon as someone leaves. Keep this page open.`,
+  }[seat] || note;
+  document.body.dataset.seat = seat;
+  if ($("seat-text").textContent !== text) $("seat-text").textContent = text;
+  const full = seat === "full" || seat === "waiting";
+  $("join").disabled = full;
+  $("seat-wait").hidden = !full;
+  $("seat-wait").textContent = seat === "waiting" ? "Stop waiting" : "Wait for a seat";
+  $("seat-wait").className = seat === "waiting" ? "secondary" : "primary";
 }
 
 async function startPreview(constraints = { audio: true, video: true }) {
@@ -218,6 +272,8 @@ async function joinCall(media, clickedAt = performance.now()) {
   localStorage.setItem("otter.name", name);
   $("join").disabled = true;
   $("join").textContent = "Joining…";
+  state.joining = true;
+  clearTimeout(state.seatTimer);
   stopPreview(true);
   state.joinStartedAt = clickedAt;
   let call;
@@ -234,8 +290,16 @@ async function joinCall(media, clickedAt = performance.now()) {
   } catch (err) {
     $("join").disabled = false;
     $("join").textContent = "Join call";
+    state.joining = false;
     if (state.preview) state.preview.getTracks().forEach((t) => t.stop());
     const code = err instanceof OtterError ? err.code : "network";
+    if (code === "room-full" && media !== false) {
+      // The last seat went meanwhile: the lobby says so and offers to wait.
+      show("screen-lobby");
+      showSeat(state.waitingForSeat ? "waiting" : "full");
+      state.seatTimer = setTimeout(watchSeat, SEAT_CHECK_EVERY_MS);
+      return startPreview();
+    }
     return showError(code, err.message, code === "room-full" || code === "network" || code === "signaling-unavailable"
       ? [{ label: "Try again", primary: true, run: () => location.reload() }] : []);
   }
@@ -582,6 +646,11 @@ function bind() {
       $("landing-link").setAttribute("aria-invalid", "true");
       $("landing-link").focus();
     }
+  });
+  $("seat-wait").addEventListener("click", () => {
+    state.waitingForSeat = !state.waitingForSeat;
+    showSeat(state.waitingForSeat ? "waiting" : "full");
+    $("seat-wait").focus();
   });
   $("join-form").addEventListener("submit", (e) => { e.preventDefault(); joinCall(undefined, e.timeStamp || performance.now()); });
   $("lobby-mic").addEventListener("click", () => {
