@@ -151,7 +151,7 @@ async function watchSeat() {
 
 function showSeat(seat, note = "") {
   const max = state.prepared && state.prepared.room && state.prepared.room.maxPeers;
-  const seats = max ? `all ${max} seats are taken` : "every seat is taken";
+  const seats = max === 2 ? "both seats are taken" : max ? `all ${max} seats are taken` : "every seat is taken";
   const text = {
     full: `This call is full: ${seats}. You can wait here and join as soon as someone leaves.`,
     waiting: `Waiting for a seat (${seats})… You will join as soon as someone leaves. Keep this page open.`,

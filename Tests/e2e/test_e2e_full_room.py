@@ -44,7 +44,7 @@ def test_full_room_is_told_in_the_lobby_and_waiting_joins_when_a_seat_frees(otte
     assert cat.execute_script("return document.body.dataset.screen") == "lobby", error_text(cat)
     wait(cat, lambda d: seat(d) == "full", 20, f"the lobby did not say the room is full (seat={seat(cat)})")
     box = by_testid(cat, "seat")
-    assert box.is_displayed() and "full" in box.text.lower() and "2 seats" in box.text, box.text
+    assert box.is_displayed() and "full" in box.text.lower() and "both seats are taken" in box.text, box.text
     assert not by_testid(cat, "join").is_enabled(), "Join is offered in a full room"
     wait_button = by_testid(cat, "seat-wait")
     assert wait_button.is_displayed() and wait_button.text == "Wait for a seat"
