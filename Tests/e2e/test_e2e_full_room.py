@@ -5,6 +5,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
+from a11y import screen_problems
 from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
 from otter_e2e import by_testid, error_text, join, open_lobby, remote_peer_ids, wait, wait_connected
 
@@ -51,12 +52,14 @@ def test_full_room_is_told_in_the_lobby_and_waiting_joins_when_a_seat_frees(otte
     wait(cat, lambda d: d.execute_script("const v=document.getElementById('preview'); return v && v.videoWidth > 0"), 30)
     time.sleep(0.5)
     cat.save_screenshot(str(output_dir / "lobby-room-full.png"))
+    assert screen_problems(cat) == []  # axe-core, and every button named
 
     wait_button.click()
     wait(cat, lambda d: seat(d) == "waiting", 5)
     assert "Waiting for a seat" in by_testid(cat, "seat").text
     assert by_testid(cat, "seat-wait").text == "Stop waiting"
     cat.save_screenshot(str(output_dir / "lobby-waiting-for-a-seat.png"))
+    assert screen_problems(cat) == []
     # the repeated checks of a full room disturb nobody in it
     time.sleep(4)
     assert cat.execute_script("return document.body.dataset.screen") == "lobby"
