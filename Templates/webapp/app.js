@@ -2,9 +2,13 @@
 
 import Otter, { OtterError, getMedia } from "./otter.js";
 import { parseRoomUrl, isTokenExpired } from "./protocol.js";
+import { displayName, selfLabel } from "./names.js";
+import { isLandingUrl, roomLinkFromPaste } from "./links.js";
+import { checkSeat } from "./seat.js";
 
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
+const SEAT_CHECK_EVERY_MS = 3000;
 
 const state = {
   link: null,        // {roomId, token, relay}
@@ -19,12 +23,15 @@ const state = {
   meterRaf: 0,
   lostTimer: null,
   joinStartedAt: 0,
+  joining: false,
+  seatTimer: 0,
+  waitingForSeat: false,
 };
 
 // ------------------------------------------------------------------ screens
 
 function show(screen) {
-  for (const id of ["screen-loading", "screen-lobby", "screen-call", "screen-error"]) $(id).hidden = id !== screen;
+  for (const id of ["screen-loading", "screen-landing", "screen-lobby", "screen-call", "screen-error"]) $(id).hidden = id !== screen;
   document.body.dataset.screen = screen.replace("screen-", "");
 }
 
@@ -47,7 +54,10 @@ function showError(code, detail, actions = []) {
   $("error-title").textContent = title;
   $("error-text").textContent = text;
   $("error").dataset.code = code;
-  $("error-icon").textContent = code === "left" ? "👋" : "!";
+  // the app's own icon, not an emoji: a system without an emoji font shows an empty box
+  const icon = document.createElement("span");
+  icon.className = code === "left" ? "icon icon-leave" : "icon icon-alert";
+  $("error-icon").replaceChildren(icon);
   $("error-icon").classList.toggle("ok", code === "left");
   const box = $("error-actions");
   box.replaceChildren();
@@ -76,6 +86,7 @@ function toast(text, ms = 3500) {
 // -------------------------------------------------------------------- lobby
 
 async function start() {
+  if (isLandingUrl(location.href)) return show("screen-landing");
   try {
     state.config = Otter.resolveConfig();
   } catch {
@@ -102,7 +113,56 @@ async function start() {
   if (room && room.maxPeers) $("room-info").textContent = `Private call for up to ${room.maxPeers} people · peer-to-peer, end-to-end encrypted`;
   $("name").value = localStorage.getItem("otter.name") || "";
   show("screen-lobby");
+  document.body.dataset.seat = "checking";
+  watchSeat();
   await startPreview();
+}
+
+// ------------------------------------------------------------- full rooms
+
+/**
+ * Tells in the lobby whether the room is full, before the Join click; while it
+ * is, checks again every few seconds, and joins by itself when a seat frees if
+ * the person chose to wait.
+ */
+async function watchSeat() {
+  clearTimeout(state.seatTimer);
+  if (document.body.dataset.screen !== "lobby" || state.joining) return;
+  let seat;
+  try {
+    seat = await checkSeat({ signalUrl: state.config.signalUrl, token: state.link.token });
+  } catch {
+    seat = "unknown"; // the Join click finds out
+  }
+  if (document.body.dataset.screen !== "lobby" || state.joining) return;
+  const wasFull = document.body.dataset.seat === "full" || document.body.dataset.seat === "waiting";
+  if (seat === "full" || (seat === "unknown" && wasFull)) {
+    showSeat(state.waitingForSeat ? "waiting" : "full");
+    state.seatTimer = setTimeout(watchSeat, SEAT_CHECK_EVERY_MS);
+    return;
+  }
+  if (state.waitingForSeat && seat === "free") {
+    state.waitingForSeat = false;
+    showSeat("free");
+    return joinCall(undefined, performance.now());
+  }
+  showSeat(seat, wasFull && seat === "free" ? "A seat is free now: you can join." : "");
+}
+
+function showSeat(seat, note = "") {
+  const max = state.prepared && state.prepared.room && state.prepared.room.maxPeers;
+  const seats = max === 2 ? "both seats are taken" : max ? `all ${max} seats are taken` : "every seat is taken";
+  const text = {
+    full: `This call is full: ${seats}. You can wait here and join as soon as someone leaves.`,
+    waiting: `Waiting for a seat (${seats})… You will join as soon as someone leaves. Keep this page open.`,
+  }[seat] || note;
+  document.body.dataset.seat = seat;
+  if ($("seat-text").textContent !== text) $("seat-text").textContent = text;
+  const full = seat === "full" || seat === "waiting";
+  $("join").disabled = full;
+  $("seat-wait").hidden = !full;
+  $("seat-wait").textContent = seat === "waiting" ? "Stop waiting" : "Wait for a seat";
+  $("seat-wait").className = seat === "waiting" ? "secondary" : "primary";
 }
 
 async function startPreview(constraints = { audio: true, video: true }) {
@@ -212,6 +272,8 @@ async function joinCall(media, clickedAt = performance.now()) {
   localStorage.setItem("otter.name", name);
   $("join").disabled = true;
   $("join").textContent = "Joining…";
+  state.joining = true;
+  clearTimeout(state.seatTimer);
   stopPreview(true);
   state.joinStartedAt = clickedAt;
   let call;
@@ -228,8 +290,16 @@ async function joinCall(media, clickedAt = performance.now()) {
   } catch (err) {
     $("join").disabled = false;
     $("join").textContent = "Join call";
+    state.joining = false;
     if (state.preview) state.preview.getTracks().forEach((t) => t.stop());
     const code = err instanceof OtterError ? err.code : "network";
+    if (code === "room-full" && media !== false) {
+      // The last seat went meanwhile: the lobby says so and offers to wait.
+      show("screen-lobby");
+      showSeat(state.waitingForSeat ? "waiting" : "full");
+      state.seatTimer = setTimeout(watchSeat, SEAT_CHECK_EVERY_MS);
+      return startPreview();
+    }
     return showError(code, err.message, code === "room-full" || code === "network" || code === "signaling-unavailable"
       ? [{ label: "Try again", primary: true, run: () => location.reload() }] : []);
   }
@@ -239,6 +309,8 @@ async function joinCall(media, clickedAt = performance.now()) {
   call.setCamera(state.cameraOn);
   wireCall(call);
   show("screen-call");
+  // on a phone the chat covers the video: it starts closed there
+  if (matchMedia("(max-width: 600px)").matches && !$("side").hidden) $("toggle-side").click();
   renderSelf();
   updateControls();
   updateGrid();
@@ -250,7 +322,8 @@ function wireCall(call) {
   call.on("peer-left", ({ peerId }) => {
     const t = state.tiles.get(peerId);
     if (t) {
-      toast(`${t.name || "Someone"} left the call`);
+      // leave() also takes down every connection: that is not someone leaving you
+      if (!call.left) toast(`${displayName(t.name)} left the call`);
       t.el.remove();
       state.tiles.delete(peerId);
     }
@@ -285,7 +358,7 @@ function wireCall(call) {
   call.on("peer-updated", (p) => {
     const t = ensureTile(p.peerId);
     t.name = p.name;
-    t.label.textContent = p.name || "Guest";
+    t.label.textContent = displayName(p.name);
     t.el.dataset.mic = p.mic ? "on" : "off";
     t.el.dataset.camera = p.camera ? "on" : "off";
     t.micIcon.hidden = p.mic;
@@ -309,7 +382,7 @@ function wireCall(call) {
   });
   call.on("safety-code", updateSafety);
   call.on("message", (m) => {
-    addChat(m.name || "Guest", m.text, m.at, false);
+    addChat(displayName(m.name), m.text, m.at, false);
     if ($("side").hidden || $("panel-chat").hidden) $("unread").hidden = false;
   });
   call.on("file-offer", (f) => fileRow(f.id, f.peerId, "receive", f.name, f.size, f.cancel));
@@ -354,7 +427,7 @@ function renderSelf() {
     avatar.id = "self-avatar";
     const label = document.createElement("div");
     label.className = "tile-label";
-    label.textContent = `${$("name").value.trim() || "You"} (you)`;
+    label.textContent = selfLabel($("name").value);
     el.append(v, avatar, label);
     grid.prepend(el);
   }
@@ -387,7 +460,7 @@ function ensureTile(peerId) {
   micIcon.dataset.testid = `mic-off-${peerId}`;
   micIcon.hidden = true;
   const label = document.createElement("span");
-  label.textContent = "Guest";
+  label.textContent = displayName("");
   cap.append(micIcon, label);
   const stateEl = document.createElement("span");
   stateEl.className = "tile-state";
@@ -425,7 +498,7 @@ function updateSafety() {
       const s = document.createElement("span");
       s.className = "safety-entry";
       s.dataset.peer = p.peerId;
-      s.textContent = `${p.name || "Guest"}: ${p.safetyCode}`;
+      s.textContent = `${displayName(p.name)}: ${p.safetyCode}`;
       return s;
     }));
   }
@@ -517,7 +590,7 @@ function fileRow(id, peerId, direction, name, size, cancel) {
   foot.className = "file-foot";
   const status = document.createElement("span");
   status.className = "file-status";
-  const peerName = (state.tiles.get(peerId) || {}).name || "Guest";
+  const peerName = displayName((state.tiles.get(peerId) || {}).name);
   status.textContent = direction === "send" ? `To ${peerName}` : `From ${peerName}`;
   const link = document.createElement("a");
   link.className = "button secondary small";
@@ -564,6 +637,21 @@ function sendFiles(files) {
 // ----------------------------------------------------------------- controls
 
 function bind() {
+  $("landing-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    try {
+      location.assign(roomLinkFromPaste($("landing-link").value));
+    } catch (err) {
+      $("landing-problem").textContent = err.message;
+      $("landing-link").setAttribute("aria-invalid", "true");
+      $("landing-link").focus();
+    }
+  });
+  $("seat-wait").addEventListener("click", () => {
+    state.waitingForSeat = !state.waitingForSeat;
+    showSeat(state.waitingForSeat ? "waiting" : "full");
+    $("seat-wait").focus();
+  });
   $("join-form").addEventListener("submit", (e) => { e.preventDefault(); joinCall(undefined, e.timeStamp || performance.now()); });
   $("lobby-mic").addEventListener("click", () => {
     state.micOn = !state.micOn;

@@ -120,8 +120,46 @@ def test_20mb_file_arrives_with_same_sha256(otter, browsers, tmp_path):
     print(f"20 MiB in {elapsed:.2f} s = {20 / elapsed:.1f} MiB/s (including UI polling)")
 
 
-def test_leave_removes_the_tile_on_the_other_side(otter, browsers):
+def toast_text(d):
+    t = d.find_element(By.ID, "toast")
+    return t.text if t.is_displayed() else ""
+
+
+def test_leave_removes_the_tile_on_the_other_side(otter, browsers, output_dir):
     _, a, b, a_id, _ = two_in_a_call(otter, browsers)
     by_testid(a, "leave").click()
     assert by_testid(a, "error").get_attribute("data-code") == "left"
+    # the toast for the others is not shown to the one who leaves
+    for _ in range(5):
+        assert "left the call" not in toast_text(a), toast_text(a)
+        time.sleep(0.1)
     wait(b, lambda d: a_id not in remote_peer_ids(d), 10, "Alice's tile stayed")
+    wait(b, lambda d: toast_text(d) == "Alice left the call", 5, f"Bob was not told: {toast_text(b)!r}")
+    # the "You left" screen's icon is the app's own (an SVG mask), not an emoji
+    # that shows as an empty box on a system without an emoji font
+    icon = a.find_element(By.ID, "error-icon")
+    assert icon.text == "", f"the icon is a character: {icon.text!r}"
+    shape = a.execute_script(
+        "const i = document.querySelector('#error-icon .icon'); if (!i) return null;"
+        "const s = getComputedStyle(i); const r = i.getBoundingClientRect();"
+        "return {mask: s.webkitMaskImage || s.maskImage, w: r.width, h: r.height}")
+    assert shape and "icons/leave.svg" in shape["mask"] and shape["w"] > 0 and shape["h"] > 0, shape
+    a.save_screenshot(str(output_dir / "left.png"))
+
+
+def test_a_person_without_a_name_is_guest_for_everyone(otter, browsers):
+    room = otter.create_room(max_peers=2)
+    a, b = browsers.new(), browsers.new()
+    join(a, room["url"], "")
+    assert a.execute_script("return document.body.dataset.screen") == "call", error_text(a)
+    join(b, room["url"], "Bob")
+    [b_id] = wait_connected(a, 1)
+    [a_id] = wait_connected(b, 1)
+    own = a.find_element(By.CSS_SELECTOR, "#self-tile .tile-label").text
+    # once Alice's state (name, mic, camera) has arrived over the data channel
+    wait(b, lambda d: d.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{a_id}"]').get_attribute("data-camera"), 10)
+    seen = b.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{a_id}"] .tile-label').text
+    assert (own, seen) == ("Guest (you)", "Guest"), (own, seen)
+    # and a named person's own label is their name, as the others see it
+    wait(a, lambda d: d.find_element(By.CSS_SELECTOR, f'.tile[data-peer="{b_id}"] .tile-label').text == "Bob", 10)
+    assert b.find_element(By.CSS_SELECTOR, "#self-tile .tile-label").text == "Bob (you)"

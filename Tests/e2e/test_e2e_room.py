@@ -1,4 +1,4 @@
-"""Rooms: four people all connected pairwise and a fifth turned away; relay-only
+"""Rooms: four people all connected pairwise and a fifth told the room is full; relay-only
 calls go through TURN; bad and expired links show their screens."""
 import time
 
@@ -47,11 +47,14 @@ def test_four_connect_pairwise_and_a_fifth_sees_room_full(otter, browsers, outpu
     print("; ".join(phases))
     time.sleep(1)
     drivers[0].save_screenshot(str(output_dir / "call-4.png"))
+    # the fifth learns it in the lobby, before any click (test_e2e_full_room has the waiting)
     fifth = browsers.new(camera=LOW_LOAD_CAMERA)
-    join(fifth, room["url"], "Eve")
-    wait(fifth, lambda d: d.execute_script("return document.body.dataset.screen") == "error", 60)
-    assert by_testid(fifth, "error").get_attribute("data-code") == "room-full"
-    assert "full" in by_testid(fifth, "error").text.lower()
+    open_lobby(fifth, room["url"])
+    assert fifth.execute_script("return document.body.dataset.screen") == "lobby", error_text(fifth)
+    wait(fifth, lambda d: d.execute_script("return document.body.dataset.seat") == "full", 60,
+         "the fifth's lobby did not say the room is full")
+    assert "all 4 seats are taken" in by_testid(fifth, "seat").text
+    assert not by_testid(fifth, "join").is_enabled()
     fifth.save_screenshot(str(output_dir / "room-full.png"))
     # the four are undisturbed
     for d in drivers:
