@@ -24,6 +24,7 @@ GetAtt return the values AWS documents:
 | AWS::ApplicationAutoScaling::ScalableTarget | `resourceId\|dimension\|namespace` (as AWS) | - | register_scalable_target (refuses MinCapacity > MaxCapacity, as AWS) |
 | AWS::ApplicationAutoScaling::ScalingPolicy | policy ARN | Arn | put_scaling_policy |
 | AWS::S3::BucketPolicy | generated id | - | s3 put_bucket_policy |
+| AWS::ApiGateway::Account | generated id | - | apigateway update_account (cloudwatchRoleArn); deleting leaves the setting, as AWS |
 
 The metaclass moto uses takes the service name from the class's module path,
 hence ``__module__ = "moto.<service>.otter_models"`` in every class body.
@@ -498,6 +499,36 @@ class ResponseHeadersPolicy(_Model, CloudFormationModel):
 
     def delete(self, account_id, region_name):
         _cloudfront(account_id).__dict__.get("otter_response_headers_policies", {}).pop(self.pid, None)
+
+
+# ------------------------------------------------------------------ API Gateway account settings
+
+class GatewayAccount(_Model, CloudFormationModel):
+    """The region's API Gateway logging role (a WebSocket stage with access logs needs it)."""
+    __module__ = "moto.apigateway.otter_models"
+    ATTRS = ()
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApiGateway::Account"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.apigateway.models import apigateway_backends
+        arn = _props(cloudformation_json)["CloudWatchRoleArn"]
+        apigateway_backends[account_id][region_name].update_account(
+            [{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
+        m = cls()
+        m.account_setting_id = f"{resource_name}-{uuid.uuid4().hex[:12]}"
+        m.attrs = {}
+        return m
+
+    @property
+    def physical_resource_id(self):
+        return self.account_setting_id
+
+    def delete(self, account_id, region_name):
+        pass  # AWS keeps the account setting too
 
 
 # ------------------------------------------------------------------ Secrets Manager

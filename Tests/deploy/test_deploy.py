@@ -121,6 +121,10 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert {"$connect", "$disconnect", "join", "signal", "ping"} <= ws_routes
     svc = aws(moto, "ecs").describe_services(cluster=outputs["RelayCluster"], services=[outputs["RelayService"]])["services"]
     assert len(svc) == 1
+    # a WebSocket stage logs through the region's API Gateway logging role: the stack sets it
+    logging_role = aws(moto, "apigateway").get_account()["cloudwatchRoleArn"]
+    assert aws(moto, "iam").get_role(RoleName=logging_role.rsplit("/", 1)[1])["Role"]["Arn"] == logging_role
+    assert outputs["TurnUrls"].split(",")[2] == f"turn:{outputs['RelayHost']}:443?transport=tcp"
     dist = aws(moto, "cloudfront").get_distribution(Id=outputs["DistributionId"])["Distribution"]
     assert outputs["WebAppUrl"] == f"https://{dist['DomainName']}"
 
@@ -191,6 +195,8 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Destroyed." in r.stdout
     assert not stack_exists(cfn, "otter")
+    # retained: the setting is account-wide, other APIs in the region log through it
+    assert aws(moto, "iam").get_role(RoleName=logging_role.rsplit("/", 1)[1])["Role"]["Arn"] == logging_role
     assert tagged_buckets(s3, "otter") == []
     assert site not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert not (tmp_path / ".otter" / "otter.json").exists() and not key_file.exists()

@@ -508,6 +508,16 @@ def _check_pairs(events, start, end):
             (first, second)
 
 
+def _without_retained(deleting, created, resources):
+    """Deletion events and created resources without the retained ones, after checking that
+    each retained resource that was created got exactly one DELETE_SKIPPED event."""
+    retained = {n for n, r in resources.items() if r.get("DeletionPolicy") == "Retain"}
+    skipped = [e["LogicalResourceId"] for e in deleting if e["ResourceStatus"] == "DELETE_SKIPPED"]
+    assert sorted(skipped) == sorted(e["LogicalResourceId"] for e in created if e["LogicalResourceId"] in retained)
+    return ([e for e in deleting if e["ResourceStatus"] != "DELETE_SKIPPED"],
+            [e for e in created if e["LogicalResourceId"] not in retained])
+
+
 def _dependencies(resources, name):
     deps = set()
 
@@ -572,8 +582,9 @@ def test_otter_change_set_failure_rolls_back(server, otter_template):
         done.add(name)
     assert {"RelayService", "ConfigTable", "RoomsTable", "ConnectionsTable"} <= done
 
-    # rollback: every created resource deleted, newest first, then the failed one
-    deleting = events[rollback_at + 1:-1]
+    # rollback: every created resource deleted, newest first, then the failed one; a retained
+    # one (DeletionPolicy Retain) gets a single DELETE_SKIPPED event instead, as on AWS
+    deleting, created = _without_retained(events[rollback_at + 1:-1], created, resources)
     _check_pairs(deleting[:-1], "DELETE_IN_PROGRESS", ("DELETE_COMPLETE",))
     assert [e["LogicalResourceId"] for e in deleting[:-1:2]] == [e["LogicalResourceId"] for e in reversed(created)]
     assert [e["PhysicalResourceId"] for e in deleting[1:-1:2]] == [e["PhysicalResourceId"] for e in reversed(created)]
@@ -676,8 +687,9 @@ def test_otter_change_set_update_and_failed_update(server, otter_template):
     assert _stack(cfn, stack_id)["StackStatus"] == "DELETE_COMPLETE"
     events = _events(cfn, stack_id)[before:]
     assert _brief(events[:1] + events[-1:]) == [("otter", "DELETE_IN_PROGRESS"), ("otter", "DELETE_COMPLETE")]
-    _check_pairs(events[1:-1], "DELETE_IN_PROGRESS", ("DELETE_COMPLETE",))
-    assert sorted(e["LogicalResourceId"] for e in events[1:-1:2]) == sorted(e["LogicalResourceId"] for e in created)
+    deleting, created = _without_retained(events[1:-1], created, otter_template[1]["Resources"])
+    _check_pairs(deleting, "DELETE_IN_PROGRESS", ("DELETE_COMPLETE",))
+    assert sorted(e["LogicalResourceId"] for e in deleting[::2]) == sorted(e["LogicalResourceId"] for e in created)
     assert ddb.list_tables()["TableNames"] == []
     assert aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"] == []
     ec2 = client(server, "ec2")
