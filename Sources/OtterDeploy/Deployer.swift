@@ -89,11 +89,11 @@ public struct Deployer: Sendable {
         console.say("Handlers:  \(handlers.key) (\(handlers.files.count) files, \(handlers.bytes.count / 1024) KiB, \(zipNew ? "uploaded" : "unchanged"))")
         _ = try await bucket.upload(key: templateKey, bytes: template, contentType: "application/json")
 
-        // 2. The stack: create or update through a change set.
+        // 2. The stack: create or update through a change set, once the roles its services assume exist.
+        try await ServiceLinkedRoles.ensure(iam: IAM(client: client), console: console)
         let stackStatus = try await prepareStack()
         let isCreate = stackStatus == nil || stackStatus == "REVIEW_IN_PROGRESS"
         console.say(isCreate ? "Stack \(stackName): creating" : "Stack \(stackName): \(stackStatus!), checking for changes")
-        try await ServiceLinkedRoles.ensure(iam: IAM(client: client), console: console)
         let review = ChangeSetReview(cfn: cfn, console: console, pollSeconds: request.pollSeconds)
         let parameters = [
             "ArtifactsBucket": bucket.name, "HandlersKey": handlers.key, "MaxPeers": String(request.stack.maxPeers),

@@ -416,20 +416,28 @@ def test_on_a_terminal_each_phase_is_one_progress_line_and_the_log_has_every_eve
         assert code == 1, out
         log = (tmp_path / ".otter" / "livefail.deploy.log").read_text()
         events = [l for l in log.splitlines() if re.search(r"\]\s+(CREATE|ROLLBACK|DELETE)_\w+\s", l)]
-        assert len(events) > 50, log  # every event of the create and the rollback
+        additions = [l for l in log.splitlines() if l.startswith("  + Add ")]
+        # every event of the create and the rollback, and every change of the change set
+        assert len(events) > 20 and len(additions) > 100, log
         assert "\r\x1b[2K" in out  # the progress line, rewritten in place
-        screen = [l for l in out.replace("\r\n", "\n").split("\n")]
-        assert len(screen) < len(events) / 2, out
+        text = out.replace("\r\n", "\n")
+        screen = text.split("\n")
+        assert len(screen) < 30, out
+        assert re.search(r"^Changes: \d+ to add$", text, re.M) and "+ Add " not in out, out  # --yes: counts only
         assert not any(re.search(r"\]\s+CREATE_COMPLETE\s", l.split("\r")[-1]) for l in screen), out
         failure = [l for l in screen if "CREATE_FAILED" in l and "SiteOriginAccessControl" in l]
         assert failure and "already exists" in failure[0], out
         assert "Failed resource: SiteOriginAccessControl" in out
         assert "every event in " + str(tmp_path / ".otter" / "livefail.deploy.log") in out
 
-        # --verbose prints every event on a terminal too
+        # --verbose prints every event on a terminal too (here: deleting the failed stack, then failing again)
         code, out = run_on_a_terminal(moto, tmp_path, ["deploy", "--yes", "--verbose", "--stack", "livefail"], b"")
         assert code == 1, out
-        assert len(re.findall(r"\]\s+DELETE_COMPLETE\s", out)) > 10, out  # the failed stack deleted first, event by event
+        log = (tmp_path / ".otter" / "livefail.deploy.log").read_text()
+        events = [l for l in log.splitlines() if re.search(r"\]\s+(CREATE|ROLLBACK|DELETE)_\w+\s", l)]
+        assert len(events) > 20 and "\r\x1b[2K" not in out
+        screen = out.replace("\r\n", "\n").split("\n")
+        assert all(e in screen for e in events), out
     finally:
         cf.delete_origin_access_control(Id=oac["Id"], IfMatch=cf.get_origin_access_control(Id=oac["Id"])["ETag"])
     r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "livefail")
