@@ -29,9 +29,10 @@ public struct Console: Sendable {
 
     var stream: FileHandle { progressToStderr ? FileHandle.standardError : FileHandle.standardOutput }
 
-    /// A line everyone sees.
-    public func say(_ text: String) {
-        log?.write(text)
+    /// A line everyone sees. `logged: false` keeps a secret (the API key, a
+    /// room link) out of the log file.
+    public func say(_ text: String, logged: Bool = true) {
+        if logged { log?.write(text) }
         line.clear(on: live ? stream : nil)
         stream.write(Data((text + "\n").utf8))
     }
@@ -56,6 +57,14 @@ public struct Console: Sendable {
         log?.write(summary)
         line.clear(on: stream)
         stream.write(Data((summary + "\n").utf8))
+    }
+
+    /// Before the final error is printed (elsewhere, on stderr): clears the
+    /// progress line and adds the error to a log the run has already started
+    /// (a run that wrote nothing gets no file for it).
+    public func finish(error text: String) {
+        line.clear(on: live ? stream : nil)
+        log?.write("error: " + text, onlyIfOpen: true)
     }
 
     public func result(_ line: String) {
@@ -103,9 +112,9 @@ final class ConsoleLog: Sendable {
 
     init(path: String) { self.path = path }
 
-    func write(_ text: String) {
+    func write(_ text: String, onlyIfOpen: Bool = false) {
         state.withLock { s in
-            if case .unopened = s { s = Self.open(path) }
+            if case .unopened = s, !onlyIfOpen { s = Self.open(path) }
             if case .open(let f) = s { f.write(Data((text + "\n").utf8)) }
         }
     }

@@ -40,7 +40,8 @@ public enum ServiceLinkedRoles {
                 case .created: created.append(role)
                 case .alreadyExists: existing.append(role)
                 }
-            } catch let e as AWSError where e.code == .service && (e.serviceCode == "AccessDenied" || e.statusCode == 403) {
+            } catch let e as AWSError where e.code == .service && !e.isAuthenticationFailure
+                        && (e.serviceCode == "AccessDenied" || e.statusCode == 403) {
                 refused.append((role, e))
             }
         }

@@ -71,9 +71,12 @@ struct Deploy: AsyncParsableCommand {
         do {
             result = try await Deployer(client: AWSClient(configuration: config), console: console, request: request).run()
         } catch let e as DeployError {
+            console.finish(error: e.message)
             CLI.fail(e.message, status: e.code == .interrupted ? 130 : 1)
         } catch let e as AWSError {
-            CLI.fail("an AWS call failed: \(e). Run `otter deploy` again to resume; `otter destroy` removes what was created.")
+            let message = "an AWS call failed: \(e). Run `otter deploy` again to resume; `otter destroy` removes what was created."
+            console.finish(error: message)
+            CLI.fail(message)
         }
         if json {
             let encoder = JSONEncoder()
@@ -87,14 +90,14 @@ struct Deploy: AsyncParsableCommand {
         console.say("Web app: \(result.webAppUrl ?? "?")")
         for line in RelaySummary(turnUrls: result.turnUrls ?? [], quotas: result.relayQuotas ?? [:]).lines { console.say(line) }
         if let key = result.apiKey {
-            console.say("API key: \(key)")
+            console.say("API key: \(key)", logged: false)
             console.say("         (shown once; AWS keeps only its hash. A copy for the otter CLI is in \(result.apiKeyFile ?? "?"), mode 0600)")
         } else if let file = result.apiKeyFile {
             console.say("API key: stored in \(file) (mode 0600)")
         } else {
             console.say("API key: set by an earlier deploy; this machine has no copy (pass --api-key to create-room).")
         }
-        if let room = result.sampleRoomUrl { console.say("Sample room: \(room)") }
+        if let room = result.sampleRoomUrl { console.say("Sample room: \(room)", logged: false) }
         console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack))")
     }
 }

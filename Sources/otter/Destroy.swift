@@ -48,6 +48,7 @@ struct Destroy: AsyncParsableCommand {
         do {
             outcome = try await destroyer.run(identity: identity)
         } catch let e as DeployError {
+            console.finish(error: e.message)
             CLI.fail(e.message, status: e.code == .interrupted ? 130 : 1)
         } catch let e as AWSError {
             CLI.fail("an AWS call failed: \(e). Run `otter destroy` again to resume.")

@@ -123,6 +123,8 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     key = re.search(r"^API key: (otk_\S+)$", out, re.M).group(1)
     assert "Sample room:" in out  # moto's API host names do not resolve: says how to create one
     assert re.search(r"^Service-linked roles: ECS, Elastic Load Balancing, Application Auto Scaling ready \(", out, re.M), out
+    log = (tmp_path / ".otter" / "otter.deploy.log").read_text()  # every line of the run, but not the key
+    assert re.search(r"\[\s*\d+/\d+\]\s+CREATE_COMPLETE", log) and "Otter is deployed" in log and key not in log
 
     stack = cfn.describe_stacks(StackName="otter")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
@@ -419,6 +421,7 @@ def test_on_a_terminal_each_phase_is_one_progress_line_and_the_log_has_every_eve
         additions = [l for l in log.splitlines() if l.startswith("  + Add ")]
         # every event of the create and the rollback, and every change of the change set
         assert len(events) > 20 and len(additions) > 100, log
+        assert "error: deploy of stack livefail failed (ROLLBACK_COMPLETE)" in log
         assert "\r\x1b[2K" in out  # the progress line, rewritten in place
         text = out.replace("\r\n", "\n")
         screen = text.split("\n")
