@@ -1407,3 +1407,57 @@ def fix_network_deletes():
                         (internet_gateways.InternetGateway, gateway_delete)):
         if not hasattr(cls, "delete"):
             cls.delete = delete
+
+
+# Role names AWS gives the service-linked roles of the principals the Otter
+# stack's services use (each service documents its own):
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+# https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
+# https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-ecs.html
+SERVICE_LINKED_ROLE_NAMES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+}
+
+
+def fix_service_linked_roles():
+    """moto's CreateServiceLinkedRole derives the role name from the principal
+    (ecs.amazonaws.com -> "AWSServiceRoleForecs", ecs.application-autoscaling... ->
+    "AWSServiceRoleForApplicationAutoScaling_Ecs") and refuses a second call with
+    EntityAlreadyExists. AWS uses the names each service documents
+    (SERVICE_LINKED_ROLE_NAMES) and refuses a second call with InvalidInput
+    "Service role name X has been taken in this account, please try a different
+    suffix." (the only error codes of the action are InvalidInput, LimitExceeded,
+    NoSuchEntity and ServiceFailure:
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html).
+    So does this."""
+    import json
+    from moto.iam import models
+    from moto.iam.exceptions import EntityAlreadyExists, InvalidInput
+
+    original = models.IAMBackend.create_service_linked_role
+    if getattr(original, "otter_fixed", False):
+        return
+
+    def taken(name):
+        return InvalidInput(f"Service role name {name} has been taken in this account, please try a different suffix.")
+
+    def create_service_linked_role(self, service_name, description, suffix):
+        name = SERVICE_LINKED_ROLE_NAMES.get(service_name)
+        if name is None:
+            try:
+                return original(self, service_name, description, suffix)
+            except EntityAlreadyExists as e:
+                raise taken(str(e.message).split("Role with name ")[-1].split(" already exists")[0]) from None
+        if suffix:
+            name += f"_{suffix}"
+        if any(r.name == name for r in self.roles.values()):
+            raise taken(name)
+        policy = {"Version": "2012-10-17", "Statement": [
+            {"Action": ["sts:AssumeRole"], "Effect": "Allow", "Principal": {"Service": [service_name]}}]}
+        return self.create_role(name, json.dumps(policy), f"/aws-service-role/{service_name}/", permissions_boundary=None,
+                                description=description, tags=[], max_session_duration="3600", linked_service=service_name)
+
+    create_service_linked_role.otter_fixed = True
+    models.IAMBackend.create_service_linked_role = create_service_linked_role

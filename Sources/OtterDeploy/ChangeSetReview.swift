@@ -49,7 +49,10 @@ struct ChangeSetReview: Sendable {
         reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
     }
 
-    func show(_ changes: [CloudFormation.Change]) {
+    /// `all`: list every change on screen (the user is asked to confirm them).
+    /// Otherwise a live console shows only what removes or replaces something;
+    /// the full list goes to the log.
+    func show(_ changes: [CloudFormation.Change], all: Bool = true) {
         guard !changes.isEmpty else {
             console.say("Changes: parameters or outputs only (CloudFormation lists no resource change)")
             return
@@ -68,7 +71,8 @@ struct ChangeSetReview: Sendable {
             if c.action == "Modify", let r = c.replacement {
                 line += r == "True" ? " — REPLACED (new physical resource)" : r == "Conditional" ? " — may be replaced" : ""
             }
-            console.say(line)
+            let destructive = c.action == "Remove" || (c.action == "Modify" && c.replacement != nil && c.replacement != "False")
+            if all || destructive { console.say(line) } else { console.detail(line) }
         }
     }
 

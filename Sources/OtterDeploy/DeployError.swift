@@ -7,6 +7,7 @@ public struct DeployError: Error, Sendable, CustomStringConvertible {
         case stackFailed
         case changeSetFailed
         case notConfirmed
+        case notFound
         case bucketTaken
         case interrupted
         case aws

@@ -31,6 +31,8 @@ public struct DeployState: Codable, Sendable, Equatable {
 
     public static func path(dataDirectory: String, stack: String) -> String { "\(dataDirectory)/\(stack).json" }
     public static func keyPath(dataDirectory: String, stack: String) -> String { "\(dataDirectory)/\(stack).api-key" }
+    /// Every line of the last `otter deploy`, stack events included.
+    public static func logPath(dataDirectory: String, stack: String) -> String { "\(dataDirectory)/\(stack).deploy.log" }
 
     public static func load(dataDirectory: String, stack: String) -> DeployState? {
         guard let data = FileManager.default.contents(atPath: path(dataDirectory: dataDirectory, stack: stack)) else { return nil }
@@ -74,5 +76,6 @@ public struct DeployState: Codable, Sendable, Equatable {
     public static func remove(dataDirectory: String, stack: String) {
         try? FileManager.default.removeItem(atPath: path(dataDirectory: dataDirectory, stack: stack))
         try? FileManager.default.removeItem(atPath: keyPath(dataDirectory: dataDirectory, stack: stack))
+        try? FileManager.default.removeItem(atPath: logPath(dataDirectory: dataDirectory, stack: stack))
     }
 }

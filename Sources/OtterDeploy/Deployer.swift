@@ -39,6 +39,12 @@ public struct DeployResult: Sendable, Codable {
     public var apiKey: String?
     public var apiKeyFile: String?
     public var sampleRoomUrl: String?
+    /// ICE URLs of the relay (the `TurnUrls` output, or built from `RelayHost`).
+    public var turnUrls: [String]?
+    /// The relay quotas in the template metadata (relayUserQuota, relayTotalQuota, relayMaxBps), those set.
+    public var relayQuotas: [String: Int]?
+    /// Set when the relay offers no `turns:` URL: how to get TURN over TLS.
+    public var turnTlsHint: String?
 }
 
 /// `otter deploy`: package, upload, change set, execute, follow, then the
@@ -58,12 +64,18 @@ public struct Deployer: Sendable {
     var cfn: CloudFormation { CloudFormation(client: client) }
 
     public func run() async throws -> DeployResult {
+        // Asked before anything exists: refusing after the bucket, the upload and
+        // the state file were made would leave them behind for nothing.
+        guard request.yes || request.interactive else {
+            throw DeployError(.notConfirmed, "standard input is not a terminal, so nobody can confirm the changes. Run again with --yes to deploy without asking. Nothing was created or changed.")
+        }
         let identity = try await Identity.check(client: client, console: console)
         let region = client.configuration.region
 
         // 1. Package and upload what the template points at.
         let handlers = try HandlerPackage.build(directory: request.lambdaDirectory)
-        let template = try OtterStack.template(request.stack).json.renderedBytes()
+        let stackTemplate = try OtterStack.template(request.stack)
+        let template = stackTemplate.json.renderedBytes()
         let templateKey = "templates/\(ArtifactsHash.hex(template)).json"
         let bucket = ArtifactsBucket(stack: stackName, account: identity.account, region: region, s3: S3(client: client))
         let created = try await bucket.ensure(stack: stackName)
@@ -77,7 +89,8 @@ public struct Deployer: Sendable {
         console.say("Handlers:  \(handlers.key) (\(handlers.files.count) files, \(handlers.bytes.count / 1024) KiB, \(zipNew ? "uploaded" : "unchanged"))")
         _ = try await bucket.upload(key: templateKey, bytes: template, contentType: "application/json")
 
-        // 2. The stack: create or update through a change set.
+        // 2. The stack: create or update through a change set, once the roles its services assume exist.
+        try await ServiceLinkedRoles.ensure(iam: IAM(client: client), console: console)
         let stackStatus = try await prepareStack()
         let isCreate = stackStatus == nil || stackStatus == "REVIEW_IN_PROGRESS"
         console.say(isCreate ? "Stack \(stackName): creating" : "Stack \(stackName): \(stackStatus!), checking for changes")
@@ -95,7 +108,7 @@ public struct Deployer: Sendable {
             upToDate = true
             console.say("Stack \(stackName) is up to date: no change set executed.")
         case .ready(let name, let changes):
-            review.show(changes)
+            review.show(changes, all: !request.yes)
             try await confirm(changeSet: name, isCreate: isCreate)
             try await execute(changeSet: name, total: changes.isEmpty ? nil : changes.count, isCreate: isCreate)
         }
@@ -107,6 +120,10 @@ public struct Deployer: Sendable {
         let outputs = stack.outputs
         var summary = DeployResult(stack: stackName, account: identity.account, region: region, status: stack.status, upToDate: upToDate,
                                    apiUrl: outputs["ApiUrl"], signalUrl: outputs["SignalUrl"], webAppUrl: outputs["WebAppUrl"])
+        let relay = RelaySummary(outputs: outputs, metadata: stackTemplate.metadata["Otter"])
+        summary.turnUrls = relay.turnUrls.isEmpty ? nil : relay.turnUrls
+        summary.relayQuotas = relay.quotas.isEmpty ? nil : relay.quotas
+        summary.turnTlsHint = relay.tlsAdvice
         state = DeployState(stack: stackName, region: region, account: identity.account, stackID: stack.stackID, status: stack.status,
                             apiURL: outputs["ApiUrl"], signalURL: outputs["SignalUrl"], webAppURL: outputs["WebAppUrl"],
                             artifactsBucket: bucket.name)
@@ -141,13 +158,15 @@ public struct Deployer: Sendable {
             case let s where s.hasSuffix("_IN_PROGRESS") && s != "REVIEW_IN_PROGRESS":
                 console.say("Stack \(stackName) is busy (\(s)); waiting for it to finish…")
                 _ = try await watcher.follow(stack: stackName, known: try await watcher.knownEvents(stack: stackName), total: nil,
-                                             advice: "Interrupted while waiting; nothing was changed by this run. Run `otter deploy` again.")
+                                             advice: "Interrupted while waiting; nothing was changed by this run. Run `otter deploy` again.",
+                                             phase: "Waiting for \(stackName)")
             case "ROLLBACK_COMPLETE", "ROLLBACK_FAILED":
                 console.say("Stack \(stackName) is \(stack.status) (its creation failed earlier); deleting it before creating it again…")
                 let known = try await watcher.knownEvents(stack: stackName)
                 try await cfn.deleteStack(name: stackName)
                 let outcome = try await watcher.follow(stack: stack.stackID, known: known, total: nil,
-                                                       advice: "Interrupted; the failed stack is being deleted. Run `otter deploy` again.")
+                                                       advice: "Interrupted; the failed stack is being deleted. Run `otter deploy` again.",
+                                                       phase: "Deleting the failed \(stackName)")
                 if let s = outcome.stack, s.status != "DELETE_COMPLETE" {
                     throw DeployError(.stackFailed, "could not delete the failed stack \(stackName) (\(s.status)). Run `otter destroy` and then `otter deploy`.")
                 }
@@ -203,7 +222,8 @@ public struct Deployer: Sendable {
             Interrupted. CloudFormation goes on with the change in AWS; nothing is lost. \
             Run `otter deploy` again to wait for it and finish the deploy, or `otter destroy` to remove everything.
             """
-        let outcome = try await watcher.follow(stack: stackName, known: known, total: total, advice: advice)
+        let outcome = try await watcher.follow(stack: stackName, known: known, total: total, advice: advice,
+                                               phase: "\(isCreate ? "Creating" : "Updating") \(stackName)")
         let status = outcome.stack?.status ?? "DELETED"
         if status == "CREATE_COMPLETE" || status == "UPDATE_COMPLETE", refused == nil { return }
         var message = "deploy of stack \(stackName) failed (\(status))."

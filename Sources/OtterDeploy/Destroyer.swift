@@ -34,7 +34,46 @@ public struct Destroyer: Sendable {
     var s3: S3 { S3(client: client) }
     var stackName: String { request.stack }
 
-    public func run(identity: STS.CallerIdentity) async throws {
+    /// What `run` ended with.
+    public enum Outcome: Sendable, Equatable {
+        /// The stack was deleted (with its buckets and the local state).
+        case destroyed
+        /// The stack was gone already; what it left (local state, artifacts bucket) was removed.
+        case leftoversRemoved
+    }
+
+    /// Refuses, before anything is asked or removed, a stack that exists nowhere
+    /// (no stack, no local state, no artifacts bucket) and local state written
+    /// for another account or region.
+    public func check(identity: STS.CallerIdentity) async throws {
+        let region = client.configuration.region
+        let state = DeployState.load(dataDirectory: request.dataDirectory, stack: stackName)
+        if let state, state.account != identity.account || state.region != region {
+            throw DeployError(.notFound, """
+                the local state \(DeployState.path(dataDirectory: request.dataDirectory, stack: stackName)) is for account \(state.account), \
+                region \(state.region), but these credentials are for account \(identity.account), region \(region). \
+                Run again with --region \(state.region)\(state.account != identity.account ? " and credentials for account \(state.account)" : ""). Nothing was removed.
+                """)
+        }
+        guard try await cfn.describeStack(name: stackName) == nil, state == nil else { return }
+        if try await s3.headBucket(artifactsBucket(state: nil, identity: identity)) { return }
+        var message = "no stack named \(stackName) exists in account \(identity.account), region \(region), and there is no local state for it in \(request.dataDirectory): nothing was removed."
+        let others = DeployState.all(dataDirectory: request.dataDirectory)
+        if !others.isEmpty {
+            message += " Local state exists for: " + others.map { "\($0.stack) (\($0.region))" }.joined(separator: ", ") + " (choose one with --stack and --region)."
+        } else {
+            message += " Check --stack, --region and --profile."
+        }
+        throw DeployError(.notFound, message)
+    }
+
+    func artifactsBucket(state: DeployState?, identity: STS.CallerIdentity) -> String {
+        state?.artifactsBucket ?? ArtifactsBucket.name(stack: stackName, account: identity.account, region: client.configuration.region)
+    }
+
+    @discardableResult
+    public func run(identity: STS.CallerIdentity) async throws -> Outcome {
+        try await check(identity: identity)
         let watcher = StackWatcher(cfn: cfn, console: console, pollSeconds: request.pollSeconds)
         let advice = "Interrupted. CloudFormation goes on deleting in AWS; run `otter destroy` again to finish (it removes the artifacts bucket and the local state)."
         var attempt = 0
@@ -42,7 +81,8 @@ public struct Destroyer: Sendable {
             attempt += 1
             if stack.status.hasSuffix("_IN_PROGRESS"), stack.status != "DELETE_IN_PROGRESS", stack.status != "REVIEW_IN_PROGRESS" {
                 console.say("Stack \(stackName) is busy (\(stack.status)); waiting for it before deleting…")
-                _ = try await watcher.follow(stack: stackName, known: try await watcher.knownEvents(stack: stackName), total: nil, advice: advice)
+                _ = try await watcher.follow(stack: stackName, known: try await watcher.knownEvents(stack: stackName), total: nil, advice: advice,
+                                             phase: "Waiting for \(stackName)")
                 continue
             }
             guard attempt <= request.attempts else {
@@ -54,7 +94,8 @@ public struct Destroyer: Sendable {
                 console.say(attempt == 1 ? "Deleting stack \(stackName)…" : "Retrying the deletion of \(stackName) (attempt \(attempt))…")
                 try await cfn.deleteStack(name: stackName)
             }
-            let outcome = try await watcher.follow(stack: stack.stackID, known: known, total: nil, advice: advice)
+            let outcome = try await watcher.follow(stack: stack.stackID, known: known, total: nil, advice: advice,
+                                                   phase: "Deleting \(stackName)")
             let status = outcome.stack?.status ?? "DELETE_COMPLETE"
             if status == "DELETE_COMPLETE" { break }
             if let f = outcome.firstFailure {
@@ -63,11 +104,12 @@ public struct Destroyer: Sendable {
                 console.say("Stack \(stackName) is \(status)\(outcome.stack?.statusReason.map { ": \($0)" } ?? "")")
             }
         }
-        console.say(attempt == 0 ? "Stack \(stackName) does not exist (already deleted)." : "Stack \(stackName) deleted.")
+        console.say(attempt == 0
+            ? "Stack \(stackName) does not exist in account \(identity.account), region \(client.configuration.region) (already deleted); removing what it left."
+            : "Stack \(stackName) deleted.")
 
         let state = DeployState.load(dataDirectory: request.dataDirectory, stack: stackName)
-        let artifacts = state?.artifactsBucket
-            ?? ArtifactsBucket.name(stack: stackName, account: identity.account, region: client.configuration.region)
+        let artifacts = artifactsBucket(state: state, identity: identity)
         if try await s3.headBucket(artifacts) {
             let tags = try await s3.getBucketTagging(artifacts)
             if tags[StackTags.stackKey] == stackName {
@@ -78,8 +120,11 @@ public struct Destroyer: Sendable {
                 console.say("Left the bucket \(artifacts) alone: it is not tagged \(StackTags.stackKey)=\(stackName).")
             }
         }
-        DeployState.remove(dataDirectory: request.dataDirectory, stack: stackName)
-        console.say("Local state removed (\(DeployState.path(dataDirectory: request.dataDirectory, stack: stackName))).")
+        if state != nil || DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName) != nil {
+            DeployState.remove(dataDirectory: request.dataDirectory, stack: stackName)
+            console.say("Local state removed (\(DeployState.path(dataDirectory: request.dataDirectory, stack: stackName))).")
+        }
+        return attempt == 0 ? .leftoversRemoved : .destroyed
     }
 
     /// Buckets the stack created; CloudFormation cannot delete a bucket that still has objects.

@@ -20,9 +20,12 @@ public struct StackWatcher: Sendable {
         return Set(try await cfn.describeStackEvents(name: stack).map(\.eventID))
     }
 
-    func follow(stack: String, known: Set<String>, total: Int?, advice: String) async throws -> Outcome {
+    /// `phase` names the operation on the live progress line, e.g. "Creating otter".
+    func follow(stack: String, known: Set<String>, total: Int?, advice: String, phase: String = "Waiting") async throws -> Outcome {
         var seen = known
         var done = Set<String>()
+        var working: [String: CloudFormation.StackEvent] = [:]
+        var latest: CloudFormation.StackEvent?
         var failure: CloudFormation.StackEvent?
         while true {
             let current = try await cfn.describeStack(name: stack)
@@ -30,18 +33,44 @@ public struct StackWatcher: Sendable {
             let events = (try? await cfn.describeStackEvents(name: current?.stackID ?? stack, knownEventIDs: seen)) ?? []
             for e in events.reversed() where !seen.contains(e.eventID) {
                 seen.insert(e.eventID)
-                if e.resourceType != "AWS::CloudFormation::Stack" || e.logicalID != stack,
-                   e.status.hasSuffix("_COMPLETE") || e.status.hasSuffix("_FAILED") || e.status.hasSuffix("_SKIPPED") {
+                let isStack = e.resourceType == "AWS::CloudFormation::Stack" && (e.logicalID == stack || e.logicalID == current?.name)
+                if !isStack, e.status.hasSuffix("_COMPLETE") || e.status.hasSuffix("_FAILED") || e.status.hasSuffix("_SKIPPED") {
                     done.insert(e.logicalID)
                 }
-                if failure == nil, e.status.hasSuffix("_FAILED"), !Self.isCancellation(e.reason) { failure = e }
-                console.say(line(e, progress: done.count, total: total))
+                if !isStack {
+                    if e.status.hasSuffix("_IN_PROGRESS") { working[e.logicalID] = e } else { working[e.logicalID] = nil }
+                    latest = e
+                }
+                let isFailure = e.status.hasSuffix("_FAILED") && !Self.isCancellation(e.reason)
+                if failure == nil, isFailure { failure = e }
+                let text = line(e, progress: done.count, total: total)
+                // Failures always in full, whatever the console shows of the rest.
+                if isFailure { console.say(text) } else { console.detail(text) }
             }
+            console.progress(progressLine(phase: phase, done: done.count, total: total, working: working, latest: latest,
+                                          status: current?.status))
             guard let current, current.status.hasSuffix("_IN_PROGRESS") else {
+                var end = "\(console.elapsed.leftPad(6))  \(phase): \(current?.status ?? "DELETE_COMPLETE") (\(done.count)\(total.map { "/\($0)" } ?? "") resources)"
+                if let path = console.logPath { end += "; every event in \(path)" }
+                console.endProgress(end)
                 return Outcome(stack: current, firstFailure: failure)
             }
             try await Interrupts.shared.sleep(seconds: pollSeconds, advice: advice)
         }
+    }
+
+    /// "  1m02s  Creating otter [34/96] · 5 in progress: RelayService (AWS::ECS::Service) CREATE_IN_PROGRESS"
+    func progressLine(phase: String, done: Int, total: Int?, working: [String: CloudFormation.StackEvent],
+                      latest: CloudFormation.StackEvent?, status: String?) -> String {
+        var s = "\(console.elapsed.leftPad(6))  \(phase) [\(done)\(total.map { "/\($0)" } ?? "")]"
+        if let status { s += " \(status)" }
+        let shown = latest.flatMap { working[$0.logicalID] } ?? working.values.max { ($0.timestamp ?? .distantPast) < ($1.timestamp ?? .distantPast) }
+        if let e = shown {
+            s += " · \(working.count) in progress: \(e.logicalID) (\(e.resourceType))"
+        } else if let e = latest {
+            s += " · \(e.logicalID) \(e.status)"
+        }
+        return s
     }
 
     func line(_ e: CloudFormation.StackEvent, progress: Int, total: Int?) -> String {

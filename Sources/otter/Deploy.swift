@@ -12,7 +12,9 @@ struct Deploy: AsyncParsableCommand {
             Packages the Lambda handlers, uploads them with the template to a tagged artifacts bucket, \
             shows the change set and asks before running it (--yes skips), streams the stack's events, \
             then stores the API key (first deploy only), uploads the web app with its config.js and saves \
-            the endpoints in <data-dir>/<stack>.json. Ctrl-C while waiting is safe: run it again to resume.
+            the endpoints in <data-dir>/<stack>.json. Without a terminal, --yes is required (nothing is created \
+            otherwise). On a terminal, each phase shows one progress line (--verbose: every event); every line \
+            goes to <data-dir>/<stack>.deploy.log. Ctrl-C while waiting is safe: run it again to resume.
             """
     )
 
@@ -29,10 +31,14 @@ struct Deploy: AsyncParsableCommand {
     @Flag(help: "Print the result as JSON on stdout (progress goes to stderr).")
     var json = false
 
+    @Flag(help: "Print every stack event (on a terminal, deploy otherwise shows one progress line per phase; the full stream is always in <data-dir>/<stack>.deploy.log).")
+    var verbose = false
+
     var stackOptions: OtterStackOptions { stack.options }
 
     func run() async throws {
-        let console = Console(progressToStderr: json)
+        let console = Console(progressToStderr: json, live: !verbose && isatty(json ? 2 : 1) == 1,
+                              logPath: DeployState.logPath(dataDirectory: dataDir, stack: stack.name))
         let config: AWSConfiguration
         do { config = try await aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
         guard let templates = TemplatesLocator.find() else {
@@ -46,9 +52,12 @@ struct Deploy: AsyncParsableCommand {
         do {
             result = try await Deployer(client: AWSClient(configuration: config), console: console, request: request).run()
         } catch let e as DeployError {
+            console.finish(error: e.message)
             CLI.fail(e.message, status: e.code == .interrupted ? 130 : 1)
         } catch let e as AWSError {
-            CLI.fail("an AWS call failed: \(e). Run `otter deploy` again to resume; `otter destroy` removes what was created.")
+            let message = "an AWS call failed: \(e). Run `otter deploy` again to resume; `otter destroy` removes what was created."
+            console.finish(error: message)
+            CLI.fail(message)
         }
         if json {
             let encoder = JSONEncoder()
@@ -60,15 +69,16 @@ struct Deploy: AsyncParsableCommand {
         console.say(result.upToDate ? "Otter is up to date (\(result.status))." : "Otter is deployed (\(result.status)).")
         console.say("API URL: \(result.apiUrl ?? "?")")
         console.say("Web app: \(result.webAppUrl ?? "?")")
+        for line in RelaySummary(turnUrls: result.turnUrls ?? [], quotas: result.relayQuotas ?? [:]).lines { console.say(line) }
         if let key = result.apiKey {
-            console.say("API key: \(key)")
+            console.say("API key: \(key)", logged: false)
             console.say("         (shown once; AWS keeps only its hash. A copy for the otter CLI is in \(result.apiKeyFile ?? "?"), mode 0600)")
         } else if let file = result.apiKeyFile {
             console.say("API key: stored in \(file) (mode 0600)")
         } else {
             console.say("API key: set by an earlier deploy; this machine has no copy (pass --api-key to create-room).")
         }
-        if let room = result.sampleRoomUrl { console.say("Sample room: \(room)") }
+        if let room = result.sampleRoomUrl { console.say("Sample room: \(room)", logged: false) }
         console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack.name))")
     }
 }

@@ -49,6 +49,26 @@ def otter(moto, tmp_path, *args, secret=None, timeout=240, stdin=None):
                           stdin=stdin if stdin is not None else subprocess.DEVNULL)
 
 
+TLS_HINT = "TURN over TLS needs a domain: otter deploy --domain turn.example.com --certificate-arn ARN"
+
+
+def expected_relay_summary(cfn, stack, outputs):
+    """What the deploy summary should say about the relay, from the deployed
+    stack itself: the TurnUrls output when the template has it (else URLs from
+    RelayHost) and the quotas in the template's Otter.options metadata."""
+    if outputs.get("TurnUrls"):
+        urls = [u.strip() for u in outputs["TurnUrls"].split(",") if u.strip()]
+    else:
+        host = outputs["RelayHost"]
+        urls = [f"turn:{host}:3478?transport=udp", f"turn:{host}:3478?transport=tcp", f"stun:{host}:3478"]
+    body = cfn.get_template(StackName=stack)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    options = template.get("Metadata", {}).get("Otter", {}).get("options", {})
+    quotas = {k: int(options[k]) for k in ("relayUserQuota", "relayTotalQuota", "relayMaxBps") if k in options}
+    tls = any(u.startswith("turns:") for u in urls)
+    return {"turnUrls": urls, "relayQuotas": quotas, "turnTlsHint": None if tls else TLS_HINT}
+
+
 def stack_exists(cfn, name):
     try:
         s = cfn.describe_stacks(StackName=name)["Stacks"][0]
@@ -79,12 +99,16 @@ def test_wrong_credentials_are_explained_and_create_nothing(moto, tmp_path):
     assert not (tmp_path / ".otter" / "wrongcreds.json").exists()
 
 
-def test_without_a_terminal_deploy_needs_yes_and_changes_nothing(moto, tmp_path):
+def test_without_a_terminal_deploy_needs_yes_and_creates_nothing(moto, tmp_path):
+    # Nobody can answer the prompt, so deploy refuses before it creates the
+    # artifacts bucket, uploads the handlers or writes the state file.
     r = otter(moto, tmp_path, "deploy", "--stack", "unconfirmed")
-    assert r.returncode == 1
-    assert "--yes" in r.stderr and "Nothing was changed" in r.stderr
-    assert "Add" in r.stdout  # the changes were shown before refusing
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "--yes" in r.stderr and "Nothing was created or changed" in r.stderr
     assert not stack_exists(aws(moto, "cloudformation"), "unconfirmed")
+    assert [b["Name"] for b in aws(moto, "s3").list_buckets()["Buckets"] if "unconfirmed" in b["Name"]] == []
+    assert not (tmp_path / ".otter" / "unconfirmed.json").exists()
+    assert not (tmp_path / ".otter").exists()
 
 
 def test_deploy_redeploy_update_destroy(moto, tmp_path):
@@ -98,11 +122,25 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert re.search(r"\[\s*\d+/\d+\]\s+CREATE_COMPLETE", out), out  # streamed events with a progress count
     key = re.search(r"^API key: (otk_\S+)$", out, re.M).group(1)
     assert "Sample room:" in out  # moto's API host names do not resolve: says how to create one
+    assert re.search(r"^Service-linked roles: ECS, Elastic Load Balancing, Application Auto Scaling ready \(", out, re.M), out
+    log = (tmp_path / ".otter" / "otter.deploy.log").read_text()  # every line of the run, but not the key
+    assert re.search(r"\[\s*\d+/\d+\]\s+CREATE_COMPLETE", log) and "Otter is deployed" in log and key not in log
 
     stack = cfn.describe_stacks(StackName="otter")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     params = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+
+    # the summary: the relay's ICE URLs, its quotas, and how to get TURN over TLS
+    relay = expected_relay_summary(cfn, "otter", outputs)
+    assert relay["turnUrls"], outputs
+    summary = out[out.index("Otter is deployed"):]
+    for url in relay["turnUrls"]:
+        assert re.search(r"^(TURN:   |        ) " + re.escape(url) + "$", summary, re.M), summary
+    for key_name, word in (("relayUserQuota", "per user"), ("relayTotalQuota", "in total"), ("relayMaxBps", "bytes/s")):
+        if key_name in relay["relayQuotas"]:
+            assert f"{relay['relayQuotas'][key_name]} " in summary and word in summary, summary
+    assert (TLS_HINT in summary) == (relay["turnTlsHint"] is not None), summary
 
     # what the stack created, seen through boto3
     functions = {f["FunctionName"] for f in aws(moto, "lambda").list_functions()["Functions"]}
@@ -185,6 +223,10 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     result = json.loads(r.stdout)  # only the result on stdout; progress went to stderr
     assert result["status"] == "UPDATE_COMPLETE" and result["upToDate"] is False
     assert result["apiUrl"] == outputs["ApiUrl"] and "apiKey" not in result
+    relay = expected_relay_summary(cfn, "otter", outputs)
+    assert result["turnUrls"] == relay["turnUrls"]
+    assert result.get("relayQuotas", {}) == relay["relayQuotas"]
+    assert result.get("turnTlsHint") == relay["turnTlsHint"]
     assert "UPDATE_COMPLETE" in r.stderr
     stack = cfn.describe_stacks(StackName="otter")["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
@@ -200,14 +242,116 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     assert tagged_buckets(s3, "otter") == []
     assert site not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert not (tmp_path / ".otter" / "otter.json").exists() and not key_file.exists()
+    # a second destroy finds nothing: it says so and fails, removing nothing
     r = otter(moto, tmp_path, "destroy", "--yes")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "no stack named otter exists in account 123456789012, region us-east-1" in r.stderr
+    assert "nothing was removed" in r.stderr and "Destroyed" not in r.stdout
+
+
+SLR_NAMES = {
+    "ecs.amazonaws.com": "AWSServiceRoleForECS",
+    "elasticloadbalancing.amazonaws.com": "AWSServiceRoleForElasticLoadBalancing",
+    "ecs.application-autoscaling.amazonaws.com": "AWSServiceRoleForApplicationAutoScaling_ECSService",
+}
+
+
+@pytest.fixture
+def fresh_moto():
+    """An account of its own: no service-linked role exists yet."""
+    with MotoServer(user="newcomer", region=REGION) as m:
+        yield m
+
+
+def test_service_linked_roles_have_the_names_aws_documents(fresh_moto, tmp_path):
+    # A first ECS service fails with "Unable to assume the service linked role"
+    # until AWSServiceRoleForECS exists, so deploy creates the roles before the
+    # change set. Principals and role names as each service documents them:
+    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/using-service-linked-roles.html
+    # https://docs.aws.amazon.com/elasticloadbalancing/latest/userguide/elb-service-linked-roles.html
+    # https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-ecs.html
+    iam = fresh_moto.client("iam")
+    assert iam.list_roles(PathPrefix="/aws-service-role/")["Roles"] == []
+    r = otter(fresh_moto, tmp_path, "deploy", "--yes", "--stack", "firstuse")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "does not exist" in r.stdout
+    line = "Service-linked roles: ECS, Elastic Load Balancing, Application Auto Scaling ready " \
+           "(created: ECS, Elastic Load Balancing, Application Auto Scaling)"
+    assert line in r.stdout.splitlines(), r.stdout
+    assert r.stdout.index(line) < r.stdout.index("Stack firstuse: creating")  # before the change set
+    for principal, name in SLR_NAMES.items():
+        role = iam.get_role(RoleName=name)["Role"]
+        assert role["Path"] == f"/aws-service-role/{principal}/"
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"] in (principal, [principal])
+
+
+def test_an_existing_service_linked_role_is_invalid_input_has_been_taken(fresh_moto, tmp_path):
+    # IAM refuses a second CreateServiceLinkedRole for a principal with InvalidInput
+    # "Service role name X has been taken in this account, please try a different
+    # suffix." (the action's errors are InvalidInput, LimitExceeded, NoSuchEntity,
+    # ServiceFailure): https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateServiceLinkedRole.html
+    # Deploy takes that as "the role is there".
+    iam = fresh_moto.client("iam")
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    assert e.value.response["Error"]["Code"] == "InvalidInput"
+    assert "AWSServiceRoleForECS has been taken in this account" in e.value.response["Error"]["Message"]
+
+    r = otter(fresh_moto, tmp_path, "deploy", "--yes", "--stack", "secondslr")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Service-linked roles: ECS, Elastic Load Balancing, Application Auto Scaling ready " \
+           "(created: Elastic Load Balancing, Application Auto Scaling)" in r.stdout.splitlines(), r.stdout
+    r = otter(fresh_moto, tmp_path, "deploy", "--yes", "--stack", "secondslr")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Service-linked roles: ECS, Elastic Load Balancing, Application Auto Scaling ready (already there)" \
+        in r.stdout.splitlines(), r.stdout
+    assert {r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-service-role/")["Roles"]} == set(SLR_NAMES.values())
+
+
+def write_state(tmp_path, stack, account="123456789012", region=REGION):
+    """A `.otter/<stack>.json` as deploy writes it (DeployState)."""
+    state = {"stack": stack, "region": region, "account": account, "status": "CREATE_COMPLETE",
+             "artifactsBucket": f"otter-{account}-{region}-{stack}", "updatedAt": "2026-12-01T00:00:00Z"}
+    (tmp_path / ".otter").mkdir(exist_ok=True)
+    path = tmp_path / ".otter" / f"{stack}.json"
+    path.write_text(json.dumps(state))
+    return path
 
 
 def test_destroy_needs_confirmation_without_a_terminal(moto, tmp_path):
+    state = write_state(tmp_path, "keepme")
     r = otter(moto, tmp_path, "destroy", "--stack", "keepme")
-    assert r.returncode == 1 and "--yes" in r.stderr
+    assert r.returncode == 1 and "--yes" in r.stderr, r.stdout + r.stderr
+    assert state.exists()
+
+
+def test_destroy_of_a_stack_that_exists_nowhere_says_so_and_removes_nothing(moto, tmp_path):
+    write_state(tmp_path, "other")
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "nosuch")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "no stack named nosuch exists in account 123456789012, region us-east-1" in r.stderr
+    assert "nothing was removed" in r.stderr
+    assert "other (us-east-1)" in r.stderr  # the stacks this machine knows of
+    assert "Destroyed" not in r.stdout and "Local state removed" not in r.stdout
+    assert (tmp_path / ".otter" / "other.json").exists()
+
+
+def test_destroy_of_a_gone_stack_removes_its_local_state_and_says_so(moto, tmp_path):
+    state = write_state(tmp_path, "gone")
+    (tmp_path / ".otter" / "gone.api-key").write_text("otk_x\n")
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "gone")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Stack gone does not exist in account 123456789012, region us-east-1" in r.stdout
+    assert "Local state removed" in r.stdout and "Destroyed." not in r.stdout
+    assert not state.exists() and not (tmp_path / ".otter" / "gone.api-key").exists()
+
+
+def test_destroy_refuses_local_state_of_another_region(moto, tmp_path):
+    state = write_state(tmp_path, "elsewhere", region="eu-west-1")
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "elsewhere")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "region eu-west-1" in r.stderr and "--region eu-west-1" in r.stderr and "Nothing was removed" in r.stderr
+    assert state.exists()
 
 
 def run_on_a_terminal(moto, tmp_path, args, answer, timeout=120):
@@ -265,6 +409,49 @@ def test_ctrl_c_at_the_prompt_deletes_the_change_set(moto, tmp_path):
     r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "ctrlc")
     assert r.returncode == 0, r.stdout + r.stderr
     assert tagged_buckets(aws(moto, "s3"), "ctrlc") == []
+
+
+def test_on_a_terminal_each_phase_is_one_progress_line_and_the_log_has_every_event(moto, tmp_path):
+    # The same failure as below, on a terminal: the events collapse into one
+    # rewritten line per phase, the failure is printed in full, and
+    # .otter/<stack>.deploy.log holds every event.
+    cf = aws(moto, "cloudfront")
+    oac = cf.create_origin_access_control(OriginAccessControlConfig={
+        "Name": "livefail-us-east-1-site", "SigningProtocol": "sigv4", "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3"})["OriginAccessControl"]
+    try:
+        code, out = run_on_a_terminal(moto, tmp_path, ["deploy", "--yes", "--stack", "livefail"], b"")
+        assert code == 1, out
+        log = (tmp_path / ".otter" / "livefail.deploy.log").read_text()
+        events = [l for l in log.splitlines() if re.search(r"\]\s+(CREATE|ROLLBACK|DELETE)_\w+\s", l)]
+        additions = [l for l in log.splitlines() if l.startswith("  + Add ")]
+        # every event of the create and the rollback, and every change of the change set
+        assert len(events) > 20 and len(additions) > 100, log
+        assert "error: deploy of stack livefail failed (ROLLBACK_COMPLETE)" in log
+        assert "\r\x1b[2K" in out  # the progress line, rewritten in place
+        text = out.replace("\r\n", "\n")
+        screen = text.split("\n")
+        assert len(screen) < 30, out
+        assert re.search(r"^Changes: \d+ to add$", text, re.M) and "+ Add " not in out, out  # --yes: counts only
+        assert not any(re.search(r"\]\s+CREATE_COMPLETE\s", l.split("\r")[-1]) for l in screen), out
+        failure = [l for l in screen if "CREATE_FAILED" in l and "SiteOriginAccessControl" in l]
+        assert failure and "already exists" in failure[0], out
+        assert "Failed resource: SiteOriginAccessControl" in out
+        assert "every event in " + str(tmp_path / ".otter" / "livefail.deploy.log") in out
+
+        # --verbose prints every event on a terminal too (here: deleting the failed stack, then failing again)
+        code, out = run_on_a_terminal(moto, tmp_path, ["deploy", "--yes", "--verbose", "--stack", "livefail"], b"")
+        assert code == 1, out
+        log = (tmp_path / ".otter" / "livefail.deploy.log").read_text()
+        events = [l for l in log.splitlines() if re.search(r"\]\s+(CREATE|ROLLBACK|DELETE)_\w+\s", l)]
+        assert len(events) > 20 and "\r\x1b[2K" not in out
+        screen = out.replace("\r\n", "\n").split("\n")
+        assert all(e in screen for e in events), out
+    finally:
+        cf.delete_origin_access_control(Id=oac["Id"], IfMatch=cf.get_origin_access_control(Id=oac["Id"])["ETag"])
+    r = otter(moto, tmp_path, "destroy", "--yes", "--stack", "livefail")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not (tmp_path / ".otter" / "livefail.deploy.log").exists()
 
 
 def test_a_failing_deploy_names_the_resource_and_a_rerun_recovers(moto, tmp_path):
