@@ -9,11 +9,14 @@ public struct APIError: HTTPResponseError, Sendable {
     public var status: HTTPResponse.Status
     public var code: String
     public var message: String
+    /// The `Allow` header of a 405: the methods the path does answer.
+    public var allow: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, allow: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.allow = allow
     }
 
     public init(_ error: OtterError) {
@@ -29,7 +32,11 @@ public struct APIError: HTTPResponseError, Sendable {
         }
     }
 
-    public var headers: HTTPFields { [.contentType: "application/json"] }
+    public var headers: HTTPFields {
+        var h: HTTPFields = [.contentType: "application/json"]
+        if let allow { h[.allow] = allow }
+        return h
+    }
 
     /// DESIGN's error body.
     public var body: ByteBuffer {

@@ -35,6 +35,7 @@ public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
                                           allowMethods: [.get, .post, .options], maxAge: .seconds(600)))
     router.add(middleware: JSONErrorMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
+    router.add(middleware: MethodNotAllowedMiddleware())
     let auth = RequestAuth(state)
     RoomRoutes(config: state.config, store: state.store, tokens: state.tokens, secrets: state.secrets, auth: auth, metrics: state.metrics).register(on: router)
     KeyRoutes(store: state.store, auth: auth, metrics: state.metrics).register(on: router)
@@ -56,7 +57,10 @@ public func buildApplication(_ state: ServerState, logger: Logger = Logger(label
         router: router,
         server: .otter(
             hub: state.hub, metrics: state.metrics,
-            settings: .init(pingInterval: TimeAmount(state.config.pingInterval), rate: state.config.signalRate, burst: state.config.signalBurst),
+            settings: .init(pingInterval: TimeAmount(state.config.pingInterval), rate: state.config.signalRate, burst: state.config.signalBurst,
+                            joinTimeout: TimeAmount(state.config.joinTimeout)),
+            limits: HTTPLimits(requestTimeout: TimeAmount(state.config.requestTimeout),
+                               connections: ConnectionCounter(limit: state.config.maxConnectionsPerAddress)),
             authorize: { [auth = RequestAuth(state)] uri in await SignalingRoute.admit(uri: uri, auth: auth) }),
         configuration: .init(address: .hostname(state.config.host, port: state.config.port), serverName: "otter"),
         onServerRunning: { _ in await onServerRunning() },

@@ -18,6 +18,12 @@ public struct ServerConfiguration: Sendable {
     /// `host` is not a loopback address (`otter up --relay-allow-private-peers`).
     /// On a loopback host they are always allowed (see EmbeddedRelay).
     public var relayAllowsPrivatePeers = false
+    /// A request must arrive within this (slowloris); see docs/SECURITY.md.
+    public var requestTimeout: Duration = .seconds(10)
+    /// A signaling socket must send `join` within this.
+    public var joinTimeout: Duration = .seconds(10)
+    /// Open connections (HTTP and WebSocket) one client address may hold.
+    public var maxConnectionsPerAddress = 64
 
     public init(host: String = "127.0.0.1", port: Int = 8080, relayPort: Int = 3478, publicURL: String? = nil,
                 dataDirectory: String = ".otter", webAppDirectory: String? = nil,

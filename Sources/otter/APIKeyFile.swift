@@ -5,9 +5,12 @@ import Foundation
 enum APIKeyFile {
     static func path(dataDirectory: String) -> String { (dataDirectory as NSString).appendingPathComponent("api-key") }
 
+    /// Throws when the key is not safely on disk, so the caller can refuse
+    /// to commit a hash nobody holds the key for.
     static func save(_ key: String, dataDirectory: String) throws {
         let p = path(dataDirectory: dataDirectory)
-        FileManager.default.createFile(atPath: p, contents: Data((key + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        try Data((key + "\n").utf8).write(to: URL(fileURLWithPath: p), options: .atomic)
+        guard chmod(p, 0o600) == 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: p]) }
     }
 
     static func load(dataDirectory: String) -> String? {

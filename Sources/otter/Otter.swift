@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Otter: AsyncParsableCommand {
@@ -17,4 +18,12 @@ struct Otter: AsyncParsableCommand {
             Relay.self,
         ]
     )
+
+    /// SIGPIPE is ignored before anything runs: a reader that went away
+    /// (`otter up | head -3`) must turn writes into EPIPE errors, not kill
+    /// the server mid-call.
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        await main(nil)
+    }
 }

@@ -25,7 +25,7 @@ struct Template: ParsableCommand {
     func run() throws {
         let bytes = Data(try OtterStacks.OtterStack.template(options).json.renderedBytes())
         guard let out else {
-            FileHandle.standardOutput.write(bytes)
+            try? FileHandle.standardOutput.write(contentsOf: bytes)  // a reader that left (`| head`) is not a crash
             return
         }
         do {

@@ -35,9 +35,18 @@ struct Up: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
+    @Option(help: "Open connections (HTTP and WebSocket) one client address may hold; more are closed at once.")
+    var maxConnectionsPerAddress = 64
+
+    // For tests: shorter limits so a probe of them runs in seconds.
+    @Option(help: .hidden) var requestTimeout: Double = 10
+    @Option(help: .hidden) var joinTimeout: Double = 10
+
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") }
         guard (1...65535).contains(relayPort) else { throw ValidationError("--relay-port must be 1-65535") }
+        guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+        guard requestTimeout > 0, joinTimeout > 0 else { throw ValidationError("timeouts must be positive") }
         if let u = publicURL {
             guard let url = URL(string: u), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ValidationError("--public-url must be an http(s) URL such as http://192.168.1.20:\(port)")
@@ -52,16 +61,36 @@ struct Up: AsyncParsableCommand {
             return h
         }
         let logger = Logger(label: "otter.up")
+        let dataDir = self.dataDir
+        // Everything this process creates (SQLite's -wal/-shm, up.json, the
+        // key file) is private from the start, whatever the caller's umask.
+        umask(0o077)
+        do {
+            if try PrivateDataDirectory.secure(dataDir) > 0 {
+                CLI.notice("made \(dataDir) private (folder 0700, files 0600): it holds the signing and TURN secrets")
+            }
+        } catch {
+            CLI.fail("\(error)")
+        }
         FileLimit.raiseToHardLimit(logger: logger)
-        var configuration = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
-                                                dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
-        configuration.relayAllowsPrivatePeers = relayAllowPrivatePeers
-        let config = configuration
+        var settings = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
+                                           dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
+        settings.maxConnectionsPerAddress = maxConnectionsPerAddress
+        settings.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+        settings.joinTimeout = .milliseconds(Int64(joinTimeout * 1000))
+        settings.relayAllowsPrivatePeers = relayAllowPrivatePeers
+        let config = settings
         let store: StateStore
         do { store = try StateStore(dataDirectory: dataDir) } catch {
             CLI.fail("cannot open the state in \(dataDir): \(error). Check the folder's permissions, or pass --data-dir.")
         }
-        let (secrets, newKey) = try store.bootstrap()
+        let secrets: ServerSecrets, newKey: APIKey?
+        do {
+            (secrets, newKey) = try store.bootstrap { try APIKeyFile.save($0.value, dataDirectory: dataDir) }
+        } catch {
+            CLI.fail("could not keep the new API key in \(APIKeyFile.path(dataDirectory: dataDir)) (\(error)); nothing was stored. Check the folder's permissions, or pass --data-dir.")
+        }
+        let keyFileMissing = newKey == nil && APIKeyFile.load(dataDirectory: dataDir) == nil
         let state = try await ServerState(config: config, store: store, secrets: secrets)
         if config.webAppDirectory == nil {
             logger.warning("web app folder not found; the API and signaling run without it (pass --web-dir)")
@@ -73,7 +102,6 @@ struct Up: AsyncParsableCommand {
         }
 
         let storePath = store.path
-        let dataDir = self.dataDir
         // The links are printed once the server listens, so a script that
         // waits for them can use them at once.
         let app = buildApplication(state, logger: logger) {
@@ -81,7 +109,8 @@ struct Up: AsyncParsableCommand {
             if let key = newKey {
                 say("API key: \(key.value)")
                 say("         (the server keeps only its hash, in \(storePath); a copy for the otter CLI is in \(APIKeyFile.path(dataDirectory: dataDir)), mode 0600)")
-                try? APIKeyFile.save(key.value, dataDirectory: dataDir)
+            } else if keyFileMissing {
+                say("API key: no copy in \(APIKeyFile.path(dataDirectory: dataDir)) (the server keeps only its hash). If you no longer have it, run `otter rotate-key --data-dir \(dataDir)`: it makes a new one without the old.")
             } else {
                 say("API key: stored in \(APIKeyFile.path(dataDirectory: dataDir)) (mode 0600; the server itself keeps only its hash)")
             }
@@ -91,14 +120,21 @@ struct Up: AsyncParsableCommand {
             say("Relay: \(config.turnURLs.joined(separator: ", "))")
             say(EmbeddedRelay.peerPolicyLine(for: config))
         }
-        try await serviceGroup(app: app, state: state, relay: relay, logger: logger).run()
+        do {
+            try await serviceGroup(app: app, state: state, relay: relay, logger: logger).run()
+        } catch {
+            guard let code = ListenFailure.bindErrno(error) else { throw error }
+            CLI.fail("the API could not listen on \(host):\(port) (\(String(cString: strerror(code)))). Is another `otter up` or web server running? Pick another --port.")
+        }
     }
 }
 
 /// Writes a line to stdout at once (stdout is block-buffered when piped, and
-/// scripts wait for these lines while the server keeps running).
+/// scripts wait for these lines while the server keeps running). A reader
+/// that has gone (`| head -3`) costs the line, not the server: the throwing
+/// write, since `write(_: Data)` traps on EPIPE.
 func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
 }
 
 /// The first room link `otter up` prints, so there is something to click. It has

@@ -7,15 +7,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 import otter_common as c
 
 
-def _take_seat(room_id, peer_id, connection_id, max_peers, t):
-    """The one conditional write: the updated room, or None if full/expired/gone."""
+def _take_seat(room_id, peer_id, connection_id, t):
+    """The one conditional write: the updated room, or None if full/expired/gone.
+    The cap is the stored room's maxPeers, never the token's: a token signed
+    with a leaked secret cannot raise it."""
     try:
         return c.table("ROOMS_TABLE").update_item(
             Key={"roomId": room_id},
             UpdateExpression="SET members.#p = :c",
-            ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < :max",
+            ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < maxPeers",
             ExpressionAttributeNames={"#p": peer_id},
-            ExpressionAttributeValues={":c": connection_id, ":now": int(t), ":max": max_peers},
+            ExpressionAttributeValues={":c": connection_id, ":now": int(t)},
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
@@ -74,8 +76,7 @@ def handler(event, context, record):
         return c.ws_ok()
 
     peer_id = c.new_peer_id()
-    max_peers = int(conn["maxPeers"])
-    result = _take_seat(room_id, peer_id, me, max_peers, t)
+    result = _take_seat(room_id, peer_id, me, t)
     if result is None:
         # Full (or gone). $disconnect is best effort on AWS: a seat may belong to a
         # connection that no longer exists. Check the seated connections once,
@@ -86,13 +87,13 @@ def handler(event, context, record):
             stale = _stale_seats(event, members, record)
             if stale:
                 c.depart(event, room_id, stale, members, record)
-                result = _take_seat(room_id, peer_id, me, max_peers, t)
+                result = _take_seat(room_id, peer_id, me, t)
     if result is None:
         room = c.get_room(room_id, at=t)
         if room is None:
             code, message = "token-expired", "the room has expired; ask for a new link"
         else:
-            code, message = "room-full", f"the room is full ({max_peers} peers)"
+            code, message = "room-full", f"the room is full ({int(room['maxPeers'])} peers)"
         record["code"] = code
         c.post(event, me, c.ws_error(code, message))
         c.close_connection(event, me)

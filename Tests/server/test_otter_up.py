@@ -30,8 +30,9 @@ def free_port(kind=socket.SOCK_STREAM):
 class Up:
     """One `otter up` process; restartable on the same data dir and ports."""
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, extra=()):
         self.data_dir = data_dir
+        self.extra = list(extra)  # more `otter up` flags (e.g. the hidden test timeouts)
         self.port, self.relay = free_port(), free_port(socket.SOCK_DGRAM)
         self.proc = None
         self.lines = {}
@@ -40,7 +41,7 @@ class Up:
     def start(self):
         self.proc = subprocess.Popen(
             [OTTER, "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data_dir,
-             "--log-level", "warning"], stdout=subprocess.PIPE, stderr=self.log, text=True)
+             "--log-level", "warning", *self.extra], stdout=subprocess.PIPE, stderr=self.log, text=True)
         self.lines = {}
         deadline = time.time() + 60
         while "Sample room" not in self.lines:

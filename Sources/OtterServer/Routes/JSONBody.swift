@@ -14,9 +14,24 @@ extension Request {
             throw APIError(.contentTooLarge, "too-large", "the request body is limited to \(limit) bytes")
         }
         guard buffer.readableBytes > 0 else { return [:] }
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView)),
+        // No Content-Type is taken as JSON (a bare `curl --data-binary`
+        // sends none); any other type is refused, as the Lambda API does.
+        if let type = headers[.contentType],
+           type.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
+            throw APIError(.unsupportedMediaType, "unsupported-media-type", "send the body as Content-Type: application/json")
+        }
+        let bytes = buffer.readableBytesView
+        // RFC 8259 §8.1: senders must not add a BOM. Foundation skips one and
+        // Python refuses it; both refuse, so a body means the same everywhere.
+        guard !bytes.starts(with: [0xEF, 0xBB, 0xBF]) else {
+            throw APIError(.badRequest, "bad-request", "the body must be a JSON object (without a byte order mark)")
+        }
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)),
               case .object(let object) = value
         else { throw APIError(.badRequest, "bad-request", "the body must be a JSON object") }
+        if let key = JSONDuplicateKeys.first(in: bytes) {
+            throw APIError(.badRequest, "bad-request", "the body has \"\(key.prefix(40))\" twice; send each field once")
+        }
         return object
     }
 }

@@ -43,9 +43,13 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
     let settings: SignalingConnection.Settings
     /// The room a token admits, or why not (checked before the upgrade).
     let authorize: @Sendable (String) async -> Result<RoomClaims, APIError>
+    let limits: HTTPLimits
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            let meter = RequestLineMeter()
+            try channel.pipeline.syncOperations.addHandler(ConnectionsPerAddress(counter: limits.connections), name: ConnectionsPerAddress.name)
+            try channel.pipeline.syncOperations.addHandler(meter, name: RequestLineMeter.name)
             let admitted = NIOLoopBoundBox<Result<RoomClaims, APIError>?>(nil, eventLoop: channel.eventLoop)
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: Self.transportLimit,
@@ -67,6 +71,12 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
                         guard case .success(let claims) = admitted.value else { throw ChannelError.inappropriateOperationForState }
                         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: .init(low: 256 * 1024, high: 1024 * 1024))
                         let sync = channel.pipeline.syncOperations
+                        // HTTP is over on this connection: its guards go (the
+                        // WebSocket has its join timeout and pings).
+                        for name in [RequestLineMeter.name, HTTPParseErrorResponder.name, HTTPRequestTimeout.name] {
+                            sync.removeHandler(name: name, promise: nil)
+                        }
+                        try sync.addHandler(WebSocketFrameValidator())
                         try sync.addHandler(NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: Self.transportLimit))
                         try sync.addHandler(SignalingConnection(
@@ -102,6 +112,9 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.decoderConfiguration.maxHeaderListSize = http1.httpDecoder.maxHeaderListSize
             configuration.decoderConfiguration.maxHeaderFieldCount = http1.httpDecoder.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPParseErrorResponder(meter: meter, maxFieldSize: http1.httpDecoder.maxHeaderFieldSize), name: HTTPParseErrorResponder.name)
+            try channel.pipeline.syncOperations.addHandler(HTTPRequestTimeout(timeout: limits.requestTimeout), name: HTTPRequestTimeout.name)
             return Value(upgradeResult: result, channel: channel)
         }
     }
@@ -136,9 +149,19 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
 extension HTTPServerBuilder {
     /// HTTP/1 with the `/signal` WebSocket upgrade of `SignalingChannel`.
     static func otter(hub: SignalingHub, metrics: ServerMetrics, settings: SignalingConnection.Settings,
+                      limits: HTTPLimits,
                       authorize: @escaping @Sendable (String) async -> Result<RoomClaims, APIError>) -> HTTPServerBuilder {
         .init { responder in
-            SignalingChannel(responder: responder, http1: .init(), hub: hub, metrics: metrics, settings: settings, authorize: authorize)
+            SignalingChannel(responder: responder, http1: .init(), hub: hub, metrics: metrics, settings: settings,
+                             authorize: authorize, limits: limits)
         }
     }
+}
+
+/// What one server allows each connection: shared by all of them.
+struct HTTPLimits: Sendable {
+    /// A request (head and body) must arrive within this of the connection
+    /// opening or of the previous response.
+    let requestTimeout: TimeAmount
+    let connections: ConnectionCounter
 }

@@ -16,6 +16,9 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         var closeTimeout: TimeAmount = .seconds(3)
         var rate: Double
         var burst: Double
+        /// A socket that has not sent `join` by then is closed (1008): an
+        /// idle upgraded socket otherwise costs a descriptor until pings fail.
+        var joinTimeout: TimeAmount = .seconds(10)
     }
 
     private enum Phase { case open, closing, closed }
@@ -33,6 +36,9 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     private var awaitingPong = false
     private var pingTask: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
+    private var joinTimer: Scheduled<Void>?
+    /// Where this socket is counted among those not joined yet (hub.admitPending).
+    private var pendingAddress: String?
     /// Frames written but not flushed during this read burst: one flush (one
     /// `writev`) per socket per burst instead of one per frame.
     private var flushSelf = false
@@ -56,7 +62,18 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             close(context: context, code: .goingAway, reason: "server is shutting down")
             return
         }
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard hub.admitPending(roomID: roomID, address: address) else {
+            close(context: context, code: .policyViolation, reason: "too many sockets waiting to join; join or close the others")
+            return
+        }
+        pendingAddress = address
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        joinTimer = context.eventLoop.scheduleTask(in: settings.joinTimeout) {
+            let (connection, context) = bound.value
+            guard connection.peerID == nil else { return }
+            connection.close(context: context, code: .policyViolation, reason: "send join within \(connection.settings.joinTimeout.nanoseconds / 1_000_000_000) s")
+        }
         pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: settings.pingInterval, delay: settings.pingInterval) { _ in
             let (connection, context) = bound.value
             connection.pingTick(context: context)
@@ -89,15 +106,28 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             awaitingPong = false
         case .connectionClose:
             if phase == .open {
-                // The client closes first: answer with its code, then hang up.
+                // The client closes first: answer with its code, then hang up;
+                // a malformed close is answered 1002/1007, never echoed.
                 var data = frame.unmaskedData
-                let code = data.readWebSocketErrorCode() ?? .normalClosure
+                var code = WebSocketErrorCode.normalClosure
+                if data.readableBytes == 1 {
+                    code = .protocolError
+                } else if let raw = data.readInteger(as: UInt16.self) {
+                    if !Self.isValidCloseCode(raw) {
+                        code = .protocolError
+                    } else if String(validating: data.readableBytesView, as: UTF8.self) == nil {
+                        code = .dataInconsistentWithMessage
+                    } else {
+                        code = WebSocketErrorCode(codeNumber: Int(raw))
+                    }
+                }
                 close(context: context, code: code, reason: "", waitForReply: false)
             } else {
                 context.close(promise: nil)
             }
         default:
-            break
+            // WebSocketFrameValidator lets no other opcode through.
+            close(context: context, code: .protocolError, reason: "reserved opcode", waitForReply: false)
         }
     }
 
@@ -128,8 +158,13 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if error is NIOWebSocketFrameAggregator.Error {
-            close(context: context, code: .messageTooLarge, reason: "message too large")
+        if let error = error as? NIOWebSocketFrameAggregator.Error {
+            switch error {
+            case .didReceiveFragmentBeforeReceivingTextOrBinaryFrame, .receivedNewFrameWithoutFinishingPrevious:
+                close(context: context, code: .protocolError, reason: "fragments out of order", waitForReply: false)
+            default:
+                close(context: context, code: .messageTooLarge, reason: "message too large")
+            }
         } else {
             logger.debug("signaling socket error", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -138,8 +173,19 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: - Protocol
 
+    /// RFC 6455 §7.4: codes an endpoint may send (1004-1006 and 1015 are
+    /// reserved for reporting, below 1000 unused, 1016-2999 unassigned).
+    static func isValidCloseCode(_ code: UInt16) -> Bool {
+        (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
+    }
+
     private func handleText(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
         metrics.signalingMessages.increment()
+        // §8.1: a text message that is not UTF-8 fails the connection with 1007.
+        guard String(validating: bytes.readableBytesView, as: UTF8.self) != nil else {
+            close(context: context, code: .dataInconsistentWithMessage, reason: "text frames must be UTF-8", waitForReply: false)
+            return
+        }
         guard limiter.allow() else {
             reply(.error(code: .rateLimited, message: "too many messages; slow down and reconnect"), context: context)
             close(context: context, code: .normalClosure, reason: "")
@@ -163,6 +209,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             switch hub.join(roomID: roomID, maxPeers: maxPeers, peer: peer, encode: { Self.encode($0, allocator) }) {
             case .joined(let id, let peers):
                 peerID = id
+                leavePending()
                 reply(.welcome(peerID: id, peers: peers, iceServers: nil), context: context)
             case .full:
                 reply(.error(code: .roomFull, message: "this room already has \(maxPeers) people"), context: context)
@@ -236,11 +283,19 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         closeTimer = context.eventLoop.scheduleTask(in: settings.closeTimeout) { bound.value.close(promise: nil) }
     }
 
+    private func leavePending() {
+        joinTimer?.cancel()
+        joinTimer = nil
+        if let address = pendingAddress { hub.leavePending(roomID: roomID, address: address) }
+        pendingAddress = nil
+    }
+
     private func tearDown(context: ChannelHandlerContext) {
         guard phase != .closed else { return }
         phase = .closed
         pingTask?.cancel()
         closeTimer?.cancel()
+        leavePending()
         if let id = peerID {
             let allocator = context.channel.allocator
             hub.leave(roomID: roomID, peerID: id, encode: { Self.encode($0, allocator) })

@@ -13,11 +13,43 @@ public final class SignalingHub: Sendable {
         /// Every open socket, joined or not, so shutdown can close them all.
         var connections: [ObjectIdentifier: SignalingPeer] = [:]
         var closing = false
+        /// Sockets not joined yet, per room (one token per room) and per client address.
+        var pendingByRoom: [String: Int] = [:]
+        var pendingByAddress: [String: Int] = [:]
     }
 
     private let state = Mutex(Rooms())
+    /// Most sockets one room's token, or one address, may hold before `join`:
+    /// a room seats at most 4 and a reload briefly leaves a second socket, so
+    /// 16 is slack for honest use and a small bound for a script.
+    public let maxPendingPerRoom: Int
+    public let maxPendingPerAddress: Int
 
-    public init() {}
+    public init(maxPendingPerRoom: Int = 16, maxPendingPerAddress: Int = 16) {
+        self.maxPendingPerRoom = maxPendingPerRoom
+        self.maxPendingPerAddress = maxPendingPerAddress
+    }
+
+    /// Counts a socket that has not joined yet; false (not counted) when its
+    /// room or its address already has the most allowed.
+    func admitPending(roomID: String, address: String) -> Bool {
+        state.withLock { s in
+            guard s.pendingByRoom[roomID, default: 0] < maxPendingPerRoom,
+                  s.pendingByAddress[address, default: 0] < maxPendingPerAddress else { return false }
+            s.pendingByRoom[roomID, default: 0] += 1
+            s.pendingByAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func leavePending(roomID: String, address: String) {
+        state.withLock { s in
+            let r = s.pendingByRoom[roomID, default: 0] - 1
+            s.pendingByRoom[roomID] = r > 0 ? r : nil
+            let a = s.pendingByAddress[address, default: 0] - 1
+            s.pendingByAddress[address] = a > 0 ? a : nil
+        }
+    }
 
     public enum JoinResult: Sendable, Equatable {
         case joined(peerID: String, peers: [String])

@@ -19,7 +19,11 @@ struct SignalingRoute: Sendable {
             return .failure(APIError(.unauthorized, "unauthorized", "connect with ?token=<room token>"))
         }
         do {
-            return .success(try await auth.verifyRoomToken(token, roomID: nil).0)
+            var (claims, room) = try await auth.verifyRoomToken(token, roomID: nil)
+            // The seat count is the stored room's: a token (even one signed
+            // with a leaked secret) cannot raise a room's cap.
+            claims.maxPeers = room.maxPeers
+            return .success(claims)
         } catch let e as APIError where e.status == .notFound {
             // DESIGN: every refused connect is a 401, as the cloud's $connect authorizer answers.
             return .failure(APIError(.unauthorized, "unauthorized", e.message))

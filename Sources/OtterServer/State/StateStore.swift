@@ -48,8 +48,10 @@ public final class StateStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         db = try DatabaseQueue(path: path, configuration: config)
-        chmod(path, 0o600)
         try Self.migrator.migrate(db)
+        // The -wal/-shm files (made by the first write) follow the umask;
+        // `otter up` sets 077, this covers any other caller.
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     /// An in-memory store for tests.
@@ -80,7 +82,10 @@ public final class StateStore: Sendable {
 
     /// Loads the secrets, creating them on first start. Returns the new API
     /// key only when it was just generated (it is shown once and never stored).
-    public func bootstrap() throws -> (secrets: ServerSecrets, newAPIKey: APIKey?) {
+    /// - Parameter saveNewKey: keeps a new key where its owner finds it; it
+    ///   runs inside the transaction, so if it throws nothing is committed and
+    ///   no hash can exist whose key was never kept.
+    public func bootstrap(saveNewKey: (APIKey) throws -> Void = { _ in }) throws -> (secrets: ServerSecrets, newAPIKey: APIKey?) {
         try db.write { db in
             func get(_ k: String) throws -> String? { try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [k]) }
             func set(_ k: String, _ v: String) throws { try db.execute(sql: "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", arguments: [k, v]) }
@@ -90,6 +95,7 @@ public final class StateStore: Sendable {
             if try get("apiKeyHash") == nil {
                 let key = APIKey.generate()
                 try set("apiKeyHash", key.hash)
+                try saveNewKey(key)
                 newKey = key
             }
             let secrets = ServerSecrets(signingSecret: try get("signingSecret")!, turnSecret: try get("turnSecret")!, apiKeyHash: try get("apiKeyHash")!)
@@ -99,6 +105,15 @@ public final class StateStore: Sendable {
 
     public func apiKeyHash() throws -> String? {
         try db.read { try String.fetchOne($0, sql: "SELECT value FROM settings WHERE key = 'apiKeyHash'") }
+    }
+
+    /// Replaces the stored hash whatever it was: the local recovery of a lost
+    /// key by whoever can write the data directory (who holds every secret anyway).
+    public func setAPIKeyHash(_ newHash: String, saveNewKey: () throws -> Void) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO settings(key, value) VALUES ('apiKeyHash', ?)", arguments: [newHash])
+            try saveNewKey()
+        }
     }
 
     /// Replaces the stored hash only if it is still `oldHash`, so two rotations
