@@ -402,7 +402,8 @@ function ensureTile(peerId) {
 }
 
 function setTileState(t, s) {
-  const text = { new: "Connecting…", connecting: "Connecting…", connected: "", disconnected: "Reconnecting…", failed: "Connection failed — retrying", closed: "Left" }[s] ?? s;
+  // "reconnecting": the SDK restarts the connection's ICE (its relay or network went away)
+  const text = { new: "Connecting…", connecting: "Connecting…", connected: "", disconnected: "Reconnecting…", reconnecting: "Reconnecting…", failed: "Connection failed", closed: "Left" }[s] ?? s;
   t.el.dataset.state = s;
   t.stateEl.textContent = text;
   t.stateEl.hidden = !text;

@@ -541,6 +541,7 @@ export class Call extends EventTarget {
     this.peerId = m.peerId;
     if (Array.isArray(m.iceServers) && m.iceServers.length && !this.iceServers.length) this.iceServers = m.iceServers;
     const listed = new Set(m.peers);
+    if (oldId && oldId !== m.peerId) (this.pastIds ||= []).push(oldId);
     if (!first) this._iceFetchedAt = 0; // the server is back: restarts from now on ask it for fresh ICE servers
     if (!first && oldId && oldId !== m.peerId) {
       // Rejoined with a new id. Every connection is kept: those that work
@@ -552,26 +553,24 @@ export class Call extends EventTarget {
       // forgot everyone) is waited for: it will come back with a new id.
       for (const p of [...this.peersById.values()]) {
         if (p.pc.signalingState === "closed") { this._removePeer(p.id); continue; }
+        // (a connection that looks connected may be broken without ICE
+        // having noticed yet: the rekey may never arrive, the notice will)
         if (p.pc.connectionState === "connected" && p.dc.readyState === "open") {
           p.dc.send(P.encodePeerMessage({ t: "rekey", peerId: this.peerId }));
-          p.localId = this.peerId;
-        } else if (listed.has(p.id)) {
-          this._sendRejoin(p.id, p.localId);
-          p.localId = this.peerId;
         }
+        if (listed.has(p.id)) this._sendRejoin(p.id);
         if (listed.has(p.id)) p.neg.polite = P.isPolite(this.peerId, p.id);
         else this._awaitRejoin(p);
       }
     }
     const waiting = [...this.peersById.values()].filter((p) => p.awaitingRejoin);
-    const oldIds = [...new Set(waiting.map((p) => p.localId))];
     this._firstOffers = [];
     for (const id of m.peers) {
       if (this.peersById.has(id)) continue;
       if (waiting.length) {
         // Perhaps one of those this side waits for, back with a new id: ask
         // it (it answers with the id this side knew) before starting over.
-        for (const old of oldIds) this._sendRejoin(id, old);
+        this._sendRejoin(id);
         const timer = setTimeout(() => {
           this.pendingJoins?.delete(id);
           if (!this.peersById.has(id) && !this.left) this._addPeer(id).neg.onNegotiationNeeded();
@@ -698,7 +697,7 @@ export class Call extends EventTarget {
     const peer = {
       id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
       stream: null, bye: false, limboTimer: null, offerTimer: null, lastState: "new", audioTx: null, videoTx: null,
-      announced: false, localId: this.peerId, awaitingRejoin: false, rejoinTimer: null,
+      announced: false, awaitingRejoin: false, rejoinTimer: null,
     };
     this.peersById.set(id, peer);
     this._connectPeer(peer, { answering, pool });
@@ -758,7 +757,7 @@ export class Call extends EventTarget {
       // "connected" is told by the connection's own state change, which follows ICE's
       onRecovery: (state, attempt) => { if (peer.pc === pc && state === "reconnecting") this._emitPeerState(peer, attempt); },
     });
-    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new", localId: this.peerId });
+    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new" });
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
@@ -963,18 +962,23 @@ export class Call extends EventTarget {
    */
   _onRejoin(from, oldId) {
     const peer = this.peersById.get(oldId);
-    if (!peer || peer.closed) return; // not one of ours (any more): it starts over by offering
-    // it may know this side by an older id, after this side's own rejoin
-    const tell = peer.localId && peer.localId !== this.peerId ? peer.localId : null;
-    peer.localId = this.peerId;
-    if (tell) this._sendRejoin(from, tell);
+    if (!peer || peer.closed) return; // not one of ours (any more), or known by this id already
+    // It may know this side by an older id too (both came back to a
+    // restarted server): tell it. Its answer to that finds no peer of that
+    // id here any more and ends there.
+    if (oldId !== from) this._sendRejoin(from);
     this._rekey(peer, from);
   }
 
-  /** @private */
-  _sendRejoin(to, oldId) {
-    if (!oldId) return;
-    try { this._send(P.encodeSignal(to, { rejoin: { peerId: oldId } })); } catch {}
+  /**
+   * Tells a peer the ids this side had before (the last few): the one it
+   * knew this side by renames its connection.
+   * @private
+   */
+  _sendRejoin(to) {
+    for (const old of (this.pastIds || []).slice(-3)) {
+      try { this._send(P.encodeSignal(to, { rejoin: { peerId: old } })); } catch {}
+    }
   }
 
   /**

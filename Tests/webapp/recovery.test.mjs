@@ -159,6 +159,32 @@ test("relay and signaling restart together: both keep their connection, learn th
   B.call._teardown();
 });
 
+test("server back before ICE noticed the relay is gone: the rekey over the dead data channel is not relied on", async () => {
+  iceAnswer = () => ({ iceServers: newServers, ttlSeconds: 3600 });
+  const A = inCall("a1", "b1"), B = inCall("b1", "a1");
+  signalingDown(A.call);
+  signalingDown(B.call);
+  welcomeBack(A.call, "a2", []);
+  welcomeBack(B.call, "b2", ["a2"]);
+  // both "connected" still: rekeys go out over data channels that deliver nothing now
+  assert.deepEqual(A.peer.dc.sent.at(-1), { t: "rekey", peerId: "a2" });
+  assert.deepEqual(B.peer.dc.sent.at(-1), { t: "rekey", peerId: "b2" });
+  // the notice names the id A knew B by
+  assert.deepEqual(B.call.sent, [{ action: "signal", to: "a2", data: { rejoin: { peerId: "b1" } } }]);
+  deliver(B.call, A.call);
+  deliver(A.call, B.call);
+  deliver(B.call, A.call); // B's answer to A's notice: ends there
+  assert.deepEqual(A.call.sent, []);
+  assert.deepEqual([...A.call.peersById.keys()], ["b2"]);
+  assert.deepEqual([...B.call.peersById.keys()], ["a2"]);
+  // now ICE notices: the restart goes to the right ids
+  A.peer.pc.set("disconnected");
+  B.peer.pc.set("disconnected");
+  for (const side of [A, B]) assert.ok(await until(() => side.peer.pc.log.includes("restartIce"), 4000), JSON.stringify(side.peer.pc.log));
+  A.call._teardown();
+  B.call._teardown();
+});
+
 test("only this side's signaling dropped: a rejoin notice to the peer the server still lists, then the restart", async () => {
   iceAnswer = () => ({ iceServers: newServers, ttlSeconds: 3600 });
   const A = inCall("a1", "b1"), B = inCall("b1", "a1");
