@@ -218,12 +218,32 @@ export class Negotiator {
   }
 
   /**
+   * Call when nothing arrives on a connection that carried media, while ICE
+   * still says connected: a dead relay or path shows here seconds before ICE
+   * consent checks notice. Recovers as if ICE had failed.
+   * @returns {boolean} whether a recovery began
+   */
+  onMediaStalled() {
+    if (this.closed || !this.everConnected || this.recovering) return false;
+    this._stalled = true;
+    this._clearDisconnect();
+    this._beginRecovery();
+    this._scheduleRestart(0);
+    return true;
+  }
+
+  /** Call when data arrives on the connection again: ends a recovery if ICE is connected. */
+  onMediaFlowing() {
+    if (!this.closed && this.recovering && this._iceUp()) this._endRecovery();
+  }
+
+  /**
    * Call when offers can reach the remote peer again (signaling reconnected,
    * the peer's new id known): a recovery that waited for it restarts now. An
    * offer still out was sent into the outage and is given up.
    */
   onSignalingReady() {
-    if (this.closed || !this.recovering || this._iceUp()) return;
+    if (this.closed || !this.recovering || this._recovered()) return;
     this._clearRetry();
     this._clearDisconnect();
     this._waitingForSignaling = false;
@@ -234,6 +254,11 @@ export class Negotiator {
   _iceUp() {
     const s = this.pc.iceConnectionState;
     return s === "connected" || s === "completed";
+  }
+
+  /** ICE connected, and not a connection ICE calls connected while nothing arrives */
+  _recovered() {
+    return this._iceUp() && !this._stalled;
   }
 
   _iceDown() {
@@ -256,6 +281,7 @@ export class Negotiator {
     this.attempt = 0;
     this._waitingForSignaling = false;
     this._staleOffer = false;
+    this._stalled = false;
     this._clearRetry();
     this._clearRestart();
     this.onRecovery("connected", attempts);
@@ -294,9 +320,9 @@ export class Negotiator {
     this._clearRestart();
     this._clearDisconnect();
     this._clearRetry();
-    if (this.closed || !this.recovering || this._iceUp()) return;
+    if (this.closed || !this.recovering || this._recovered()) return;
     await this._prepare();
-    if (this.closed || !this.recovering || this._iceUp()) return;
+    if (this.closed || !this.recovering || this._recovered()) return;
     if (!this.canSignal()) {
       // the offer would be lost: onSignalingReady() comes back here
       this._waitingForSignaling = true;
@@ -325,7 +351,7 @@ export class Negotiator {
     const ms = retryDelay(Math.max(1, this.attempt), { base: this.retryBaseMs, max: this.retryMaxMs, random: this.random });
     this._retryTimer = this.timers.setTimeout(() => {
       this._retryTimer = null;
-      if (this.closed || !this.recovering || this._iceUp()) return;
+      if (this.closed || !this.recovering || this._recovered()) return;
       this._restartNow();
     }, ms);
   }

@@ -26,6 +26,9 @@ const PROGRESS_INTERVAL_MS = 100;
 const REJOIN_WAIT_MS = 30000; // how long a peer the restarted server no longer knows may take to come back
 const ICE_FETCH_TIMEOUT_MS = 4000;
 const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
+const FLOW_CHECK_MS = 1000;
+const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
+const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
 
 /** An error with a machine-readable `code`. */
 export class OtterError extends Error {
@@ -754,10 +757,13 @@ export class Call extends EventTarget {
       beforeAnswer: () => this._adoptTransceivers(peer),
       prepareRestart: () => this._refreshIceServers(pc),
       canSignal: () => peer.pc === pc && this._canSignal(peer),
-      // "connected" is told by the connection's own state change, which follows ICE's
-      onRecovery: (state, attempt) => { if (peer.pc === pc && state === "reconnecting") this._emitPeerState(peer, attempt); },
+      // "connected" once the connection itself is (it may follow ICE's change)
+      onRecovery: (state, attempt) => {
+        if (peer.pc === pc && (state === "reconnecting" || pc.connectionState === "connected")) this._emitPeerState(peer, attempt);
+      },
     });
-    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new" });
+    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new", flow: null });
+    if (!this.flowTimer && typeof pc.getStats === "function") this.flowTimer = setInterval(() => this._checkFlows(), FLOW_CHECK_MS);
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
@@ -997,6 +1003,41 @@ export class Call extends EventTarget {
     }, REJOIN_WAIT_MS);
   }
 
+  /**
+   * Bytes received per connection, once a second: ICE's consent checks take
+   * 5 s or more to call a path dead whose relay went away; a connection that
+   * carried media and now receives nothing for STALL_MS is recovered sooner.
+   * @private
+   */
+  async _checkFlows() {
+    if (this._checkingFlows) return;
+    this._checkingFlows = true;
+    try {
+      for (const peer of [...this.peersById.values()]) {
+        const pc = peer.pc;
+        if (peer.closed || !peer.neg.everConnected || pc.connectionState === "closed") continue;
+        let bytes = null;
+        try {
+          (await pc.getStats()).forEach((s) => { if (s.type === "transport") bytes = (bytes || 0) + (s.bytesReceived || 0); });
+        } catch { continue; }
+        if (bytes === null || peer.pc !== pc) continue;
+        const now = Date.now();
+        const f = peer.flow;
+        if (!f || bytes < f.bytes) { peer.flow = { bytes, at: now, rate: 0 }; continue; }
+        if (bytes > f.bytes) {
+          f.rate = (bytes - f.bytes) / Math.max(1, now - f.at);
+          f.bytes = bytes;
+          f.at = now;
+          peer.neg.onMediaFlowing();
+        } else if (now - f.at >= STALL_MS && f.rate >= FLOWING_BYTES_PER_MS) {
+          peer.neg.onMediaStalled();
+        }
+      }
+    } finally {
+      this._checkingFlows = false;
+    }
+  }
+
   /** Whether an offer to this peer can get there now. @private */
   _canSignal(peer) {
     return this.signalingState === "connected" && !!this.ws && this.ws.readyState === 1 /* OPEN */ &&
@@ -1050,12 +1091,14 @@ export class Call extends EventTarget {
    */
   _peerState(peer) {
     const raw = peer.pc.connectionState;
-    if (raw === "closed" || raw === "connected") return raw;
+    if (raw === "closed") return raw;
+    const stuck = ["expired", "offline", "closed"].includes(this.signalingState);
+    // (a connection can look connected while nothing arrives: see _checkFlows)
+    if (peer.neg.recovering && peer.neg.everConnected) return stuck && raw === "failed" ? "failed" : "reconnecting";
+    if (raw === "connected") return raw;
     if (raw === "disconnected") return "reconnecting";
     if (!peer.neg.everConnected) return raw; // new, connecting, failed: the first connection
-    // once connected, anything short of connected again is the recovery
-    const stuck = ["expired", "offline", "closed"].includes(this.signalingState);
-    return stuck && raw === "failed" ? "failed" : "reconnecting";
+    return "reconnecting"; // once connected, anything short of connected again is the recovery
   }
 
   /** Emits a peer's connection-state when it changed. @private */
@@ -1300,6 +1343,7 @@ export class Call extends EventTarget {
     this._dropSpares();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.flowTimer);
     if (this.pendingJoins) for (const t of this.pendingJoins.values()) clearTimeout(t);
     for (const t of [...this.transfers.values()]) { try { t.cancel(); } catch {} }
     for (const id of [...this.peersById.keys()]) this._removePeer(id);

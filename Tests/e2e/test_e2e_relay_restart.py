@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from otter_e2e import browsers, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import REPO, OtterServer, error_text, join, remote_peer_ids, wait, wait_connected, wait_media_flowing
+from otter_e2e import REPO, OtterServer, error_text, join, peer_states, remote_peer_ids, wait, wait_connected, wait_media_flowing
 
 RECOVERY_LIMIT_S = 15
 
@@ -50,12 +50,17 @@ pc.getStats().then(stats => {
 
 # Every state the page shows on a tile and every state the SDK tells, with times.
 RECORDER_JS = """
-window.recorded = {tiles: [], sdk: []};
-new MutationObserver(ms => {
-  for (const m of ms) window.recorded.tiles.push({state: m.target.dataset.state,
-    text: m.target.querySelector('.tile-state').textContent, at: Date.now()});
-}).observe(document.getElementById('grid'), {subtree: true, attributes: true, attributeFilter: ['data-state']});
-window.otterCall.on('connection-state', d => window.recorded.sdk.push(Object.assign({at: Date.now()}, d)));
+const first = !window.recorded;
+window.recorded = {tiles: [], sdk: [], other: []};
+if (first) {
+  new MutationObserver(ms => {
+    for (const m of ms) window.recorded.tiles.push({state: m.target.dataset.state,
+      text: m.target.querySelector('.tile-state').textContent, at: Date.now()});
+  }).observe(document.getElementById('grid'), {subtree: true, attributes: true, attributeFilter: ['data-state']});
+  window.otterCall.on('connection-state', d => window.recorded.sdk.push(Object.assign({at: Date.now()}, d)));
+  for (const type of ['peer-rekeyed', 'peer-joined', 'peer-left', 'error'])
+    window.otterCall.on(type, d => window.recorded.other.push(Object.assign({type, at: Date.now()}, d)));
+}
 """
 
 
@@ -135,9 +140,18 @@ def test_relay_only_call_recovers_when_otter_up_restarts(own_otter, browsers, ou
         attempts = restart(own_otter, sig)
         t_up = time.monotonic()
         recovered, last = wait_recovered(drivers, before, RECOVERY_LIMIT_S)
+        if len(recovered) < len(drivers) or os.environ.get("OTTER_RELAY_RESTART_TRACE"):
+            wall_up = time.time() - (time.monotonic() - t_up)
+            for name, d in zip(("Alice", "Bob"), drivers):
+                rec = d.execute_script("return window.recorded")
+                events = sorted(rec["sdk"] + rec["other"], key=lambda e: e["at"])
+                print(f"  {name}:", "; ".join(f"{e['at'] / 1000 - wall_up:+.2f} {e.get('type', e.get('scope'))} "
+                                              f"{e.get('state', '')}{e.get('code', '')}" for e in events))
+                print(f"  {name} now:", peer_states(d))
+            print("  otter up:", "\n    ".join(own_otter.lines[-15:]))
         assert len(recovered) == len(drivers), (
             f"restart {n + 1}: video did not decode again within {RECOVERY_LIMIT_S} s on every side: "
-            f"recovered={recovered} last={last} sdk={[d.execute_script('return window.recorded.sdk') for d in drivers]}")
+            f"recovered={recovered} last={last}")
         both = max(recovered.values())
         times.append(both)
         print(f"restart {n + 1} ({signal.Signals(sig).name}, down {t_up - t_stop:.2f} s, {attempts} start attempt(s)): "
