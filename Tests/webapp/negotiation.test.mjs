@@ -346,6 +346,26 @@ test("recovery: the polite side lets the impolite side's restart offer go first"
   assert.equal(pc.restartCalls, 1, "the remote restart did not work: this side retries");
 });
 
+test("recovery: media stalled while ICE still says connected restarts at once; data arriving again ends it", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  const log = [];
+  const n = new Negotiator({ pc, polite: false, send: () => {}, timers, random: () => 0.5, onRecovery: (s) => log.push(s) });
+  assert.equal(n.onMediaStalled(), false, "never connected: not a stall");
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(n.onMediaStalled(), true);
+  assert.equal(n.onMediaStalled(), false, "one recovery at a time");
+  await timers.advance(0);
+  assert.equal(pc.restartCalls, 1, "restarted although ICE reports connected");
+  await timers.advance(4000);
+  assert.equal(pc.restartCalls, 2, "still nothing: retried");
+  n.onMediaFlowing();
+  assert.deepEqual(log, ["reconnecting", "connected"]);
+  assert.equal(timers.t.length, 0);
+  n.close();
+});
+
 // Two peers whose relay went away: ICE fails on both at the same moment; ICE
 // connects again once an offer/answer round with new credentials completed
 // after the relay is back. Both sides recover, offers may cross, and perfect

@@ -252,3 +252,40 @@ test("connections recovering at once share one request for fresh ICE servers; a 
     call._teardown();
   }
 });
+
+test("stall watch: a connection that carried media and receives nothing for 2 s recovers; one that never carried much does not", async () => {
+  iceAnswer = () => ({ iceServers: newServers, ttlSeconds: 3600 });
+  const A = inCall("a1", "b1");
+  clearInterval(A.call.flowTimer); // driven by hand here
+  let bytes = 0;
+  A.peer.pc.getStats = async () => new Map([["T01", { type: "transport", bytesReceived: bytes }]]);
+  const realNow = Date.now;
+  let now = 1_000_000;
+  Date.now = () => now;
+  try {
+    const tick = async (ms, add) => { now += ms; bytes += add; await A.call._checkFlows(); };
+    await tick(0, 0);
+    for (let i = 0; i < 3; i++) await tick(1000, 50_000); // ~50 KB/s of media
+    assert.equal(A.peer.neg.recovering, false);
+    await tick(1000, 0);
+    assert.equal(A.peer.neg.recovering, false, "1 s of nothing is not a stall yet");
+    await tick(1000, 0);
+    assert.equal(A.peer.neg.recovering, true, "2 s of nothing: recovering");
+    assert.equal(A.call.peers[0].state, "reconnecting", "told although ICE still says connected");
+    assert.equal(A.call.events.at(-1).state, "reconnecting");
+    await tick(1000, 30_000);
+    assert.equal(A.peer.neg.recovering, false, "data again: recovered");
+    assert.equal(A.call.events.at(-1).state, "connected");
+    // a quiet connection (no media either way): nothing to tell from silence
+    const B = inCall("b1", "a1");
+    clearInterval(B.call.flowTimer);
+    let quiet = 0;
+    B.peer.pc.getStats = async () => new Map([["T01", { type: "transport", bytesReceived: quiet }]]);
+    for (let i = 0; i < 5; i++) { now += 1000; quiet += i === 2 ? 300 : 0; await B.call._checkFlows(); }
+    assert.equal(B.peer.neg.recovering, false);
+    B.call._teardown();
+  } finally {
+    Date.now = realNow;
+    A.call._teardown();
+  }
+});
