@@ -5,6 +5,7 @@ import { parseRoomUrl, isTokenExpired } from "./protocol.js";
 
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
+const LOST_RECONNECTING_MS = 60000;
 
 const state = {
   link: null,        // {roomId, token, relay}
@@ -448,6 +449,8 @@ function checkLost() {
   if (!c || c.left) return;
   const signalingDown = c.signalingState === "reconnecting" || c.signalingState === "offline";
   const anyConnected = c.peers.some((p) => p.state === "connected");
+  // peers the SDK is reconnecting get longer: their relay may be restarting with the server
+  const wait = c.peers.some((p) => p.state === "reconnecting") ? LOST_RECONNECTING_MS : LOST_AFTER_MS;
   if (signalingDown && !anyConnected) {
     if (!state.lostTimer) state.lostTimer = setTimeout(() => {
       state.lostTimer = null;
@@ -457,7 +460,7 @@ function checkLost() {
         state.call = null;
         showError("lost", "", [{ label: "Rejoin", primary: true, run: () => location.reload() }]);
       }
-    }, LOST_AFTER_MS);
+    }, wait);
   } else if (state.lostTimer) {
     clearTimeout(state.lostTimer);
     state.lostTimer = null;

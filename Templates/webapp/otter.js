@@ -20,6 +20,7 @@ const WELCOME_TIMEOUT_MS = 10000;
 const PING_INTERVAL_MS = 25000;
 const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
 const REKEY_WAIT_MS = 1500;
+const SIGNALING_RETRY_MAX_MS = 5000;
 const OFFER_WAIT_MS = 1500;
 const OFFERS_WAIT_MS = 300; // join() waits at most this long for its first offers to be sent
 const PROGRESS_INTERVAL_MS = 100;
@@ -507,7 +508,8 @@ export class Call extends EventTarget {
       return;
     }
     this._setSignaling("reconnecting");
-    const delay = P.backoffDelay(this.attempt++);
+    // at most 5 s apart: a call whose relay restarted with the server waits on this to recover
+    const delay = P.backoffDelay(this.attempt++, { max: SIGNALING_RETRY_MAX_MS });
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       if (this.left) return;
