@@ -21,6 +21,7 @@ const PING_INTERVAL_MS = 25000;
 const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
 const REKEY_WAIT_MS = 1500;
 const SIGNALING_RETRY_MAX_MS = 5000;
+const SIGNALING_RETRY_RECOVERING_MS = 2000;
 const OFFER_WAIT_MS = 1500;
 const OFFERS_WAIT_MS = 300; // join() waits at most this long for its first offers to be sent
 const PROGRESS_INTERVAL_MS = 100;
@@ -508,8 +509,10 @@ export class Call extends EventTarget {
       return;
     }
     this._setSignaling("reconnecting");
-    // at most 5 s apart: a call whose relay restarted with the server waits on this to recover
-    const delay = P.backoffDelay(this.attempt++, { max: SIGNALING_RETRY_MAX_MS });
+    // At most 5 s apart, 2 s while a connection waits on signaling to
+    // recover (its relay restarted with the server): its media is down.
+    const recovering = [...this.peersById.values()].some((p) => p.neg.recovering);
+    const delay = P.backoffDelay(this.attempt++, { max: recovering ? SIGNALING_RETRY_RECOVERING_MS : SIGNALING_RETRY_MAX_MS });
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       if (this.left) return;

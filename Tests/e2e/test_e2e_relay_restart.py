@@ -175,10 +175,14 @@ def test_relay_only_call_recovers_when_otter_up_restarts(own_otter, browsers, ou
             sdk_states = [e["state"] for e in rec["sdk"] if e["scope"] == "peer"]
             assert "reconnecting" in sdk_states and sdk_states[-1] == "connected", rec["sdk"]
             assert "failed" not in sdk_states, rec["sdk"]
+            # recovered by an ICE restart on the same connection, not by starting over
+            assert not [e for e in rec["other"] if e["type"] in ("peer-left", "peer-joined")], rec["other"]
             assert not d.execute_script("return document.querySelector('.tile[data-peer] .tile-state').textContent")
             # the same call: one tile, one connection, no reload
             assert d.execute_script("return document.body.dataset.screen") == "call"
             assert len(remote_peer_ids(d)) == 1 and len(d.execute_script("return window.otterCall.peers")) == 1
+        restarts_made = sum(d.execute_script("return [...window.otterCall.peersById.values()][0].neg.restarts") for d in drivers)
+        assert restarts_made >= n + 1, f"no ICE restart on either side: {[peer_states(d) for d in drivers]}"
         time.sleep(2)
     a.save_screenshot(str(output_dir / "relay-restart.png"))
     print(f"recovery after otter up restarts (relay-only call, 2 Chromiums): "
