@@ -9,6 +9,7 @@ import { checkSeat } from "./seat.js";
 const $ = (id) => document.getElementById(id);
 const LOST_AFTER_MS = 15000;
 const SEAT_CHECK_EVERY_MS = 3000;
+const LOST_RECONNECTING_MS = 60000;
 
 const state = {
   link: null,        // {roomId, token, relay}
@@ -475,7 +476,8 @@ function ensureTile(peerId) {
 }
 
 function setTileState(t, s) {
-  const text = { new: "Connecting…", connecting: "Connecting…", connected: "", disconnected: "Reconnecting…", failed: "Connection failed — retrying", closed: "Left" }[s] ?? s;
+  // "reconnecting": the SDK restarts the connection's ICE (its relay or network went away)
+  const text = { new: "Connecting…", connecting: "Connecting…", connected: "", disconnected: "Reconnecting…", reconnecting: "Reconnecting…", failed: "Connection failed", closed: "Left" }[s] ?? s;
   t.el.dataset.state = s;
   t.stateEl.textContent = text;
   t.stateEl.hidden = !text;
@@ -520,6 +522,8 @@ function checkLost() {
   if (!c || c.left) return;
   const signalingDown = c.signalingState === "reconnecting" || c.signalingState === "offline";
   const anyConnected = c.peers.some((p) => p.state === "connected");
+  // peers the SDK is reconnecting get longer: their relay may be restarting with the server
+  const wait = c.peers.some((p) => p.state === "reconnecting") ? LOST_RECONNECTING_MS : LOST_AFTER_MS;
   if (signalingDown && !anyConnected) {
     if (!state.lostTimer) state.lostTimer = setTimeout(() => {
       state.lostTimer = null;
@@ -529,7 +533,7 @@ function checkLost() {
         state.call = null;
         showError("lost", "", [{ label: "Rejoin", primary: true, run: () => location.reload() }]);
       }
-    }, LOST_AFTER_MS);
+    }, wait);
   } else if (state.lostTimer) {
     clearTimeout(state.lostTimer);
     state.lostTimer = null;

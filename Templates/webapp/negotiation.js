@@ -1,6 +1,7 @@
 // Perfect negotiation (W3C WebRTC §10.7 pattern) for one RTCPeerConnection,
-// plus the ICE-restart policy. Works on anything shaped like an
-// RTCPeerConnection, so the state machine runs under `node --test` with a fake.
+// plus the ICE-restart policy that brings a call back when its path (e.g. the
+// TURN relay) went away. Works on anything shaped like an RTCPeerConnection,
+// so the state machine runs under `node --test` with a fake.
 //
 // Roles: the peer whose id sorts lower is polite (DESIGN.md). On an offer
 // collision the impolite peer ignores the incoming offer; the polite peer rolls
@@ -17,6 +18,19 @@
  * @property {()=>void} [restartIce]
  */
 
+/**
+ * How long a recovery waits after an ICE restart before trying again: doubles
+ * per attempt up to `max`, ±25 % jitter so both ends of a pair do not retry in
+ * step (their offers would cross every time).
+ * @param {number} attempt 1 after the first restart
+ * @param {{base?:number, max?:number, random?:()=>number}} [opts]
+ * @returns {number} milliseconds
+ */
+export function retryDelay(attempt, { base = 4000, max = 30000, random = Math.random } = {}) {
+  const d = Math.min(max, base * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
+  return Math.round(d * (0.75 + random() * 0.5));
+}
+
 export class Negotiator {
   /**
    * @param {object} opts
@@ -30,9 +44,42 @@ export class Negotiator {
    *   is made, so the answer can already carry this side's media (no second offer/answer round)
    * @param {number} [opts.stuckGraceMs] how long ICE may stay "new"/"checking" once an offer/answer
    *   round is done before the impolite side restarts it (the polite side waits twice as long)
+   * @param {()=>Promise<void>|void} [opts.prepareRestart] runs when a recovery begins and before each
+   *   of its restarts (the SDK fetches fresh ICE servers and sets them on the connection)
+   * @param {()=>boolean} [opts.canSignal] whether an offer can reach the remote peer now (signaling
+   *   up, the peer's current id known); a restart waits for onSignalingReady() otherwise
+   * @param {(state:"reconnecting"|"connected", attempt:number)=>void} [opts.onRecovery] a recovery began
+   *   (ICE disconnected or failed) or ended (ICE connected again)
+   * @param {number} [opts.retryBaseMs] first wait for a restart to work before the next one (doubles)
+   * @param {number} [opts.retryMaxMs] longest wait between restarts
+   * @param {number} [opts.politeDelayMs] the polite side starts its restarts this much later, and not
+   *   at all when the remote's restart offer came meanwhile (fewer crossed offers)
+   * @param {()=>number} [opts.random] for the retry jitter (tests)
    */
-  constructor({ pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2500, beforeAnswer = () => {}, stuckGraceMs = 10000 }) {
+  constructor({
+    pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2000, beforeAnswer = () => {},
+    stuckGraceMs = 10000, prepareRestart = () => {}, canSignal = () => true, onRecovery = () => {},
+    retryBaseMs = 4000, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random,
+  }) {
     this.pc = pc;
+    this.prepareRestart = prepareRestart;
+    this.canSignal = canSignal;
+    this.onRecovery = onRecovery;
+    this.retryBaseMs = retryBaseMs;
+    this.retryMaxMs = retryMaxMs;
+    this.politeDelayMs = politeDelayMs;
+    this.random = random;
+    /** ICE has been connected at least once on this connection */
+    this.everConnected = false;
+    /** ICE went disconnected/failed and is not connected again yet */
+    this.recovering = false;
+    /** restarts made in the current recovery */
+    this.attempt = 0;
+    this._restartTimer = null;
+    this._retryTimer = null;
+    this._waitingForSignaling = false;
+    this._remoteOffers = 0;
+    this._preparing = null;
     this.stuckGraceMs = stuckGraceMs;
     this._stuckTimer = null;
     this.beforeAnswer = beforeAnswer;
@@ -102,6 +149,7 @@ export class Negotiator {
           return;
         }
         if (offerCollision) this.stats.rollbacks++;
+        if (description.type === "offer") this._remoteOffers++;
         this.isSettingRemoteAnswerPending = description.type === "answer";
         await this.pc.setRemoteDescription(description); // rolls back a local offer if needed
         this.isSettingRemoteAnswerPending = false;
@@ -128,30 +176,198 @@ export class Negotiator {
   }
 
   /**
-   * Call from `pc.oniceconnectionstatechange`. `failed` restarts ICE at once;
-   * `disconnected` restarts it if it lasts longer than the grace period.
-   * @returns {"restart"|"wait"|"none"} what was done (for tests)
+   * Call from `pc.oniceconnectionstatechange`. Begins a recovery on
+   * `disconnected` (ICE restart if it lasts longer than the grace period) or
+   * `failed` (restart at once); ends it once ICE is connected again.
+   * @returns {"restart"|"wait"|"none"} what was decided (for tests)
    */
   onIceConnectionStateChange() {
     if (this.closed) return "none";
     const state = this.pc.iceConnectionState;
+    if (state === "connected" || state === "completed") {
+      this.everConnected = true;
+      this._clearDisconnect();
+      this._clearStuck();
+      if (this.recovering) this._endRecovery();
+      return "none";
+    }
     if (state === "failed") {
       this._clearDisconnect();
-      this.restartIce();
+      this._beginRecovery();
+      // A restart already on its way is given its time; the retry follows.
+      if (this._retryTimer || this._restartTimer || this._waitingForSignaling) return "wait";
+      this._scheduleRestart(0);
       return "restart";
     }
     if (state === "disconnected") {
-      if (!this._disconnectTimer) {
+      this._beginRecovery();
+      if (!this._disconnectTimer && !this._restartTimer && !this._retryTimer && !this._waitingForSignaling) {
+        const grace = this.disconnectedGraceMs + (this.polite ? this.politeDelayMs : 0);
+        const offers = this._remoteOffers;
         this._disconnectTimer = this.timers.setTimeout(() => {
           this._disconnectTimer = null;
-          if (!this.closed && this.pc.iceConnectionState === "disconnected") this.restartIce();
-        }, this.disconnectedGraceMs);
+          if (this.closed || !this.recovering) return;
+          // the remote side restarted meanwhile: give its restart time
+          if (this._remoteOffers !== offers || !this._iceDown()) return this._armRetry();
+          this._restartNow();
+        }, grace);
       }
       return "wait";
     }
-    this._clearDisconnect();
-    if (state === "connected" || state === "completed") this._clearStuck();
     return "none";
+  }
+
+  /**
+   * Call when nothing arrives on a connection that carried media, while ICE
+   * still says connected: a dead relay or path shows here seconds before ICE
+   * consent checks notice. Recovers as if ICE had failed.
+   * @returns {boolean} whether a recovery began
+   */
+  onMediaStalled() {
+    if (this.closed || !this.everConnected || this.recovering) return false;
+    this._stalled = true;
+    this._clearDisconnect();
+    this._beginRecovery();
+    this._scheduleRestart(0);
+    return true;
+  }
+
+  /** Call when data arrives on the connection again: ends a recovery if ICE is connected. */
+  onMediaFlowing() {
+    if (!this.closed && this.recovering && this._iceUp()) this._endRecovery();
+  }
+
+  /**
+   * Call when offers can reach the remote peer again (signaling reconnected,
+   * the peer's new id known): a recovery that waited for it restarts now. An
+   * offer still out was sent into the outage and is given up.
+   */
+  onSignalingReady() {
+    if (this.closed || !this.recovering || this._recovered()) return;
+    this._clearRetry();
+    this._clearDisconnect();
+    this._waitingForSignaling = false;
+    this._staleOffer = true;
+    this._scheduleRestart(0);
+  }
+
+  _iceUp() {
+    const s = this.pc.iceConnectionState;
+    return s === "connected" || s === "completed";
+  }
+
+  /** ICE connected, and not a connection ICE calls connected while nothing arrives */
+  _recovered() {
+    return this._iceUp() && !this._stalled;
+  }
+
+  _iceDown() {
+    const s = this.pc.iceConnectionState;
+    return s === "disconnected" || s === "failed";
+  }
+
+  _beginRecovery() {
+    if (!this.recovering) {
+      this.recovering = true;
+      this.attempt = 0;
+      this.onRecovery("reconnecting", 0);
+    }
+    this._prepare(); // fresh ICE servers while the grace runs
+  }
+
+  _endRecovery() {
+    this.recovering = false;
+    const attempts = this.attempt;
+    this.attempt = 0;
+    this._waitingForSignaling = false;
+    this._staleOffer = false;
+    this._stalled = false;
+    this._clearRetry();
+    this._clearRestart();
+    this.onRecovery("connected", attempts);
+  }
+
+  _prepare() {
+    if (!this._preparing) {
+      this._preparing = (async () => {
+        try {
+          await this.prepareRestart();
+        } catch {
+          // the servers it had still work until their credentials expire
+        } finally {
+          this._preparing = null;
+        }
+      })();
+    }
+    return this._preparing;
+  }
+
+  /** A restart after `delay` (plus the polite side's delay), skipped if the remote restarted first. */
+  _scheduleRestart(delay) {
+    this._clearRestart();
+    const wait = delay + (this.polite ? this.politeDelayMs : 0);
+    const offers = this._remoteOffers;
+    this._restartTimer = this.timers.setTimeout(() => {
+      this._restartTimer = null;
+      if (this.closed || !this.recovering) return;
+      if (this._remoteOffers !== offers && !this._staleOffer) return this._armRetry();
+      this._restartNow();
+    }, wait);
+  }
+
+  /** Fresh ICE servers, then an ICE restart (offer with new credentials); then wait for it to work. */
+  async _restartNow() {
+    this._clearRestart();
+    this._clearDisconnect();
+    this._clearRetry();
+    if (this.closed || !this.recovering || this._recovered()) return;
+    await this._prepare();
+    if (this.closed || !this.recovering || this._recovered()) return;
+    if (!this.canSignal()) {
+      // the offer would be lost: onSignalingReady() comes back here
+      this._waitingForSignaling = true;
+      return;
+    }
+    this._waitingForSignaling = false;
+    this.attempt++;
+    // An offer still unanswered after a whole retry period (or sent while
+    // signaling was down) never arrived: roll it back, else the new one
+    // would wait behind it for good.
+    if (this.pc.signalingState === "have-local-offer" && !this.makingOffer && (this.attempt > 1 || this._staleOffer)) {
+      try {
+        await this.pc.setLocalDescription({ type: "rollback" });
+        this.stats.rollbacks++;
+      } catch {}
+      if (this.closed) return;
+    }
+    this._staleOffer = false;
+    this.restartIce();
+    this._armRetry();
+  }
+
+  _armRetry() {
+    this._clearRetry();
+    if (this.closed || !this.recovering) return;
+    const ms = retryDelay(Math.max(1, this.attempt), { base: this.retryBaseMs, max: this.retryMaxMs, random: this.random });
+    this._retryTimer = this.timers.setTimeout(() => {
+      this._retryTimer = null;
+      if (this.closed || !this.recovering || this._recovered()) return;
+      this._restartNow();
+    }, ms);
+  }
+
+  _clearRetry() {
+    if (this._retryTimer) {
+      this.timers.clearTimeout(this._retryTimer);
+      this._retryTimer = null;
+    }
+  }
+
+  _clearRestart() {
+    if (this._restartTimer) {
+      this.timers.clearTimeout(this._restartTimer);
+      this._restartTimer = null;
+    }
   }
 
   /**
@@ -168,7 +384,8 @@ export class Negotiator {
     const wait = this.polite ? 2 * this.stuckGraceMs : this.stuckGraceMs; // not both at once
     this._stuckTimer = this.timers.setTimeout(() => {
       this._stuckTimer = null;
-      if (!this.closed && this._iceStarting()) this.restartIce();
+      // a recovery's own retries cover a restart that does not get through
+      if (!this.closed && !this.recovering && this._iceStarting()) this.restartIce();
     }, wait);
     return true;
   }
@@ -197,6 +414,8 @@ export class Negotiator {
     this.closed = true;
     this._clearDisconnect();
     this._clearStuck();
+    this._clearRetry();
+    this._clearRestart();
   }
 
   _clearDisconnect() {

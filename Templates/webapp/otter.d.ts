@@ -56,7 +56,15 @@ export interface Preparation {
   readonly maxAgeMs: number;
 }
 
-export type PeerConnectionState = RTCPeerConnectionState;
+/**
+ * A peer connection as the SDK tells it: the browser's own states, except that
+ * once connected, a connection whose media path broke (ICE disconnected or
+ * failed, or nothing received for 2 s) is "reconnecting" while the SDK
+ * restarts ICE with fresh ICE servers (retrying with backoff for as long as
+ * the call lasts), and "failed" only when it cannot any more (signaling
+ * expired or gone). "disconnected" is never told: it is "reconnecting".
+ */
+export type PeerConnectionState = "new" | "connecting" | "connected" | "reconnecting" | "failed" | "closed";
 export type SignalingState = "connecting" | "connected" | "reconnecting" | "offline" | "expired" | "closed";
 
 export interface PeerInfo {
@@ -94,7 +102,9 @@ export interface CallEvents {
   "safety-code": { peerId: string; code: string };
   "connection-state":
     | { scope: "signaling"; state: SignalingState }
-    | { scope: "peer"; peerId: string; state: PeerConnectionState };
+    | { scope: "peer"; peerId: string; state: PeerConnectionState;
+        /** with "reconnecting": ICE restarts made so far in this recovery */
+        attempt?: number };
   "error": { code: OtterErrorCode; message: string; peerId?: string; fatal?: boolean };
 }
 

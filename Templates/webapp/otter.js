@@ -20,9 +20,17 @@ const WELCOME_TIMEOUT_MS = 10000;
 const PING_INTERVAL_MS = 25000;
 const LIMBO_MS = 6000; // how long a peer the server says left may stay while its media still flows
 const REKEY_WAIT_MS = 1500;
+const SIGNALING_RETRY_MAX_MS = 5000;
+const SIGNALING_RETRY_RECOVERING_MS = 2000;
 const OFFER_WAIT_MS = 1500;
 const OFFERS_WAIT_MS = 300; // join() waits at most this long for its first offers to be sent
 const PROGRESS_INTERVAL_MS = 100;
+const REJOIN_WAIT_MS = 30000; // how long a peer the restarted server no longer knows may take to come back
+const ICE_FETCH_TIMEOUT_MS = 4000;
+const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
+const FLOW_CHECK_MS = 1000;
+const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
+const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
 
 /** An error with a machine-readable `code`. */
 export class OtterError extends Error {
@@ -58,10 +66,11 @@ export function resolveConfig(config) {
   };
 }
 
-async function apiGet(url, token) {
+async function apiGet(url, token, timeoutMs = 0) {
   let res;
   try {
-    res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store" });
+    const signal = timeoutMs && typeof AbortSignal !== "undefined" && AbortSignal.timeout ? AbortSignal.timeout(timeoutMs) : undefined;
+    res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store", signal });
   } catch (err) {
     throw new OtterError("network", "the Otter server cannot be reached", { cause: err });
   }
@@ -317,7 +326,9 @@ export async function getMedia(constraints) {
  * `track` {peerId,track,stream}, `message` {peerId,name,text,id,at},
  * `file-offer` {peerId,id,name,size,type,cancel}, `file-progress` {peerId,id,name,direction,bytes,size,state},
  * `file-received` {peerId,id,name,size,type,sha256,blob}, `safety-code` {peerId,code},
- * `connection-state` {scope:"signaling"|"peer", state, peerId?}, `error` {code,message,peerId?}.
+ * `connection-state` {scope:"signaling"|"peer", state, peerId?, attempt?}, `error` {code,message,peerId?}.
+ * A peer's state is "new", "connecting", "connected", "reconnecting" (its media path broke: the SDK
+ * restarts ICE with fresh ICE servers, retrying with backoff), "failed" or "closed".
  */
 export class Call extends EventTarget {
   /** @private */
@@ -388,7 +399,7 @@ export class Call extends EventTarget {
    */
   get peers() {
     return [...this.peersById.values()].filter((p) => !p.closed && p.announced).map((p) => ({
-      peerId: p.id, name: p.name, state: p.pc.connectionState, mic: p.mic, camera: p.camera, screen: p.screen, safetyCode: p.safetyCode,
+      peerId: p.id, name: p.name, state: this._peerState(p), mic: p.mic, camera: p.camera, screen: p.screen, safetyCode: p.safetyCode,
     }));
   }
 
@@ -443,6 +454,7 @@ export class Call extends EventTarget {
           this._onWelcome(m, first);
           this._dropSpares();
           this._setSignaling("connected");
+          if (!first) for (const p of this.peersById.values()) if (this._canSignal(p)) p.neg.onSignalingReady();
           done();
           return;
         }
@@ -483,6 +495,8 @@ export class Call extends EventTarget {
     if (this.signalingState === state) return;
     this.signalingState = state;
     this._emit("connection-state", { scope: "signaling", state });
+    // a recovery that now cannot signal any more has failed
+    for (const p of this.peersById.values()) this._emitPeerState(p);
   }
 
   /** @private */
@@ -495,7 +509,10 @@ export class Call extends EventTarget {
       return;
     }
     this._setSignaling("reconnecting");
-    const delay = P.backoffDelay(this.attempt++);
+    // At most 5 s apart, 2 s while a connection waits on signaling to
+    // recover (its relay restarted with the server): its media is down.
+    const recovering = [...this.peersById.values()].some((p) => p.neg.recovering);
+    const delay = P.backoffDelay(this.attempt++, { max: recovering ? SIGNALING_RETRY_RECOVERING_MS : SIGNALING_RETRY_MAX_MS });
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       if (this.left) return;
@@ -532,21 +549,43 @@ export class Call extends EventTarget {
     this.peerId = m.peerId;
     if (Array.isArray(m.iceServers) && m.iceServers.length && !this.iceServers.length) this.iceServers = m.iceServers;
     const listed = new Set(m.peers);
+    if (oldId && oldId !== m.peerId) (this.pastIds ||= []).push(oldId);
+    if (!first) this._iceFetchedAt = 0; // the server is back: restarts from now on ask it for fresh ICE servers
     if (!first && oldId && oldId !== m.peerId) {
-      // Rejoined with a new id: keep the connections that still work and tell
-      // those peers our new id over their data channel.
+      // Rejoined with a new id. Every connection is kept: those that work
+      // tell their peer the new id over their data channel; for the others
+      // (their media path broke too, e.g. the relay restarted with the
+      // server) it goes through signaling, as a rejoin notice naming the id
+      // the peer knew, so the connection can restart ICE instead of starting
+      // over. A peer the server does not list (the server restarted and
+      // forgot everyone) is waited for: it will come back with a new id.
       for (const p of [...this.peersById.values()]) {
-        if (listed.has(p.id) && p.pc.connectionState === "connected" && p.dc.readyState === "open") {
-          p.neg.polite = P.isPolite(this.peerId, p.id);
+        if (p.pc.signalingState === "closed") { this._removePeer(p.id); continue; }
+        // (a connection that looks connected may be broken without ICE
+        // having noticed yet: the rekey may never arrive, the notice will)
+        if (p.pc.connectionState === "connected" && p.dc.readyState === "open") {
           p.dc.send(P.encodePeerMessage({ t: "rekey", peerId: this.peerId }));
-        } else {
-          this._removePeer(p.id);
         }
+        if (listed.has(p.id)) this._sendRejoin(p.id);
+        if (listed.has(p.id)) p.neg.polite = P.isPolite(this.peerId, p.id);
+        else this._awaitRejoin(p);
       }
     }
+    const waiting = [...this.peersById.values()].filter((p) => p.awaitingRejoin);
     this._firstOffers = [];
     for (const id of m.peers) {
       if (this.peersById.has(id)) continue;
+      if (waiting.length) {
+        // Perhaps one of those this side waits for, back with a new id: ask
+        // it (it answers with the id this side knew) before starting over.
+        this._sendRejoin(id);
+        const timer = setTimeout(() => {
+          this.pendingJoins?.delete(id);
+          if (!this.peersById.has(id) && !this.left) this._addPeer(id).neg.onNegotiationNeeded();
+        }, REKEY_WAIT_MS);
+        (this.pendingJoins ||= new Map()).set(id, timer);
+        continue;
+      }
       // The newcomer offers to everyone in its welcome, at once: waiting for
       // negotiationneeded would queue the offer behind whatever the page does
       // when join() resolves (tens of ms on a busy CPU). The event that
@@ -565,7 +604,7 @@ export class Call extends EventTarget {
         // offer comes (or the newcomer is a peer we still hear, coming back
         // with a new id and sending a rekey instead), act after a moment.
         // Perfect negotiation keeps both offering at once safe anyway.
-        const limbo = [...this.peersById.values()].some((p) => p.limboTimer);
+        const limbo = [...this.peersById.values()].some((p) => p.limboTimer || p.awaitingRejoin);
         if (!limbo) {
           // The connection that will answer is made now, with its ICE
           // candidates gathering (the pool) before the offer arrives: the
@@ -599,7 +638,9 @@ export class Call extends EventTarget {
         if (pending) { clearTimeout(pending); this.pendingJoins.delete(m.peerId); }
         const p = this.peersById.get(m.peerId);
         if (!p) return;
-        if (!p.bye && p.pc.connectionState === "connected") {
+        // Still connected, or recovering (its relay went away with its
+        // signaling): it may come back with a new id and a rekey.
+        if (!p.bye && (p.pc.connectionState === "connected" || (p.neg.recovering && p.pc.connectionState !== "closed"))) {
           p.limboTimer = setTimeout(() => this._removePeer(p.id), LIMBO_MS);
         } else {
           this._removePeer(m.peerId);
@@ -609,6 +650,7 @@ export class Call extends EventTarget {
       case "signal": {
         const data = P.parseSignalData(m.data);
         if (!data) return;
+        if (data.rejoin) return this._onRejoin(m.from, data.rejoin.peerId);
         let p = this.peersById.get(m.from);
         if (!p) {
           const pending = this.pendingJoins && this.pendingJoins.get(m.from);
@@ -663,7 +705,7 @@ export class Call extends EventTarget {
     const peer = {
       id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
       stream: null, bye: false, limboTimer: null, offerTimer: null, lastState: "new", audioTx: null, videoTx: null,
-      announced: false,
+      announced: false, awaitingRejoin: false, rejoinTimer: null,
     };
     this.peersById.set(id, peer);
     this._connectPeer(peer, { answering, pool });
@@ -718,8 +760,15 @@ export class Call extends EventTarget {
       },
       onError: (err) => this._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
       beforeAnswer: () => this._adoptTransceivers(peer),
+      prepareRestart: () => this._refreshIceServers(pc),
+      canSignal: () => peer.pc === pc && this._canSignal(peer),
+      // "connected" once the connection itself is (it may follow ICE's change)
+      onRecovery: (state, attempt) => {
+        if (peer.pc === pc && (state === "reconnecting" || pc.connectionState === "connected")) this._emitPeerState(peer, attempt);
+      },
     });
-    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new" });
+    Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new", flow: null });
+    if (!this.flowTimer && typeof pc.getStats === "function") this.flowTimer = setInterval(() => this._checkFlows(), FLOW_CHECK_MS);
 
     // Always one audio and one video transceiver, so the camera, a new device
     // or a screen can be swapped in with replaceTrack and no renegotiation.
@@ -744,12 +793,10 @@ export class Call extends EventTarget {
     pc.onconnectionstatechange = () => {
       if (peer.pc !== pc) return;
       const state = pc.connectionState;
-      if (state === peer.lastState) return;
-      peer.lastState = state;
       if (state === "connected" && !peer.safetyCode) this._updateSafetyCode(peer);
       if (state === "connected" && this.timings.firstConnected === undefined) this.timings.firstConnected = performance.now() - this.t0;
       if (state === "failed" && peer.limboTimer) return this._removePeer(peer.id);
-      this._emit("connection-state", { scope: "peer", peerId: peer.id, state });
+      this._emitPeerState(peer);
     };
     pc.ontrack = (ev) => {
       if (peer.pc !== pc) return;
@@ -857,6 +904,7 @@ export class Call extends EventTarget {
     p.closed = true;
     clearTimeout(p.limboTimer);
     clearTimeout(p.offerTimer);
+    clearTimeout(p.rejoinTimer);
     p.neg.close();
     for (const t of this.transfers.values()) if (t.peerId === id) t.cancel();
     try { p.pc.close(); } catch {}
@@ -882,25 +930,191 @@ export class Call extends EventTarget {
         peer.bye = true;
         this._removePeer(peer.id);
         return;
-      case "rekey": {
-        const oldId = peer.id;
-        const newId = m.peerId;
-        if (newId === oldId) return;
-        const dup = this.peersById.get(newId);
-        if (dup && dup !== peer) this._removePeer(newId);
-        const pending = this.pendingJoins && this.pendingJoins.get(newId);
-        if (pending) { clearTimeout(pending); this.pendingJoins.delete(newId); }
-        clearTimeout(peer.limboTimer);
-        peer.limboTimer = null;
-        this.peersById.delete(oldId);
-        peer.id = newId;
-        peer.neg.polite = P.isPolite(this.peerId, newId);
-        this.peersById.set(newId, peer);
-        this._emit("peer-rekeyed", { oldPeerId: oldId, peerId: newId });
+      case "rekey":
+        this._rekey(peer, m.peerId);
         return;
-      }
       default:
     }
+  }
+
+  /**
+   * A peer is known under a new id (it rejoined signaling): the same
+   * connection goes on under that id, and a recovery that waited for
+   * signaling to reach it restarts now.
+   * @private
+   */
+  _rekey(peer, newId) {
+    const oldId = peer.id;
+    const dup = this.peersById.get(newId);
+    if (dup && dup !== peer) this._removePeer(newId);
+    const pending = this.pendingJoins && this.pendingJoins.get(newId);
+    if (pending) { clearTimeout(pending); this.pendingJoins.delete(newId); }
+    clearTimeout(peer.limboTimer);
+    peer.limboTimer = null;
+    clearTimeout(peer.rejoinTimer);
+    peer.rejoinTimer = null;
+    peer.awaitingRejoin = false;
+    if (newId !== oldId) {
+      this.peersById.delete(oldId);
+      peer.id = newId;
+      this.peersById.set(newId, peer);
+    }
+    peer.neg.polite = P.isPolite(this.peerId, newId);
+    if (newId !== oldId) this._emit("peer-rekeyed", { oldPeerId: oldId, peerId: newId });
+    if (this._canSignal(peer)) peer.neg.onSignalingReady();
+  }
+
+  /**
+   * A rejoin notice through signaling: `from` is the peer this side knew as
+   * `oldId`. Only names are changed: the connection's DTLS session still
+   * authenticates the media, so a false notice can break a connection but
+   * not take it over.
+   * @private
+   */
+  _onRejoin(from, oldId) {
+    const peer = this.peersById.get(oldId);
+    if (!peer || peer.closed) return; // not one of ours (any more), or known by this id already
+    // It may know this side by an older id too (both came back to a
+    // restarted server): tell it. Its answer to that finds no peer of that
+    // id here any more and ends there.
+    if (oldId !== from) this._sendRejoin(from);
+    this._rekey(peer, from);
+  }
+
+  /**
+   * Tells a peer the ids this side had before (the last few): the one it
+   * knew this side by renames its connection.
+   * @private
+   */
+  _sendRejoin(to) {
+    for (const old of (this.pastIds || []).slice(-3)) {
+      try { this._send(P.encodeSignal(to, { rejoin: { peerId: old } })); } catch {}
+    }
+  }
+
+  /**
+   * The server no longer lists this peer (it restarted): keep its connection
+   * while it may come back with a new id; then drop it unless it still works.
+   * @private
+   */
+  _awaitRejoin(peer) {
+    if (peer.awaitingRejoin) return;
+    peer.awaitingRejoin = true;
+    clearTimeout(peer.rejoinTimer);
+    peer.rejoinTimer = setTimeout(() => {
+      peer.rejoinTimer = null;
+      if (!peer.awaitingRejoin || peer.closed) return;
+      if (peer.pc.connectionState !== "connected") this._removePeer(peer.id);
+    }, REJOIN_WAIT_MS);
+  }
+
+  /**
+   * Bytes received per connection, once a second: ICE's consent checks take
+   * 5 s or more to call a path dead whose relay went away; a connection that
+   * carried media and now receives nothing for STALL_MS is recovered sooner.
+   * @private
+   */
+  async _checkFlows() {
+    if (this._checkingFlows) return;
+    this._checkingFlows = true;
+    try {
+      for (const peer of [...this.peersById.values()]) {
+        const pc = peer.pc;
+        if (peer.closed || !peer.neg.everConnected || pc.connectionState === "closed") continue;
+        let bytes = null;
+        try {
+          (await pc.getStats()).forEach((s) => { if (s.type === "transport") bytes = (bytes || 0) + (s.bytesReceived || 0); });
+        } catch { continue; }
+        if (bytes === null || peer.pc !== pc) continue;
+        const now = Date.now();
+        const f = peer.flow;
+        if (!f || bytes < f.bytes) { peer.flow = { bytes, at: now, rate: 0 }; continue; }
+        if (bytes > f.bytes) {
+          f.rate = (bytes - f.bytes) / Math.max(1, now - f.at);
+          f.bytes = bytes;
+          f.at = now;
+          peer.neg.onMediaFlowing();
+        } else if (now - f.at >= STALL_MS && f.rate >= FLOWING_BYTES_PER_MS) {
+          peer.neg.onMediaStalled();
+        }
+      }
+    } finally {
+      this._checkingFlows = false;
+    }
+  }
+
+  /** Whether an offer to this peer can get there now. @private */
+  _canSignal(peer) {
+    return this.signalingState === "connected" && !!this.ws && this.ws.readyState === 1 /* OPEN */ &&
+      !peer.awaitingRejoin && !peer.limboTimer && !peer.closed;
+  }
+
+  /**
+   * Fresh ICE servers (new TURN credentials: the relay may be a new one) for
+   * a connection about to restart ICE; one request serves every connection.
+   * @private
+   */
+  async _refreshIceServers(pc) {
+    const iceServers = await this._freshIceServers();
+    if (pc.signalingState === "closed" || typeof pc.setConfiguration !== "function") return;
+    try {
+      pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+    } catch (err) {
+      this._emit("error", { code: "negotiation", message: `ICE servers not applied: ${err && err.message}`, fatal: false });
+    }
+  }
+
+  /** @private */
+  _freshIceServers() {
+    if (this._iceFetch) return this._iceFetch;
+    if (this._iceFetchedAt && Date.now() - this._iceFetchedAt < ICE_REUSE_MS) return Promise.resolve(this.iceServers);
+    this._iceFetch = (async () => {
+      try {
+        const ice = await apiGet(P.iceServersUrl(this.config, this.roomId), this.token, ICE_FETCH_TIMEOUT_MS);
+        if (ice && Array.isArray(ice.iceServers) && ice.iceServers.length) {
+          this.iceServers = ice.iceServers;
+          this._iceFetchedAt = Date.now();
+        }
+      } catch {
+        // unreachable (the server is restarting) or the link expired: the
+        // current servers, whose credentials last their TTL; asked again
+        // a second later at the earliest
+        this._iceFetchedAt = Date.now() - ICE_REUSE_MS + 1000;
+      } finally {
+        this._iceFetch = null;
+      }
+      return this.iceServers;
+    })();
+    return this._iceFetch;
+  }
+
+  /**
+   * What the SDK tells about a peer: the connection's own state, except that
+   * a connection whose media path broke is "reconnecting" while the SDK
+   * restarts ICE, and "failed" once it cannot any more (signaling gone for good).
+   * @private
+   */
+  _peerState(peer) {
+    const raw = peer.pc.connectionState;
+    if (raw === "closed") return raw;
+    const stuck = ["expired", "offline", "closed"].includes(this.signalingState);
+    // (a connection can look connected while nothing arrives: see _checkFlows)
+    if (peer.neg.recovering && peer.neg.everConnected) return stuck && raw === "failed" ? "failed" : "reconnecting";
+    if (raw === "connected") return raw;
+    if (raw === "disconnected") return "reconnecting";
+    if (!peer.neg.everConnected) return raw; // new, connecting, failed: the first connection
+    return "reconnecting"; // once connected, anything short of connected again is the recovery
+  }
+
+  /** Emits a peer's connection-state when it changed. @private */
+  _emitPeerState(peer, attempt) {
+    if (peer.closed) return;
+    const state = this._peerState(peer);
+    if (state === peer.lastState) return;
+    peer.lastState = state;
+    const detail = { scope: "peer", peerId: peer.id, state };
+    if (state === "reconnecting") detail.attempt = attempt ?? peer.neg.attempt;
+    this._emit("connection-state", detail);
   }
 
   /** @private */
@@ -1134,6 +1348,7 @@ export class Call extends EventTarget {
     this._dropSpares();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.flowTimer);
     if (this.pendingJoins) for (const t of this.pendingJoins.values()) clearTimeout(t);
     for (const t of [...this.transfers.values()]) { try { t.cancel(); } catch {} }
     for (const id of [...this.peersById.keys()]) this._removePeer(id);

@@ -26,7 +26,8 @@ export function encodePing() {
 
 /**
  * Encodes a signal frame for one peer. `data` is an SDP description
- * (`{description:{type,sdp}}`) or an ICE candidate (`{candidate:{…}}`).
+ * (`{description:{type,sdp}}`), an ICE candidate (`{candidate:{…}}`) or a
+ * rejoin notice (`{rejoin:{peerId}}`).
  * @param {string} to peerId of the receiver
  * @param {object} data
  * @returns {string}
@@ -79,13 +80,20 @@ export function parseServerFrame(text) {
 }
 
 /**
- * Validates the `data` of an incoming signal: an SDP description or an ICE
- * candidate. Returns null when it is neither.
+ * Validates the `data` of an incoming signal: an SDP description, an ICE
+ * candidate, or a rejoin notice (`{rejoin:{peerId}}`: the sender is the peer
+ * the receiver knew under `peerId`, back with a new id after a signaling
+ * reconnect). Returns null when it is none of them.
  * @param {any} data
- * @returns {null | {description: {type:"offer"|"answer", sdp:string}} | {candidate: object|null}}
+ * @returns {null | {description: {type:"offer"|"answer", sdp:string}} | {candidate: object|null}
+ *   | {rejoin: {peerId:string}}}
  */
 export function parseSignalData(data) {
   if (!data || typeof data !== "object") return null;
+  if (data.rejoin) {
+    const id = data.rejoin.peerId;
+    return typeof id === "string" && id.length > 0 && id.length <= 128 ? { rejoin: { peerId: id } } : null;
+  }
   if (data.description) {
     const d = data.description;
     if ((d.type === "offer" || d.type === "answer") && typeof d.sdp === "string") {

@@ -291,7 +291,7 @@ for (const p of c.peersById.values()) {
   const pc = p.pc;
   out.peers[p.id] = {polite: p.neg.polite, signaling: pc.signalingState, ice: pc.iceConnectionState, connection: pc.connectionState,
     local: pc.localDescription && pc.localDescription.type, remote: pc.remoteDescription && pc.remoteDescription.type,
-    negotiation: p.neg.stats, iceRestarts: p.neg.restarts, dataChannel: p.dc.readyState};
+    negotiation: p.neg.stats, iceRestarts: p.neg.restarts, dataChannel: p.dc.readyState, recovering: p.neg.recovering};
 }
 return out;
 """

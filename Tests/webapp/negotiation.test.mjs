@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { Negotiator } from "../../Templates/webapp/negotiation.js";
+import { Negotiator, retryDelay } from "../../Templates/webapp/negotiation.js";
 import { isPolite } from "../../Templates/webapp/protocol.js";
 
 // A fake RTCPeerConnection with the JSEP signaling state machine that matters
@@ -37,8 +37,16 @@ class FakePC {
       if (this.signalingState === "stable" && this._needs() && this.onnegotiationneeded) this.onnegotiationneeded();
     }, 0);
   }
-  async setLocalDescription() {
+  async setLocalDescription(d) {
     await this._tick();
+    if (d && d.type === "rollback") {
+      if (this.signalingState !== "have-local-offer") throw new Error(`rollback in state ${this.signalingState}`);
+      this.signalingState = "stable";
+      this.localDescription = null;
+      this.rollbacks = (this.rollbacks || 0) + 1;
+      this._queueNN();
+      return;
+    }
     if (this.signalingState === "stable") {
       this.offerTracks = this.tracks;
       this.localDescription = { type: "offer", sdp: `${this.name}-offer-${++this.seq} tracks=${this.tracks}` };
@@ -185,15 +193,42 @@ test("ICE candidates of an ignored offer do not raise errors on the impolite sid
   assert.equal(errors.length, 1);
 });
 
+// Manual timers: tests fire them in order of due time.
+function manualTimers() {
+  return {
+    now: 0, t: [],
+    setTimeout(fn, ms) { const h = { fn, ms, at: this.now + ms }; this.t.push(h); return h; },
+    clearTimeout(h) { this.t = this.t.filter((x) => x !== h); },
+    /** fires every timer due within `ms`, in order (timers they set too) */
+    async advance(ms) {
+      const until = this.now + ms;
+      for (;;) {
+        await flush();
+        const next = this.t.filter((h) => h.at <= until).sort((a, b) => a.at - b.at)[0];
+        if (!next) break;
+        this.t = this.t.filter((h) => h !== next);
+        this.now = next.at;
+        next.fn();
+      }
+      this.now = until;
+      await flush();
+    },
+  };
+}
+const flush = () => new Promise((r) => setTimeout(r, 5));
+async function until(cond, ms = 2000) {
+  for (const end = Date.now() + ms; !cond() && Date.now() < end;) await flush();
+  return cond();
+}
+
 test("ICE restart: failed restarts at once, disconnected only after the grace period", async () => {
-  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const timers = manualTimers();
   const pc = new FakePC("a", Math.random);
-  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, disconnectedGraceMs: 2500 });
+  const n = new Negotiator({ pc, polite: false, send: () => {}, timers, disconnectedGraceMs: 2500 });
   pc.iceConnectionState = "disconnected";
   assert.equal(n.onIceConnectionStateChange(), "wait");
   assert.equal(pc.restartCalls, 0);
-  assert.equal(timers.t.length, 1);
-  assert.equal(timers.t[0].ms, 2500);
+  assert.deepEqual(timers.t.map((h) => h.ms), [2500]);
   // recovers on its own: timer cleared, no restart
   pc.iceConnectionState = "connected";
   n.onIceConnectionStateChange();
@@ -201,13 +236,191 @@ test("ICE restart: failed restarts at once, disconnected only after the grace pe
   // disconnected that lasts: restart when the timer fires
   pc.iceConnectionState = "disconnected";
   n.onIceConnectionStateChange();
-  timers.t[0].fn();
+  await timers.advance(2499);
+  assert.equal(pc.restartCalls, 0);
+  await timers.advance(1);
   assert.equal(pc.restartCalls, 1);
+  // back, then failed: restarted at once
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
   pc.iceConnectionState = "failed";
   assert.equal(n.onIceConnectionStateChange(), "restart");
+  await timers.advance(0);
   assert.equal(pc.restartCalls, 2);
   n.close();
   assert.equal(n.onIceConnectionStateChange(), "none");
+  assert.equal(timers.t.length, 0, "closed: no timer left");
+});
+
+test("retryDelay doubles per attempt up to the cap, with ±25 % jitter", () => {
+  const mid = () => 0.5;
+  assert.deepEqual([1, 2, 3, 4, 5, 6].map((a) => retryDelay(a, { base: 4000, max: 30000, random: mid })), [4000, 8000, 16000, 30000, 30000, 30000]);
+  assert.equal(retryDelay(1, { random: () => 0 }), 3000);
+  assert.equal(retryDelay(1, { random: () => 0.999999 }), 5000);
+  assert.equal(retryDelay(100, { random: mid }), 30000, "no overflow on a long outage");
+});
+
+test("recovery: reconnecting at once, fresh ICE servers before the restart, retries with backoff until connected", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  const log = [];
+  const n = new Negotiator({
+    pc, polite: false, send: () => {}, timers, disconnectedGraceMs: 2000, random: () => 0.5,
+    prepareRestart: async () => { log.push("prepare"); await null; log.push("servers set"); },
+    onRecovery: (state, attempt) => log.push(`${state} ${attempt}`),
+  });
+  const realRestart = pc.restartIce.bind(pc);
+  pc.restartIce = () => { log.push("restartIce"); realRestart(); };
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.deepEqual(log, [], "a first connection is no recovery");
+  pc.iceConnectionState = "disconnected";
+  n.onIceConnectionStateChange();
+  assert.deepEqual(log, ["reconnecting 0", "prepare"], "the UI hears at once; ICE servers are fetched during the grace");
+  await timers.advance(2000);
+  assert.deepEqual(log, ["reconnecting 0", "prepare", "servers set", "prepare", "servers set", "restartIce"]);
+  assert.equal(n.attempt, 1);
+  // the restart did not get through (relay still away): next ones after 4 s, 8 s, 16 s
+  pc.iceConnectionState = "failed";
+  assert.equal(n.onIceConnectionStateChange(), "wait", "failed during a restart waits for its retry");
+  for (const [ms, restarts] of [[3999, 1], [1, 2], [7999, 2], [1, 3], [16000, 4]]) {
+    await timers.advance(ms);
+    assert.equal(pc.restartCalls, restarts, `after +${ms} ms`);
+  }
+  // the relay is back: connected ends the recovery, nothing more is scheduled
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(log.at(-1), "connected 4");
+  assert.equal(n.recovering, false);
+  assert.equal(timers.t.length, 0);
+  await timers.advance(60000);
+  assert.equal(pc.restartCalls, 4);
+});
+
+test("recovery waits for signaling, then restarts and gives up an offer lost in the outage", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  const sent = [];
+  let signaling = true;
+  const n = new Negotiator({ pc, polite: false, send: (d) => sent.push(d), timers, canSignal: () => signaling, random: () => 0.5 });
+  pc.onnegotiationneeded = () => n.onNegotiationNeeded();
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  // an offer goes out just as the signaling server goes away: it is lost
+  pc.addTrack();
+  assert.ok(await until(() => pc.signalingState === "have-local-offer"));
+  signaling = false;
+  pc.iceConnectionState = "failed";
+  n.onIceConnectionStateChange();
+  await timers.advance(60000);
+  assert.equal(pc.restartCalls, 0, "no restart offer into a dead socket");
+  assert.equal(timers.t.length, 0, "nothing polls meanwhile");
+  signaling = true;
+  n.onSignalingReady();
+  await timers.advance(0);
+  assert.ok(await until(() => sent.filter((d) => d.description).length === 2));
+  assert.equal(pc.rollbacks, 1, "the lost offer is rolled back");
+  assert.equal(pc.restartCalls, 1);
+  assert.equal(sent.filter((d) => d.description).length, 2, "a fresh offer (with the restart) went out");
+  assert.equal(pc.signalingState, "have-local-offer");
+});
+
+test("recovery: the polite side lets the impolite side's restart offer go first", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("p", () => 0);
+  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, politeDelayMs: 500, random: () => 0.5 });
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  pc.iceConnectionState = "failed";
+  n.onIceConnectionStateChange();
+  await timers.advance(300);
+  // the remote (impolite) restart offer arrives: answered, and no own restart follows
+  await n.onSignal({ description: { type: "offer", sdp: "ice-restart" } });
+  pc.iceConnectionState = "checking";
+  n.onIceConnectionStateChange();
+  await timers.advance(1000);
+  assert.equal(pc.restartCalls, 0);
+  assert.equal(n.recovering, true, "still recovering: a retry is armed in case the remote restart fails");
+  assert.equal(timers.t.length, 1);
+  await timers.advance(5000);
+  assert.equal(pc.restartCalls, 1, "the remote restart did not work: this side retries");
+});
+
+test("recovery: media stalled while ICE still says connected restarts at once; data arriving again ends it", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  const log = [];
+  const n = new Negotiator({ pc, polite: false, send: () => {}, timers, random: () => 0.5, onRecovery: (s) => log.push(s) });
+  assert.equal(n.onMediaStalled(), false, "never connected: not a stall");
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(n.onMediaStalled(), true);
+  assert.equal(n.onMediaStalled(), false, "one recovery at a time");
+  await timers.advance(0);
+  assert.equal(pc.restartCalls, 1, "restarted although ICE reports connected");
+  await timers.advance(4000);
+  assert.equal(pc.restartCalls, 2, "still nothing: retried");
+  n.onMediaFlowing();
+  assert.deepEqual(log, ["reconnecting", "connected"]);
+  assert.equal(timers.t.length, 0);
+  n.close();
+});
+
+// Two peers whose relay went away: ICE fails on both at the same moment; ICE
+// connects again once an offer/answer round with new credentials completed
+// after the relay is back. Both sides recover, offers may cross, and perfect
+// negotiation must not deadlock (both polite-delay settings, many schedules).
+test("both sides recover from a relay outage: restarts may cross, no deadlock (60 random schedules)", async () => {
+  for (let seed = 1; seed <= 60; seed++) {
+    const politeDelayMs = seed % 2 ? 0 : 300; // 0: restarts cross every time
+    const rng = mulberry32(seed);
+    const ids = ["peer-a", "peer-b"];
+    const pcs = ids.map((id) => new FakePC(id, rng));
+    let relayUp = false;
+    let signalingUp = seed % 3 !== 0; // every third: signaling is down too, until the relay is back
+    const negs = [];
+    const errors = [];
+    const timers = manualTimers();
+    ids.forEach((id, i) => {
+      const other = 1 - i;
+      const send = (data) => {
+        if (!signalingUp) return; // lost
+        const copy = JSON.parse(JSON.stringify(data));
+        negs[other].chain = (negs[other].chain || Promise.resolve()).then(() => negs[other].onSignal(copy));
+      };
+      negs[i] = new Negotiator({
+        pc: pcs[i], polite: isPolite(id, ids[other]), send, timers, politeDelayMs, random: rng,
+        canSignal: () => signalingUp, onError: (e) => errors.push(e.message),
+      });
+      pcs[i].onnegotiationneeded = () => negs[i].onNegotiationNeeded();
+      pcs[i].iceConnectionState = "connected";
+      negs[i].onIceConnectionStateChange();
+    });
+    // ICE model: a round completed with a restart while the relay is up connects both
+    const rounds = [0, 0];
+    const checkIce = () => {
+      for (const [i, pc] of pcs.entries()) {
+        const done = pc.signalingState === "stable" && pc.remoteDescription && pc.localDescription;
+        if (relayUp && done && pc.iceConnectionState !== "connected" && rounds[i] !== pc.seq) {
+          rounds[i] = pc.seq;
+          pc.iceConnectionState = "connected";
+          negs[i].onIceConnectionStateChange();
+        }
+      }
+    };
+    pcs.forEach((pc) => { pc.iceConnectionState = "failed"; });
+    negs.forEach((n) => n.onIceConnectionStateChange());
+    await timers.advance(3000 + Math.floor(rng() * 5000));
+    relayUp = true;
+    if (!signalingUp) { signalingUp = true; negs.forEach((n) => n.onSignalingReady()); }
+    for (let step = 0; step < 200 && !pcs.every((pc) => pc.iceConnectionState === "connected"); step++) {
+      await timers.advance(100);
+      checkIce();
+    }
+    assert.deepEqual(pcs.map((pc) => pc.iceConnectionState), ["connected", "connected"], `seed ${seed}: ${JSON.stringify(negs.map((n) => n.stats))}`);
+    assert.ok(negs.every((n) => !n.recovering), `seed ${seed}`);
+    negs.forEach((n) => n.close());
+  }
 });
 
 test("an ICE restart renegotiates between the pair", async () => {
@@ -220,6 +433,7 @@ test("an ICE restart renegotiates between the pair", async () => {
   assert.deepEqual(errors, []);
   assert.equal(negs[1].stats.offersSent, 1, "the restarting side sent a new offer");
   assert.equal(negs[0].stats.answersSent, 1);
+  negs.forEach((n) => n.close()); // no retry left running
 });
 
 test("beforeAnswer runs once per remote offer, after it is applied and before the answer is made", async () => {
