@@ -11,7 +11,7 @@ struct Up: AsyncParsableCommand {
         abstract: "Run the whole Otter stack on this machine: REST API, signaling, STUN/TURN relay and the web app."
     )
 
-    @Option(help: "Address to listen on. Use 0.0.0.0 (with --public-url) to serve your LAN.")
+    @Option(help: "Address to listen on. 0.0.0.0 serves your LAN: links then use this machine's first network address unless --public-url says otherwise.")
     var host = "127.0.0.1"
 
     @Option(help: "HTTP port for the API, signaling and the web app.")
@@ -73,6 +73,14 @@ struct Up: AsyncParsableCommand {
             CLI.fail("\(error)")
         }
         FileLimit.raiseToHardLimit(logger: logger)
+        var publicURL = self.publicURL
+        if publicURL == nil, ReachableAddress.isWildcard(host) {
+            guard let choice = ReachableAddress.pick() else {
+                CLI.fail("--host \(host) listens on every interface, but this machine has no address other machines can reach. Pass --public-url with the address callers use, or listen on 127.0.0.1.")
+            }
+            publicURL = "http://\(choice.address):\(port)"
+            CLI.note("--host \(host) has no address of its own to put in links: using \(choice.address) (\(choice.interface)). Pass --public-url to choose another.")
+        }
         var settings = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
                                            dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
         settings.maxConnectionsPerAddress = maxConnectionsPerAddress
@@ -119,9 +127,11 @@ struct Up: AsyncParsableCommand {
             say("Sample room: \(sample)")
             say("Relay: \(config.turnURLs.joined(separator: ", "))")
             say(EmbeddedRelay.peerPolicyLine(for: config))
+            say("Next: open the Sample room link in two browser tabs · `otter create-room` for more rooms · Ctrl-C to stop")
         }
         do {
             try await serviceGroup(app: app, state: state, relay: relay, logger: logger).run()
+            CLI.note("otter up stopped. Rooms and keys are kept in \(dataDir); `Scripts/otter` or `otter up` starts it again.")
         } catch {
             guard let code = ListenFailure.bindErrno(error) else { throw error }
             CLI.fail("the API could not listen on \(host):\(port) (\(String(cString: strerror(code)))). Is another `otter up` or web server running? Pick another --port.")
