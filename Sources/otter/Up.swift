@@ -53,9 +53,10 @@ struct Up: AsyncParsableCommand {
         }
         let logger = Logger(label: "otter.up")
         FileLimit.raiseToHardLimit(logger: logger)
-        var config = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
-                                         dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
-        config.relayAllowsPrivatePeers = relayAllowPrivatePeers
+        var configured = ServerConfiguration(host: host, port: port, relayPort: relayPort, publicURL: publicURL,
+                                             dataDirectory: dataDir, webAppDirectory: webDir ?? WebAppLocator.find())
+        configured.relayAllowsPrivatePeers = relayAllowPrivatePeers
+        let config = configured
         let store: StateStore
         do { store = try StateStore(dataDirectory: dataDir) } catch {
             CLI.fail("cannot open the state in \(dataDir): \(error). Check the folder's permissions, or pass --data-dir.")
