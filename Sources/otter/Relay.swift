@@ -18,17 +18,16 @@ struct Relay: AsyncParsableCommand {
 
         Options coturn has that otter relay does not implement are refused by name.
 
-        Quotas (coturn's options; 0 means no limit, as in coturn):
-          --user-quota=N    simultaneous allocations per user; with --use-auth-secret the user is
-                            the REST username without its timestamp (a room's credentials count
-                            together). Default \(RelayConfiguration.defaultUserQuota): a full 4-peer room in Chromium (4 browsers x 3
-                            connections x up to 4 TURN URLs x 2 networks = 96) and allocations
-                            left over by reloads. coturn's default is no limit.
-          --total-quota=N   simultaneous allocations in all. Default \(RelayConfiguration.defaultTotalQuota) (the port range bounds it too).
-          --max-bps=N       bytes per second per allocation, each direction; over it datagrams are
-                            dropped. Default 0 (no limit).
-          --bps-capacity=N  bytes per second all allocations share, each direction; needs --max-bps.
-        Over a quota, Allocate gets 486 Allocation Quota Reached.
+        Quotas, coturn's options (0 means no limit, coturn's default for all):
+          --user-quota=N: allocations per user at once. Default \(RelayConfiguration.defaultUserQuota).
+          --total-quota=N: allocations in all at once. Default \(RelayConfiguration.defaultTotalQuota).
+          --max-bps=N: bytes/s per allocation and direction. Default 0.
+          --bps-capacity=N: bytes/s all allocations share. Needs --max-bps.
+        With --use-auth-secret the user is the username without its
+        timestamp: all of a room's credentials count together. A full
+        4-peer room in Chromium takes up to 96 allocations (4 browsers x 3
+        connections x 4 TURN URLs x 2 networks). Over a quota, Allocate gets
+        486 Allocation Quota Reached; over max-bps, datagrams are dropped.
         """
     )
 

@@ -5,6 +5,7 @@ import json
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -23,11 +24,16 @@ class Up:
             [otter_binary(), "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data,
              "--log-level", "warning", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines = {}
+        # Read in a thread: a missing line must fail the test, not block it.
+        threading.Thread(target=self._read, daemon=True).start()
         deadline = time.time() + 60
         while "Relay peers" not in self.lines:
-            assert time.time() < deadline, "otter up did not print its links"
-            line = self.proc.stdout.readline()
-            assert line, f"otter up exited: {self.lines}"
+            assert time.time() < deadline, f"otter up printed no 'Relay peers' line: {self.lines}"
+            assert self.proc.poll() is None or "Relay peers" in self.lines, f"otter up exited: {self.lines}"
+            time.sleep(0.05)
+
+    def _read(self):
+        for line in self.proc.stdout:
             if ": " in line:
                 k, _, v = line.partition(": ")
                 self.lines[k.strip()] = v.strip()
