@@ -17,7 +17,11 @@ public struct EmbeddedRelay: Service {
         var c = RelayConfiguration()
         c.listeningIPs = [config.host]
         c.listeningPort = config.relayPort
-        c.relayIPs = config.host == "0.0.0.0" || config.host == "::" ? [] : [config.host]
+        let wildcard = config.host == "0.0.0.0" || config.host == "::"
+        c.relayIPs = wildcard ? [] : [config.host]
+        // Relay sockets on every interface would be announced as 0.0.0.0:port,
+        // which no browser can send to: announce the address the links use.
+        if wildcard, isIPLiteral(config.relayHost) { c.externalIPs = [(public: config.relayHost, private: nil)] }
         c.realm = "otter"
         c.useAuthSecret = true
         c.staticAuthSecrets = [turnSecret]
@@ -26,6 +30,12 @@ public struct EmbeddedRelay: Service {
         c.denyPrivatePeers = !privatePeers
         c.noTLS = true
         return c
+    }
+
+    static func isIPLiteral(_ host: String) -> Bool {
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        if parts.count == 4, parts.allSatisfy({ UInt8($0) != nil }) { return true }
+        return host.contains(":") && host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." }
     }
 
     static func allowsPrivatePeers(_ config: ServerConfiguration) -> Bool {

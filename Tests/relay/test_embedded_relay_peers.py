@@ -20,6 +20,9 @@ class Up:
     def __init__(self, *args):
         self.port, self.relay = free_port(), free_port()
         self.data = tempfile.mkdtemp(prefix="otter-up-relay-")
+        if "0.0.0.0" in args and "--public-url" not in args:
+            # This namespace has only loopback: name the address links use, as a LAN user would.
+            args = (*args, "--public-url", f"http://127.0.0.1:{self.port}")
         self.proc = subprocess.Popen(
             [otter_binary(), "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data,
              "--log-level", "warning", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -54,7 +54,8 @@ def test_banner_says_what_to_do_next_and_ctrl_c_says_it_stopped(tmp_path):
 
 def run_in_new_namespace(script, tmp_path, timeout=60):
     return subprocess.run(["unshare", "-n", "sh", "-ec", script], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, OTTER=OTTER, DATA=str(tmp_path / "d")))
+                          env=dict(os.environ, OTTER=OTTER, DATA=str(tmp_path / "d"),
+                                   ALLOCATE=str(Path(__file__).with_name("allocate_once.py"))))
 
 
 def test_every_interface_with_nothing_reachable_is_refused(tmp_path):
@@ -73,6 +74,7 @@ ip link set otv0 up; ip link set otv1 up
 "$OTTER" up --host 0.0.0.0 --port 18080 --relay-port 13478 --data-dir "$DATA" --log-level warning &
 pid=$!
 for i in $(seq 1 100); do grep -q '^Next' "$DATA.out" 2>/dev/null && break; sleep 0.3; done
+python3 "$ALLOCATE" "$DATA.out" >> "$DATA.out"
 kill -INT $pid; wait $pid
 """
     script = script.replace('--log-level warning &', '--log-level warning > "$DATA.out" 2> "$DATA.err" &')
@@ -82,5 +84,7 @@ kill -INT $pid; wait $pid
     assert r.returncode == 0, r.stderr + err
     assert "API URL: http://192.0.2.10:18080" in out, out
     assert "turn:192.0.2.10:13478" in out
+    # The relay announces that address too, not 0.0.0.0 (an Allocate from inside the namespace).
+    assert "relayed 192.0.2.10" in out, out
     assert "://0.0.0.0" not in out and "turn:0.0.0.0" not in out
     assert "using 192.0.2.10 (otv0)" in err
