@@ -18,8 +18,7 @@ func withRelay(_ configure: (inout RelayConfiguration) -> Void = { _ in },
     c.maxPort = 32000
     c.software = "otter-relay-test"
     configure(&c)
-    let server = RelayServer(configuration: c)
-    let ports = try await server.start()
+    let (server, ports) = try await startOnFreshPorts(c)
     do {
         try await body(try #require(ports.udp), server)
     } catch {
@@ -27,6 +26,21 @@ func withRelay(_ configure: (inout RelayConfiguration) -> Void = { _ in },
         throw error
     }
     try await server.shutdown()
+}
+
+/// Starts a relay on port 0. UDP takes a free port and TCP then asks for the
+/// same number, which another socket may already hold: a bind that fails
+/// that way is retried on a new port instead of failing the test.
+func startOnFreshPorts(_ c: RelayConfiguration, attempts: Int = 8) async throws -> (RelayServer, RelayServer.BoundPorts) {
+    for attempt in 1... {
+        let server = RelayServer(configuration: c)
+        do {
+            return (server, try await server.start())
+        } catch let e as RelayError where e.code == .bindFailed && c.listeningPort == 0 && attempt < attempts {
+            continue
+        }
+    }
+    fatalError("unreachable")
 }
 
 func restClient(_ port: Int, ttl: TimeInterval = 3600, secret: String = testSecret) -> TURNTestClient {
