@@ -2,7 +2,7 @@
 /// grants. The HTTP API has no Lambda authorizers: its handlers check the API key
 /// and room token themselves, so a refusal carries DESIGN.md's `{"error":…}` body
 /// (an authorizer's would be API Gateway's `{"message":"Forbidden"}`) and a request
-/// costs one invocation, not two. This table is the contract with Templates/lambda (issue 7): a handler
+/// costs one invocation, not two. This table is the contract with Templates/lambda: a handler
 /// module must exist for every `handler`, and it may read only the listed
 /// environment variables and call only the granted actions (the roles allow
 /// nothing else). README.md in this folder prints the same table; a test checks

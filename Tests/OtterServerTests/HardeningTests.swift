@@ -6,7 +6,7 @@ import NIOWebSocket
 import Testing
 @testable import OtterServer
 
-/// The pieces of issue 17's hardening that need no process: the 405 table
+/// The pieces of `otter up`'s hardening that need no process: the 405 table
 /// against the router, the duplicate-key scan, and the WebSocket rules on NIO's
 /// `EmbeddedChannel`. Tests/server/test_hardening.py probes a live `otter up`.
 struct HardeningTests {

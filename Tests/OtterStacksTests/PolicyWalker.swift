@@ -1,7 +1,7 @@
 import Foundation
 @testable import OtterStacks
 
-/// Walks a rendered template and reports the security rules of issue 6 that it
+/// Walks a rendered template and reports the stack's security rules that it
 /// breaks. Works on JSON (not on the Swift values) so it checks what
 /// CloudFormation will actually receive.
 struct PolicyWalker {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import OtterStacks
 
-/// The stack's contents checked against DESIGN.md and issue 6.
+/// The stack's contents checked against DESIGN.md and the security rules.
 @Suite struct StackShapeTests {
     let json = try! OtterStack.template(OtterStackOptions()).json
     var resources: [String: JSON] { json["Resources"]!.object! }

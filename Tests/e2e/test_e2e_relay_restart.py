@@ -3,8 +3,7 @@ embedded relay go away together (the relay's allocations with them) and come
 back on the same ports and data dir. The SDK notices (ICE disconnected/failed),
 fetches fresh ICE servers, restarts ICE through the new signaling server, and
 video decodes again on both sides through a new relay pair, without a reload;
-each page shows "Reconnecting…" meanwhile (tracker issue 16 point 6, issue 20
-cases 5 and 6).
+each page shows "Reconnecting…" meanwhile.
 
 OTTER_RELAY_RESTARTS sets how many restarts the call goes through (default 3);
 the recovery time of each (restart done → video decoding again on both

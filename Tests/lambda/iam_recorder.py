@@ -1,5 +1,5 @@
 """Records every AWS call the Lambda handlers make while the tests run, for
-test_iam_coverage.py (issue 16: IAM coverage from real calls).
+test_iam_coverage.py (IAM coverage from real calls).
 
 Installed once by conftest.py, for the whole pytest session: two botocore
 event hooks added to botocore's built-in handlers, so every session created

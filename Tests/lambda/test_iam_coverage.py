@@ -1,7 +1,7 @@
-"""IAM coverage from real calls (issue 16): every AWS call a handler made in
+"""IAM coverage from real calls: every AWS call a handler made in
 this session's Lambda tests must be allowed by the role `otter template` gives
 that handler's function. moto enforces no IAM at all, so without this a
-missing grant shows only on a real deploy (issue 16 point 4: ws_join's
+missing grant shows only on a real deploy (ws_join's
 GetConnection on a full room was denied).
 
 The calls come from iam_recorder.py (botocore hooks installed by conftest.py
@@ -168,7 +168,7 @@ def _with_role_statements(handler, change):
 
 def test_the_check_sees_a_grant_added_and_one_removed(recorded):
     """The check is not fixed on one answer: with ws_join's GetConnection
-    granted (issue 16 point 4) no GET is missing, and without the statements
+    granted no GET is missing, and without the statements
     that allow its GetItem on the connections table, that GetItem is missing."""
     get = {"Effect": "Allow", "Action": "execute-api:ManageConnections",
            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"

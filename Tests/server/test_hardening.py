@@ -1,4 +1,4 @@
-"""`otter up` probed as an attacker would (issue 17), over raw sockets against a
+"""`otter up` probed as an attacker would, over raw sockets against a
 live server: local file modes, malformed HTTP, slowloris, connections per
 address, 405s, JSON bodies, strict WebSocket framing, sockets that never join,
 a failed first start, and a closed stdout. docs/SECURITY.md lists the limits."""

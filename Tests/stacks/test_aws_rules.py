@@ -1,5 +1,5 @@
 """AWS rules that moto does not enforce, checked on every template variant
-`otter template` produces (issue 16). Each test is one rule, named after the
+`otter template` produces. Each test is one rule, named after the
 AWS behaviour it encodes, with the AWS documentation (or the evidence of the
 behaviour) in its docstring. Rules marked "Otter's rule" encode a decision of
 the project, not an AWS refusal; they say which issue point they keep.
@@ -221,7 +221,7 @@ def test_awsvpc_services_register_ip_targets(stack):
 
 
 def test_container_images_are_pinned_by_tag_or_digest(stack):
-    """Otter's rule (issue 16 point 8): an image without a tag is `latest`
+    """Otter's rule: an image without a tag is `latest`
     (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#container_definition_image),
     so a new upstream release would ride in on the next task start or
     redeploy, and with the deployment circuit breaker a bad one rolls back.
@@ -235,7 +235,7 @@ def test_container_images_are_pinned_by_tag_or_digest(stack):
 
 
 def test_relay_answers_turn_over_tcp_443(stack):
-    """Otter's rule (issue 16 point 5, DESIGN: TURN on UDP 3478 and TCP
+    """Otter's rule (DESIGN: TURN on UDP 3478 and TCP
     3478/443): users behind firewalls that allow only 443 reach the relay.
     A listener on 443 (TCP, or TLS with a domain: TLS ends at the NLB) forwards
     to a target group the relay service registers with.
@@ -425,7 +425,7 @@ def test_websocket_stage_logging_has_the_account_cloudwatch_role(stack):
 
 
 def test_every_api_stage_writes_access_logs(stack):
-    """Otter's rule (issue 16 point 12): both API stages write access logs to a
+    """Otter's rule: both API stages write access logs to a
     log group of the stack. Access log settings (DestinationArn, Format):
     https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html
     https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html"""
@@ -798,7 +798,7 @@ def test_dynamodb_ttl_is_one_number_attribute_per_table(stack):
 
 
 def test_config_table_has_point_in_time_recovery(stack):
-    """Otter's rule (issue 16 point 12): the table holding the API key hash
+    """Otter's rule: the table holding the API key hash
     (CONFIG_TABLE) can be restored.
     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/PointInTimeRecovery.html"""
     lid = _config_table(stack)
@@ -809,7 +809,7 @@ def test_config_table_has_point_in_time_recovery(stack):
 # ---------------------------------------------------------------- scaling
 
 def test_relay_scale_in_waits_for_relayed_calls(stack):
-    """Otter's rule (issue 16 point 6): an NLB pins a UDP flow to one task and
+    """Otter's rule: an NLB pins a UDP flow to one task and
     stopping that task ends the allocation, so a relay scale-in waits at least
     10 minutes after the last scaling activity (ScaleInCooldown >= 600 s).
     Target tracking configuration:
