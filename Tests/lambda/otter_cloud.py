@@ -4,15 +4,17 @@ and frames into API Gateway events for the handlers (routing only: every AWS
 call the handlers make goes to moto).
 
 Table definitions come from ONE place: the AWS::DynamoDB::Table resources of
-the template named by env OTTER_TEMPLATE (the output of `otter template`), or,
-only when that variable is unset, Templates/lambda/tables.json (same shape).
+the template `otter template` prints — the file named by env OTTER_TEMPLATE
+(Scripts/test sets it), else made once with the built binary (OTTER_BIN).
 """
 
 import base64
 import importlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -32,12 +34,23 @@ ROLE_BY_HASH_KEY = {"connectionId": "CONNECTIONS_TABLE", "roomId": "ROOMS_TABLE"
 
 # ------------------------------------------------------------------ table definitions
 
+_made_template = None
+
+
 def template_source():
-    """(path, 'OTTER_TEMPLATE' | 'fallback')."""
+    """(path, 'OTTER_TEMPLATE' | 'otter template'): the stack's own template, never a hand copy."""
+    global _made_template
     path = os.environ.get("OTTER_TEMPLATE")
     if path:
         return Path(path), "OTTER_TEMPLATE"
-    return LAMBDA_DIR / "tables.json", "fallback"
+    if _made_template is None:
+        otter = os.environ.get("OTTER_BIN", str(ROOT / ".build" / "debug" / "otter"))
+        if not Path(otter).exists():
+            raise AssertionError(f"{otter} not built: run `swift build` (or set OTTER_TEMPLATE to `otter template`'s output)")
+        out = Path(tempfile.mkdtemp(prefix="otter-template-")) / "template.json"
+        subprocess.run([otter, "template", "--out", str(out)], check=True, capture_output=True, timeout=60)
+        _made_template = out
+    return _made_template, "otter template"
 
 
 def table_definitions(path=None):
