@@ -137,9 +137,10 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     summary = out[out.index("Otter is deployed"):]
     for url in relay["turnUrls"]:
         assert re.search(r"^(TURN:   |        ) " + re.escape(url) + "$", summary, re.M), summary
+    assert set(relay["relayQuotas"]) == {"relayUserQuota", "relayTotalQuota", "relayMaxBps"}, relay
     for key_name, word in (("relayUserQuota", "per user"), ("relayTotalQuota", "in total"), ("relayMaxBps", "bytes/s")):
-        if key_name in relay["relayQuotas"]:
-            assert f"{relay['relayQuotas'][key_name]} " in summary and word in summary, summary
+        assert f"{relay['relayQuotas'][key_name]} " in summary and word in summary, summary
+    assert f"turn:{outputs['RelayHost']}:443?transport=tcp" in summary, summary
     assert (TLS_HINT in summary) == (relay["turnTlsHint"] is not None), summary
 
     # what the stack created, seen through boto3
