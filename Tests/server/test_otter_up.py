@@ -266,3 +266,24 @@ def test_create_room_and_rotate_key_use_a_deployed_stacks_saved_state(up, tmp_pa
     assert r.returncode == 0 and "Link: " + up.api in r.stdout, r.stderr
     r = run("create-room", "--stack", "other")
     assert r.returncode == 1 and "otter deploy --stack other" in r.stderr
+
+
+def test_kill_9_loses_no_acknowledged_room_or_rotation(up):
+    """Durability: whatever the API answered 201/200 for survives SIGKILL
+    right after the answer (SQLite in WAL mode commits before the reply)."""
+    key = up.lines["API key"]
+    rooms = []
+    for _ in range(40):
+        status, room = up.http("POST", "/rooms", {"x-api-key": key, "Content-Type": "application/json"}, {"maxPeers": 3})
+        assert status == 201
+        rooms.append(room)
+    status, rotated = up.http("POST", "/keys/rotate", {"x-api-key": key})
+    assert status == 200
+    up.proc.kill()  # SIGKILL: no shutdown, no checkpoint
+    up.proc.wait(timeout=20)
+    up.start()
+    for room in rooms:
+        status, got = up.http("GET", f"/rooms/{room['roomId']}", {"Authorization": "Bearer " + room["token"]})
+        assert status == 200 and got["maxPeers"] == 3, (room, got)
+    assert up.http("POST", "/rooms", {"x-api-key": key})[0] == 401
+    assert up.http("POST", "/rooms", {"x-api-key": rotated["apiKey"]})[0] == 201
