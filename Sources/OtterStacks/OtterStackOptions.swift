@@ -28,7 +28,11 @@ public struct OtterStackOptions: Sendable, Equatable {
     public static let defaultRelayImage = "coturn/coturn:4.6.3"
     /// Fargate tasks per service; kept small because each task is a public IP and a bill.
     public static let relayTaskLimit = 20
-    public static let defaultRelayUserQuota = 64
+    /// Per room, as coturn counts a TURN REST user (the username without its
+    /// timestamp): a full 4-peer room in Chromium can take 4 browsers × 3
+    /// connections × 4 TURN URLs × 2 networks = 96, and a reload or ICE restart
+    /// leaves some until they expire. The same default as `otter relay`.
+    public static let defaultRelayUserQuota = 128
     /// Sized for the 0.5 vCPU / 1 GB task: its CPU, not memory, runs out first (scaling
     /// adds tasks at 70 % CPU), and 1000 allocations at a few hundred kbit/s each is more
     /// than one task forwards.

@@ -22,7 +22,7 @@ struct StackOptions: ParsableArguments {
     var relayMax: Int = StackOptions.defaults.relayMaxTasks
 
     @Option(help: ArgumentHelp(
-        "Concurrent TURN allocations per username (\(range(OtterStackOptions.relayUserQuotaRange))). A room's members share one username and a 4-peer mesh makes dozens.",
+        "Concurrent TURN allocations per room (\(range(OtterStackOptions.relayUserQuotaRange))): its members share one TURN username, and a full 4-peer room in Chromium can take 96.",
         valueName: "n"))
     var relayUserQuota: Int = StackOptions.defaults.relayUserQuota
 

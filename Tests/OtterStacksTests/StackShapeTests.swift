@@ -241,14 +241,14 @@ import Testing
                 .array!.compactMap(\.string)
         }
         let defaults = try command(OtterStackOptions())
-        #expect(defaults.contains("--user-quota=64"))
+        #expect(defaults.contains("--user-quota=128"))
         #expect(defaults.contains("--total-quota=1000"))
         #expect(defaults.contains("--max-bps=500000"))
         let custom = try command(OtterStackOptions(relayUserQuota: 20, relayTotalQuota: 300, relayMaxBps: 250_000))
         #expect(custom.contains("--user-quota=20") && custom.contains("--total-quota=300") && custom.contains("--max-bps=250000"))
         #expect(custom.filter { $0.hasPrefix("--user-quota") }.count == 1)
         let meta = json["Metadata"]!["Otter"]!["options"]!
-        #expect(meta["relayUserQuota"] == 64 && meta["relayTotalQuota"] == 1000 && meta["relayMaxBps"] == 500_000)
+        #expect(meta["relayUserQuota"] == 128 && meta["relayTotalQuota"] == 1000 && meta["relayMaxBps"] == 500_000)
     }
 
     /// A pinned default image: a bare name means `latest`, and a new upstream release would
