@@ -5,6 +5,9 @@ TURN REST API credentials (coturn's use-auth-secret): username
 """
 
 import otter_common as c
+import otter_http
+import otter_store
+import otter_tokens
 
 
 def _urls():
@@ -15,16 +18,16 @@ def _urls():
 def handler(event, context, record):
     room_id = (event.get("pathParameters") or {}).get("roomId") or ""
     try:
-        c.require_room_token(event, room_id)
+        otter_http.require_room_token(event, room_id)
         record["roomId"] = room_id
-        if c.get_room(room_id) is None:
+        if otter_store.get_room(room_id) is None:
             raise c.OtterError("not-found", "no such room", 404)
         urls = _urls()
         if not urls:
             raise c.OtterError("internal", "no TURN/STUN URLs are configured", 500)
-        username, credential = c.turn_credentials(c.secret("TURN_SECRET_ARN"), room_id, c.ICE_TTL)
+        username, credential = otter_tokens.turn_credentials(otter_store.secret("TURN_SECRET_ARN"), room_id, c.ICE_TTL)
     except c.OtterError as err:
         record["code"] = err.code
-        return c.error_response(err)
-    return c.http_response(200, {"iceServers": [{"urls": urls, "username": username, "credential": credential}],
-                                 "ttlSeconds": c.ICE_TTL})
+        return otter_http.error_response(err)
+    servers = [{"urls": urls, "username": username, "credential": credential}]
+    return otter_http.http_response(200, {"iceServers": servers, "ttlSeconds": c.ICE_TTL})

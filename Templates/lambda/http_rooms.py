@@ -4,6 +4,9 @@ import json
 import urllib.parse
 
 import otter_common as c
+import otter_http
+import otter_store
+import otter_tokens
 
 
 def _unique_keys(pairs):
@@ -16,13 +19,13 @@ def _unique_keys(pairs):
 
 
 def _create(event, record):
-    c.require_api_key(event)
-    raw = c.http_body(event)
+    otter_http.require_api_key(event)
+    raw = otter_http.http_body(event)
     if len(raw) > c.MAX_HTTP_BODY_BYTES:
         raise c.OtterError("too-large", f"the body is limited to {c.MAX_HTTP_BODY_BYTES} bytes", 413)
     body = {}
     if raw.strip():
-        media = (c.header(event, "content-type") or "application/json").split(";")[0].strip().lower()
+        media = (otter_http.header(event, "content-type") or "application/json").split(";")[0].strip().lower()
         if media != "application/json":
             raise c.OtterError("unsupported-media-type", "send the body as Content-Type: application/json", 415)
         try:
@@ -37,36 +40,36 @@ def _create(event, record):
     else:
         default = c.env("MAX_PEERS_DEFAULT", "2")
         max_peers = int(default) if default.isdigit() else 2
-    if not c._is_int(max_peers) or not c.MIN_PEERS <= max_peers <= c.MAX_PEERS:
+    if not otter_tokens.is_int(max_peers) or not c.MIN_PEERS <= max_peers <= c.MAX_PEERS:
         raise c.OtterError("bad-request", f"maxPeers must be an integer from {c.MIN_PEERS} to {c.MAX_PEERS}", 400)
     ttl = body.get("ttlSeconds", c.DEFAULT_TTL)
-    if not c._is_int(ttl) or not c.MIN_TTL <= ttl <= c.MAX_TTL:
+    if not otter_tokens.is_int(ttl) or not c.MIN_TTL <= ttl <= c.MAX_TTL:
         raise c.OtterError("bad-request", f"ttlSeconds must be an integer from {c.MIN_TTL} to {c.MAX_TTL}", 400)
 
     issued = int(c.now())
     expires = issued + ttl
-    room_id = c.new_room_id()
-    c.table("ROOMS_TABLE").put_item(
+    room_id = otter_tokens.new_room_id()
+    otter_store.table("ROOMS_TABLE").put_item(
         Item={"roomId": room_id, "maxPeers": max_peers, "createdAt": issued, "expiresAt": expires, "members": {}},
         ConditionExpression="attribute_not_exists(roomId)",
     )
-    token = c.make_room_token(room_id, max_peers, issued, expires, c.secret("SIGNING_SECRET_ARN"))
+    token = otter_tokens.make_room_token(room_id, max_peers, issued, expires, otter_store.secret("SIGNING_SECRET_ARN"))
     web = (c.env("WEB_APP_URL") or "").rstrip("/")
     url = f"{web}/?room={urllib.parse.quote(room_id, safe='')}#token={token}"
     record.update(roomId=room_id, maxPeers=max_peers)
-    return c.http_response(201, {"roomId": room_id, "url": url, "token": token,
-                                 "expiresAt": expires, "maxPeers": max_peers})
+    return otter_http.http_response(201, {"roomId": room_id, "url": url, "token": token,
+                                          "expiresAt": expires, "maxPeers": max_peers})
 
 
 def _get(event, record):
     room_id = (event.get("pathParameters") or {}).get("roomId") or ""
-    c.require_room_token(event, room_id)
+    otter_http.require_room_token(event, room_id)
     record["roomId"] = room_id
-    room = c.get_room(room_id)
+    room = otter_store.get_room(room_id)
     if room is None:
         raise c.OtterError("not-found", "no such room", 404)
-    return c.http_response(200, {"roomId": room_id, "expiresAt": int(room["expiresAt"]),
-                                 "maxPeers": int(room["maxPeers"])})
+    return otter_http.http_response(200, {"roomId": room_id, "expiresAt": int(room["expiresAt"]),
+                                          "maxPeers": int(room["maxPeers"])})
 
 
 @c.logged("http_rooms")
@@ -80,4 +83,4 @@ def handler(event, context, record):
         raise c.OtterError("not-found", "no such route", 404)
     except c.OtterError as err:
         record["code"] = err.code
-        return c.error_response(err)
+        return otter_http.error_response(err)

@@ -9,6 +9,8 @@ Gateway turns into HTTP 401 before the socket opens.
 """
 
 import otter_common as c
+import otter_store
+import otter_tokens
 
 
 def _policy(principal, effect, resource, context=None):
@@ -28,8 +30,8 @@ def _policy(principal, effect, resource, context=None):
 def handler(event, context, record):
     token = (event.get("queryStringParameters") or {}).get("token")
     try:
-        claims = c.verify_token(token, c.secret("SIGNING_SECRET_ARN"))
-        room = c.get_room(claims["sub"])
+        claims = otter_tokens.verify_token(token, otter_store.secret("SIGNING_SECRET_ARN"))
+        room = otter_store.get_room(claims["sub"])
         if room is None:
             raise c.OtterError("not-found", "the room does not exist", 401)
     except c.OtterError as err:

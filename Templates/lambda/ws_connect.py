@@ -6,6 +6,9 @@ removed is deleted by TTL once the token that opened the socket is no longer
 valid anyway."""
 
 import otter_common as c
+import otter_store
+import otter_tokens
+import otter_ws
 
 
 def _authorized(event):
@@ -15,8 +18,8 @@ def _authorized(event):
     if auth.get("roomId"):
         return str(auth["roomId"]), int(auth["maxPeers"]), int(auth["tokenExp"])
     token = (event.get("queryStringParameters") or {}).get("token")
-    claims = c.verify_token(token, c.secret("SIGNING_SECRET_ARN"))
-    if c.get_room(claims["sub"]) is None:
+    claims = otter_tokens.verify_token(token, otter_store.secret("SIGNING_SECRET_ARN"))
+    if otter_store.get_room(claims["sub"]) is None:
         raise c.OtterError("not-found", "the room does not exist", 401)
     return claims["sub"], int(claims["maxPeers"]), int(claims["exp"])
 
@@ -29,7 +32,7 @@ def handler(event, context, record):
     except (c.OtterError, KeyError, ValueError, TypeError) as err:
         record["code"] = getattr(err, "code", "unauthorized")
         return {"statusCode": 401}
-    c.table("CONNECTIONS_TABLE").put_item(Item={
+    otter_store.table("CONNECTIONS_TABLE").put_item(Item={
         "connectionId": connection_id,
         "roomId": room_id,
         "maxPeers": max_peers,
@@ -38,4 +41,4 @@ def handler(event, context, record):
         "connectedAt": int(c.now()),
     })
     record["roomId"] = room_id
-    return c.ws_ok()
+    return otter_ws.ws_ok()

@@ -1,17 +1,18 @@
 """$default: any frame no route matched (not JSON, no action, unknown action)."""
 
 import otter_common as c
+import otter_ws
 
 
 @c.logged("ws_default")
 def handler(event, context, record):
     me = event["requestContext"]["connectionId"]
     try:
-        frame = c.parse_frame(event)
+        frame = otter_ws.parse_frame(event)
         action = frame["action"]
         err = c.OtterError("bad-message", f'unknown action "{action[:40]}"')
     except c.OtterError as e:
         err = e
     record["code"] = err.code
-    c.post(event, me, c.ws_error(err.code, err.message))
-    return c.ws_ok()
+    otter_ws.post(event, me, otter_ws.ws_error(err.code, err.message))
+    return otter_ws.ws_ok()

@@ -5,6 +5,9 @@ the others. A full room answers ``room-full`` and closes the socket."""
 from botocore.exceptions import BotoCoreError, ClientError
 
 import otter_common as c
+import otter_store
+import otter_tokens
+import otter_ws
 
 
 def _take_seat(room_id, peer_id, connection_id, t):
@@ -12,7 +15,7 @@ def _take_seat(room_id, peer_id, connection_id, t):
     The cap is the stored room's maxPeers, never the token's: a token signed
     with a leaked secret cannot raise it."""
     try:
-        return c.table("ROOMS_TABLE").update_item(
+        return otter_store.table("ROOMS_TABLE").update_item(
             Key={"roomId": room_id},
             UpdateExpression="SET members.#p = :c",
             ConditionExpression="attribute_exists(roomId) AND expiresAt > :now AND size(members) < maxPeers",
@@ -21,7 +24,7 @@ def _take_seat(room_id, peer_id, connection_id, t):
             ReturnValues="ALL_NEW",
         )
     except ClientError as exc:
-        if c.is_conditional_failure(exc):
+        if otter_store.is_conditional_failure(exc):
             return None
         raise
 
@@ -37,7 +40,7 @@ def _stale_seats(event, members, record):
     stale = []
     for peer_id, connection_id in sorted(members.items()):
         try:
-            alive = c.connection_alive(event, connection_id)
+            alive = otter_ws.connection_alive(event, connection_id)
         except (ClientError, BotoCoreError) as exc:
             code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else type(exc).__name__
             record["staleCheckFailed"] = code
@@ -51,76 +54,76 @@ def _stale_seats(event, members, record):
 def handler(event, context, record):
     me = event["requestContext"]["connectionId"]
     try:
-        c.parse_frame(event)
+        otter_ws.parse_frame(event)
     except c.OtterError as err:
         record["code"] = err.code
-        c.post(event, me, c.ws_error(err.code, err.message))
-        return c.ws_ok()
+        otter_ws.post(event, me, otter_ws.ws_error(err.code, err.message))
+        return otter_ws.ws_ok()
 
-    conn = c.get_connection(me)
+    conn = otter_ws.get_connection(me)
     if conn is None:
         record["code"] = "bad-message"
-        c.post(event, me, c.ws_error("bad-message", "this connection is not registered; reconnect"))
-        return c.ws_ok()
+        otter_ws.post(event, me, otter_ws.ws_error("bad-message", "this connection is not registered; reconnect"))
+        return otter_ws.ws_ok()
     room_id = conn["roomId"]
     record["roomId"] = room_id
     if conn.get("peerId"):
         record["code"] = "bad-message"
-        c.post(event, me, c.ws_error("bad-message", "already joined"))
-        return c.ws_ok()
+        otter_ws.post(event, me, otter_ws.ws_error("bad-message", "already joined"))
+        return otter_ws.ws_ok()
     t = c.now()
     if t >= int(conn.get("tokenExp", 0)):
         record["code"] = "token-expired"
-        c.post(event, me, c.ws_error("token-expired", "the room link has expired; ask for a new one"))
-        c.close_connection(event, me)
-        return c.ws_ok()
+        otter_ws.post(event, me, otter_ws.ws_error("token-expired", "the room link has expired; ask for a new one"))
+        otter_ws.close_connection(event, me)
+        return otter_ws.ws_ok()
 
-    peer_id = c.new_peer_id()
+    peer_id = otter_tokens.new_peer_id()
     result = _take_seat(room_id, peer_id, me, t)
     if result is None:
         # Full (or gone). $disconnect is best effort on AWS: a seat may belong to a
         # connection that no longer exists. Check the seated connections once,
         # free the stale ones (peer-left to the rest), and try once more.
-        room = c.get_room(room_id, at=t)
+        room = otter_store.get_room(room_id, at=t)
         if room is not None:
             members = dict(room.get("members") or {})
             stale = _stale_seats(event, members, record)
             if stale:
-                c.depart(event, room_id, stale, members, record)
+                otter_ws.depart(event, room_id, stale, members, record)
                 result = _take_seat(room_id, peer_id, me, t)
     if result is None:
-        room = c.get_room(room_id, at=t)
+        room = otter_store.get_room(room_id, at=t)
         if room is None:
             code, message = "token-expired", "the room has expired; ask for a new link"
         else:
             code, message = "room-full", f"the room is full ({int(room['maxPeers'])} peers)"
         record["code"] = code
-        c.post(event, me, c.ws_error(code, message))
-        c.close_connection(event, me)
-        return c.ws_ok()
+        otter_ws.post(event, me, otter_ws.ws_error(code, message))
+        otter_ws.close_connection(event, me)
+        return otter_ws.ws_ok()
 
     members = dict(result["Attributes"].get("members") or {})
     try:
-        c.table("CONNECTIONS_TABLE").update_item(
+        otter_store.table("CONNECTIONS_TABLE").update_item(
             Key={"connectionId": me},
             UpdateExpression="SET peerId = :p",
             ConditionExpression="attribute_exists(connectionId)",
             ExpressionAttributeValues={":p": peer_id},
         )
     except ClientError as exc:
-        if not c.is_conditional_failure(exc):
+        if not otter_store.is_conditional_failure(exc):
             raise
         # The socket closed while joining: give the seat back.
-        c.remove_member(room_id, peer_id, me)
-        return c.ws_ok()
+        otter_ws.remove_member(room_id, peer_id, me)
+        return otter_ws.ws_ok()
 
     record["peerId"] = peer_id
     others = sorted(p for p in members if p != peer_id)
-    if not c.post(event, me, {"type": "welcome", "peerId": peer_id, "peers": others}):
-        c.depart(event, room_id, [(peer_id, me)], members, record)
-        return c.ws_ok()
+    if not otter_ws.post(event, me, {"type": "welcome", "peerId": peer_id, "peers": others}):
+        otter_ws.depart(event, room_id, [(peer_id, me)], members, record)
+        return otter_ws.ws_ok()
     gone = [(p, members[p]) for p in others
-            if not c.post(event, members[p], {"type": "peer-joined", "peerId": peer_id})]
+            if not otter_ws.post(event, members[p], {"type": "peer-joined", "peerId": peer_id})]
     if gone:
-        c.depart(event, room_id, gone, members, record)
-    return c.ws_ok()
+        otter_ws.depart(event, room_id, gone, members, record)
+    return otter_ws.ws_ok()

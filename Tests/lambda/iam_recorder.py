@@ -39,7 +39,7 @@ _modules = {}  # code file name -> module name (handler modules only)
 _last_env = [{}]
 _thread = threading.local()
 # Set by test_iam_coverage.py's own scenarios: the label its calls are
-# reported under, and "fresh containers": otter_common's per-container caches
+# reported under, and "fresh containers": otter_store's per-container caches
 # (clients, secrets) are dropped whenever another handler is invoked, as each
 # function runs in its own Lambda containers. Otherwise a secret one handler
 # read would hide the same read by the next handler from the recorder.
@@ -47,7 +47,9 @@ SCENARIO = {"label": None, "fresh_containers": False}
 
 
 def _handler_modules():
-    return sorted(p.stem for p in LAMBDA_DIR.glob("*.py") if p.stem != "otter_common")
+    # otter_*.py are the shared modules (otter_common, otter_store, ...), not functions:
+    # a call they make is attributed to the handler module that called them.
+    return sorted(p.stem for p in LAMBDA_DIR.glob("*.py") if not p.stem.startswith("otter_"))
 
 
 def _invoking_handler():
@@ -95,7 +97,7 @@ def _counting(name, fn):
         with _lock:
             INVOCATIONS[name] = INVOCATIONS.get(name, 0) + 1
         if SCENARIO["fresh_containers"] and getattr(_thread, "last", None) != name:
-            sys.modules["otter_common"].reset_caches()
+            sys.modules["otter_store"].reset_caches()
         _thread.last = name
         return fn(event, context)
 

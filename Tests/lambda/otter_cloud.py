@@ -27,7 +27,8 @@ LAMBDA_DIR = ROOT / "Templates" / "lambda"
 if str(LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDA_DIR))
 
-import otter_common  # noqa: E402
+import otter_store  # noqa: E402
+import otter_tokens  # noqa: E402
 
 ROLE_BY_HASH_KEY = {"connectionId": "CONNECTIONS_TABLE", "roomId": "ROOMS_TABLE", "id": "CONFIG_TABLE"}
 
@@ -125,9 +126,9 @@ class Cloud:
         sm = boto3.client("secretsmanager")
         self.signing_arn = sm.create_secret(Name=f"{prefix}/signing", SecretString=self.SIGNING_SECRET)["ARN"]
         self.turn_arn = sm.create_secret(Name=f"{prefix}/turn", SecretString=self.TURN_SECRET)["ARN"]
-        self.api_key = otter_common.new_api_key()
+        self.api_key = otter_tokens.new_api_key()
         self.ddb.put_item(TableName=self.tables["CONFIG_TABLE"],
-                          Item={"id": {"S": "apiKey"}, "hash": {"S": otter_common.hash_api_key(self.api_key)}})
+                          Item={"id": {"S": "apiKey"}, "hash": {"S": otter_tokens.hash_api_key(self.api_key)}})
         self.env = {
             **self.tables,
             "SIGNING_SECRET_ARN": self.signing_arn,
@@ -138,7 +139,7 @@ class Cloud:
             "MAX_PEERS_DEFAULT": "2",
         }
         os.environ.update(self.env)
-        otter_common.reset_caches()
+        otter_store.reset_caches()
 
     # state, read back with boto3 for assertions
     def scan(self, role):
@@ -232,7 +233,7 @@ class Gateway:
         # Observe (not replace) DeleteConnection: API Gateway closes the socket and then
         # runs $disconnect; moto drops the connection's data, so read it first.
         session.events.register("before-parameter-build.apigatewaymanagementapi.DeleteConnection", self._on_delete)
-        otter_common.reset_caches()  # handler clients are created after this hook exists
+        otter_store.reset_caches()  # handler clients are created after this hook exists
 
     # ---------------- HTTP
     def http(self, method, path, headers=None, body=None):

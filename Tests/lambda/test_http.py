@@ -10,6 +10,8 @@ import urllib.parse
 import pytest
 
 import otter_common
+import otter_store
+import otter_tokens
 from helpers import create_room
 
 
@@ -60,7 +62,7 @@ def test_get_room(gw, cloud):
 def test_get_room_404_and_401(gw, cloud):
     room = create_room(gw, cloud)
     # a valid token for a room that does not exist (deleted by TTL, say)
-    ghost = otter_common.make_room_token("ghostroom", 2, time.time(), time.time() + 60, cloud.SIGNING_SECRET)
+    ghost = otter_tokens.make_room_token("ghostroom", 2, time.time(), time.time() + 60, cloud.SIGNING_SECRET)
     status, body = call(gw, "GET", "/rooms/ghostroom", {"authorization": f"Bearer {ghost}"})
     assert status == 404 and body["error"]["code"] == "not-found"
     status, body = call(gw, "GET", f"/rooms/{room['roomId']}")
@@ -75,7 +77,7 @@ def test_expired_room_is_404_before_ttl_deletes_it(gw, cloud, monkeypatch):
     room = create_room(gw, cloud, ttlSeconds=60)
     assert call(gw, "GET", f"/rooms/{room['roomId']}", bearer(room))[0] == 200
     # a token that lives longer than the room item (both signed with the real secret)
-    later = otter_common.make_room_token(room["roomId"], 2, time.time(), time.time() + 3600, cloud.SIGNING_SECRET)
+    later = otter_tokens.make_room_token(room["roomId"], 2, time.time(), time.time() + 3600, cloud.SIGNING_SECRET)
     t = time.time()
     monkeypatch.setattr(otter_common, "now", lambda: t + 61)
     status, body = call(gw, "GET", f"/rooms/{room['roomId']}", {"authorization": f"Bearer {later}"})
@@ -148,7 +150,7 @@ def test_secret_string_formats(gw, cloud, shape):
              "json-secret-key": json.dumps({"secret": cloud.SIGNING_SECRET, "other": "x"}),
              "json-single-key": json.dumps({"password": cloud.SIGNING_SECRET})}[shape]
     sm.put_secret_value(SecretId=cloud.signing_arn, SecretString=value)
-    otter_common.reset_caches()
+    otter_store.reset_caches()
     room = create_room(gw, cloud)
     # signed with the inner value: the test's own HMAC check agrees
     h, p, s = room["token"].split(".")

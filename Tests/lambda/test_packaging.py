@@ -12,7 +12,9 @@ import pytest
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "Templates" / "lambda"
 HANDLERS = ["ws_authorizer", "ws_connect", "ws_disconnect", "ws_join", "ws_signal", "ws_ping", "ws_default",
             "http_rooms", "http_ice", "http_keys", "http_health"]
-ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"boto3", "botocore", "otter_common"}
+# the shared modules every zip holds next to the handlers
+SHARED = sorted(p.stem for p in LAMBDA_DIR.glob("otter_*.py"))
+ALLOWED_TOP_LEVEL = set(sys.stdlib_module_names) | {"boto3", "botocore"} | set(SHARED)
 # what boto3 itself loads (the runtime ships these with it); _distutils_hack is setuptools' site hook
 BOTO3_DEPS = {"s3transfer", "jmespath", "dateutil", "six", "urllib3", "certifi"}
 
@@ -55,3 +57,25 @@ def test_handler_source_is_stdlib_and_boto3_only(name):
             continue
         for m in mods:
             assert m.split(".")[0] in ALLOWED_TOP_LEVEL, (name, m)
+
+
+def test_shared_modules_are_the_split_ones():
+    assert SHARED == ["otter_common", "otter_http", "otter_store", "otter_tokens", "otter_ws"]
+
+
+@pytest.mark.parametrize("name", HANDLERS + SHARED)
+def test_no_module_reaches_into_another_modules_private_names(name):
+    """A helper one module uses from another is public (``otter_tokens.is_int``),
+    so each module's ``_name``s can change without breaking the others."""
+    import ast
+    tree = ast.parse((LAMBDA_DIR / f"{name}.py").read_text())
+    aliases = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            aliases.update({a.asname or a.name: a.name for a in node.names if a.name.startswith("otter_")})
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("otter_"):
+            bad = [a.name for a in node.names if a.name.startswith("_")]
+            assert not bad, (name, node.module, bad)
+    bad = sorted({f"{aliases[n.value.id]}.{n.attr}" for n in ast.walk(tree) if isinstance(n, ast.Attribute)
+                  and isinstance(n.value, ast.Name) and n.value.id in aliases and n.attr.startswith("_")})
+    assert not bad, (name, bad)

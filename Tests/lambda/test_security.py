@@ -11,6 +11,8 @@ import pytest
 
 import apigw_events as ev
 import otter_common
+import otter_store
+import otter_tokens
 import ws_authorizer
 from helpers import create_room, join
 from otter_cloud import Refused
@@ -76,7 +78,7 @@ def test_bad_tokens_refused_everywhere(gw, cloud):
 def test_authorizer_refuses_missing_token_and_unknown_room(gw, cloud):
     with pytest.raises(Refused):
         gw.connect(None)
-    ghost = otter_common.make_room_token("ghostroom", 2, time.time(), time.time() + 60, cloud.SIGNING_SECRET)
+    ghost = otter_tokens.make_room_token("ghostroom", 2, time.time(), time.time() + 60, cloud.SIGNING_SECRET)
     with pytest.raises(Refused) as r:
         gw.connect(ghost)
     assert r.value.status == 401
@@ -101,12 +103,12 @@ def test_signature_checked_before_claims_are_read(gw, cloud, monkeypatch):
     forged = jwt({"alg": "HS256"}, claims_for(room), "wrong")
     real_loads = json.loads
     seen = []
-    monkeypatch.setattr(otter_common.json, "loads", lambda s, *a, **k: seen.append(s) or real_loads(s, *a, **k))
+    monkeypatch.setattr(otter_tokens.json, "loads", lambda s, *a, **k: seen.append(s) or real_loads(s, *a, **k))
     with pytest.raises(otter_common.OtterError):
-        otter_common.verify_token(forged, cloud.SIGNING_SECRET)
+        otter_tokens.verify_token(forged, cloud.SIGNING_SECRET)
     assert len(seen) == 1  # the header only
     seen.clear()
-    otter_common.verify_token(room["token"], cloud.SIGNING_SECRET)
+    otter_tokens.verify_token(room["token"], cloud.SIGNING_SECRET)
     assert len(seen) == 2
 
 
@@ -121,8 +123,8 @@ def test_wrong_api_key(gw, cloud, headers):
 
 def test_api_key_compared_in_constant_time(gw, cloud, monkeypatch):
     calls = []
-    real = otter_common.hmac.compare_digest
-    monkeypatch.setattr(otter_common.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
+    real = otter_tokens.hmac.compare_digest
+    monkeypatch.setattr(otter_tokens.hmac, "compare_digest", lambda a, b: calls.append(1) or real(a, b))
     gw.http("POST", "/rooms", {"x-api-key": "otk_wrong"})
     assert calls
 
@@ -176,13 +178,13 @@ def test_secrets_read_once_per_container(gw, cloud):
     calls = []
     hook = lambda **kw: calls.append(1)  # noqa: E731  (observes, does not change the call)
     boto3._get_default_session().events.register("before-call.secrets-manager.GetSecretValue", hook)
-    otter_common.reset_caches()
+    otter_store.reset_caches()
     try:
         for _ in range(3):
             create_room(gw, cloud)
         assert len(calls) == 1
         # a new container reads it again
-        otter_common.reset_caches()
+        otter_store.reset_caches()
         create_room(gw, cloud)
         assert len(calls) == 2
     finally:

@@ -8,6 +8,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import otter_common
+import otter_store
+import otter_tokens
 from helpers import create_room, join
 from otter_cloud import backend_key
 
@@ -103,7 +105,7 @@ def test_connection_record_expires_with_the_token(gw, cloud):
     a = gw.connect(room["token"])
     item = cloud.connection_item(a)
     assert item["expiresAt"] == {"N": str(room["expiresAt"])}
-    assert json.loads(otter_common.b64url_decode(room["token"].split(".")[1]))["exp"] == room["expiresAt"]
+    assert json.loads(otter_tokens.b64url_decode(room["token"].split(".")[1]))["exp"] == room["expiresAt"]
     # joining keeps it
     send(gw, a, {"action": "join"})
     assert gw.messages(a)[0]["type"] == "welcome"
@@ -237,7 +239,7 @@ def _install_gone(connection_id):
     stub = _Gone(connection_id)
     for op in _GONE_OPS:
         boto3._get_default_session().events.register(f"before-call.apigatewaymanagementapi.{op}", stub)
-    otter_common.reset_caches()  # the handlers' client must be created after the hook
+    otter_store.reset_caches()  # the handlers' client must be created after the hook
     return stub
 
 
@@ -245,7 +247,7 @@ def _remove_gone(stub):
     import boto3
     for op in _GONE_OPS:
         boto3._get_default_session().events.unregister(f"before-call.apigatewaymanagementapi.{op}", stub)
-    otter_common.reset_caches()
+    otter_store.reset_caches()
 
 
 def test_stale_connection_is_removed_on_signal(gw, cloud):
@@ -360,7 +362,7 @@ def test_full_room_answers_room_full_when_get_connection_is_denied(gw, cloud, ca
     gw.messages(a)
     denied = _Denied()
     boto3._get_default_session().events.register("before-call.apigatewaymanagementapi.GetConnection", denied)
-    otter_common.reset_caches()  # the handlers' client must be created after the hook
+    otter_store.reset_caches()  # the handlers' client must be created after the hook
     try:
         capsys.readouterr()
         c = join(gw, room)  # raises if the handler raises
@@ -375,4 +377,4 @@ def test_full_room_answers_room_full_when_get_connection_is_denied(gw, cloud, ca
         assert line["code"] == "room-full" and line["staleCheckFailed"] == "AccessDeniedException"
     finally:
         boto3._get_default_session().events.unregister("before-call.apigatewaymanagementapi.GetConnection", denied)
-        otter_common.reset_caches()
+        otter_store.reset_caches()
