@@ -78,45 +78,15 @@ public struct STUNAttributeType: RawRepresentable, Hashable, Sendable {
     public static let iceControlling = Self(0x802A)
     public static let responseOrigin = Self(0x802B)
     public static let otherAddress = Self(0x802C)
-}
 
-/// ERROR-CODE values the relay sends (RFC 8489 §14.8, RFC 8656 §18).
-public struct STUNErrorCode: RawRepresentable, Hashable, Sendable {
-    public var rawValue: UInt16
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
-
-    public static let tryAlternate = Self(rawValue: 300)
-    public static let badRequest = Self(rawValue: 400)
-    public static let unauthorized = Self(rawValue: 401)
-    public static let forbidden = Self(rawValue: 403)
-    public static let unknownAttribute = Self(rawValue: 420)
-    public static let allocationMismatch = Self(rawValue: 437)
-    public static let staleNonce = Self(rawValue: 438)
-    public static let addressFamilyNotSupported = Self(rawValue: 440)
-    public static let wrongCredentials = Self(rawValue: 441)
-    public static let unsupportedTransport = Self(rawValue: 442)
-    public static let peerAddressFamilyMismatch = Self(rawValue: 443)
-    public static let allocationQuotaReached = Self(rawValue: 486)
-    public static let serverError = Self(rawValue: 500)
-    public static let insufficientCapacity = Self(rawValue: 508)
-
-    public var defaultReason: String {
-        switch rawValue {
-        case 300: "Try Alternate"
-        case 400: "Bad Request"
-        case 401: "Unauthorized"
-        case 403: "Forbidden"
-        case 420: "Unknown Attribute"
-        case 437: "Allocation Mismatch"
-        case 438: "Stale Nonce"
-        case 440: "Address Family not Supported"
-        case 441: "Wrong Credentials"
-        case 442: "Unsupported Transport Protocol"
-        case 443: "Peer Address Family Mismatch"
-        case 486: "Allocation Quota Reached"
-        case 500: "Server Error"
-        case 508: "Insufficient Capacity"
-        default: "Error"
-        }
-    }
+    /// The comprehension-required attributes the relay understands; any other
+    /// type below 0x8000 in a request gets 420 with UNKNOWN-ATTRIBUTES. USERHASH
+    /// is left out on purpose: the relay does not implement it.
+    public static let understoodComprehensionRequired: [Self] = [
+        .mappedAddress, .changeRequest, .username, .messageIntegrity, .errorCode, .unknownAttributes,
+        .channelNumber, .lifetime, .xorPeerAddress, .data, .realm, .nonce, .xorRelayedAddress,
+        .requestedAddressFamily, .evenPort, .requestedTransport, .dontFragment, .messageIntegritySHA256,
+        .passwordAlgorithm, .xorMappedAddress, .reservationToken, .priority, .useCandidate, .padding,
+        .responsePort,
+    ]
 }

@@ -61,3 +61,34 @@ public enum STUNIntegrity {
         return diff == 0
     }
 }
+
+// The writers for MESSAGE-INTEGRITY, MESSAGE-INTEGRITY-SHA256 and FINGERPRINT,
+// beside the checks above.
+extension STUNMessageBuilder {
+    public mutating func appendMessageIntegrity(key: [UInt8]) {
+        let offset = buffer.readableBytes
+        buffer.writeInteger(STUNAttributeType.messageIntegrity.rawValue)
+        buffer.writeInteger(UInt16(20))
+        let mac = STUNIntegrity.mac(Insecure.SHA1.self, raw: buffer, attributeOffset: offset, valueLength: 20, key: key)
+        buffer.writeBytes(mac)
+        updateLength()
+    }
+
+    public mutating func appendMessageIntegritySHA256(key: [UInt8]) {
+        let offset = buffer.readableBytes
+        buffer.writeInteger(STUNAttributeType.messageIntegritySHA256.rawValue)
+        buffer.writeInteger(UInt16(32))
+        let mac = STUNIntegrity.mac(SHA256.self, raw: buffer, attributeOffset: offset, valueLength: 32, key: key)
+        buffer.writeBytes(mac)
+        updateLength()
+    }
+
+    public mutating func appendFingerprint() {
+        let offset = buffer.readableBytes
+        buffer.setInteger(UInt16(offset + 8 - 20), at: buffer.readerIndex + 2)
+        let crc = STUNIntegrity.fingerprint(of: buffer, upTo: offset)
+        buffer.writeInteger(STUNAttributeType.fingerprint.rawValue)
+        buffer.writeInteger(UInt16(4))
+        buffer.writeInteger(crc)
+    }
+}

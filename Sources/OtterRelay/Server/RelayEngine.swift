@@ -48,10 +48,8 @@ final class RelayEngine: @unchecked Sendable {
         var expiry: NIODeadline
     }
 
-    static let knownAttributes: Set<UInt16> = [
-        0x0001, 0x0003, 0x0006, 0x0008, 0x0009, 0x000A, 0x000C, 0x000D, 0x0012, 0x0013, 0x0014, 0x0015,
-        0x0016, 0x0017, 0x0018, 0x0019, 0x001A, 0x001C, 0x001D, 0x0020, 0x0022, 0x0024, 0x0025, 0x0026, 0x0027,
-    ]
+    /// Built once from the named attribute list (a lazy global), never per datagram.
+    static let knownAttributes: Set<UInt16> = Set(STUNAttributeType.understoodComprehensionRequired.map(\.rawValue))
 
     init(loop: EventLoop, config: RelayConfiguration, logger: Logger) {
         self.loop = loop
