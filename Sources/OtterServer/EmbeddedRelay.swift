@@ -29,6 +29,8 @@ public struct EmbeddedRelay: Service {
         c.allowLoopbackPeers = privatePeers
         c.denyPrivatePeers = !privatePeers
         c.noTLS = true
+        c.udpOnPump = config.relayUDPOnPump
+        c.tcpDirectWrites = config.relayTCPDirectWrites
         return c
     }
 

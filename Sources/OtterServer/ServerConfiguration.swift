@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     /// `host` is not a loopback address (`otter up --relay-allow-private-peers`).
     /// On a loopback host they are always allowed (see EmbeddedRelay).
     public var relayAllowsPrivatePeers = false
+    /// The embedded relay's I/O paths (RelayConfiguration.udpOnPump and
+    /// tcpDirectWrites); the CLI turns them off with OTTER_RELAY_UDP/TCP=nio.
+    public var relayUDPOnPump = true
+    public var relayTCPDirectWrites = true
     /// A request must arrive within this (slowloris); see docs/SECURITY.md.
     public var requestTimeout: Duration = .seconds(10)
     /// A signaling socket must send `join` within this.

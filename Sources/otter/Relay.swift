@@ -39,9 +39,10 @@ struct Relay: AsyncParsableCommand {
             print(Otter.helpMessage(for: Relay.self))
             return
         }
-        let config: RelayConfiguration
+        var config: RelayConfiguration
         do {
             config = try RelayConfiguration.parse(arguments: options)
+            config.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
         } catch let e as RelayError {
             throw Relay.fail(e)
         }

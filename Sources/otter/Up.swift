@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import OtterCore
+import OtterRelay
 import OtterServer
 
 /// `otter up`: the whole stack on this machine.
@@ -87,6 +88,10 @@ struct Up: AsyncParsableCommand {
         settings.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         settings.joinTimeout = .milliseconds(Int64(joinTimeout * 1000))
         settings.relayAllowsPrivatePeers = relayAllowPrivatePeers
+        var relayIO = RelayConfiguration()
+        relayIO.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
+        settings.relayUDPOnPump = relayIO.udpOnPump
+        settings.relayTCPDirectWrites = relayIO.tcpDirectWrites
         let config = settings
         let store: StateStore
         do { store = try StateStore(dataDirectory: dataDir) } catch {

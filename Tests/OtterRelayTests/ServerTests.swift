@@ -17,6 +17,8 @@ func withRelay(_ configure: (inout RelayConfiguration) -> Void = { _ in },
     c.minPort = 30000
     c.maxPort = 32000
     c.software = "otter-relay-test"
+    // OTTER_RELAY_UDP/TCP=nio run the suites on NIO's paths, as with the CLI.
+    c.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
     configure(&c)
     let (server, ports) = try await startOnFreshPorts(c)
     do {

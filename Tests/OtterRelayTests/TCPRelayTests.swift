@@ -12,6 +12,13 @@ import Testing
 /// reads slower than the peer sends — and that closing frees everything
 /// without a write ever reaching a closed or reused descriptor.
 @Suite(.serialized) struct TCPRelayTests {
+    /// The I/O paths withRelay's servers use (OTTER_RELAY_UDP/TCP as with the CLI).
+    static var ioPaths: RelayConfiguration {
+        var c = RelayConfiguration()
+        c.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
+        return c
+    }
+
     static func loopbackPeer(_ c: inout RelayConfiguration) { c.allowLoopbackPeers = true }
 
     /// Datagram `i` of a numbered stream: 997–1000 bytes (odd sizes need
@@ -46,7 +53,7 @@ import Testing
     @Test func relayedDataBeyondTheSocketBufferArrivesWholeAndInOrder() async throws {
         // With OTTER_RELAY_TCP=nio a debug build's NIO relay socket cannot keep
         // up with this peer and drops UDP before the writer is involved.
-        guard RelayServer.directStreamsEnabled else { return }
+        guard RelayServer.directStreamsEnabled(Self.ioPaths) else { return }
         // Room for all of it in the server's queue: nothing may be dropped.
         try await withRelay({ Self.loopbackPeer(&$0); $0.tcpClientQueueLimit = 16 << 20 }) { port, server in
             // A 4 KB receive window; loopback's send buffer grows to ~1–2 MB,
@@ -79,14 +86,14 @@ import Testing
             let text = try await server.metricsText()
             #expect(text.contains("otter_relay_dropped_socket_full_total 0"))
             #expect(text.contains("otter_relay_send_errors_total 0"))
-            if RelayServer.directStreamsEnabled {
+            if RelayServer.directStreamsEnabled(Self.ioPaths) {
                 #expect(!text.contains("otter_relay_tcp_write_waits_total 0\n"), "the socket buffer did fill up")
             }
         }
     }
 
     @Test func aClientThatStopsReadingLosesWholeDatagramsNeverStreamBytes() async throws {
-        guard RelayServer.directStreamsEnabled else { return }  // NIO's queue has no limit
+        guard RelayServer.directStreamsEnabled(Self.ioPaths) else { return }  // NIO's queue has no limit
         try await withRelay({ Self.loopbackPeer(&$0); $0.tcpClientQueueLimit = 64 << 10 }) { port, server in
             let c = restTCPClient(port, receiveBuffer: 4096)
             let peer = UDPSocket()

@@ -72,6 +72,20 @@ public struct RelayConfiguration: Sendable {
     /// client may leave unread beyond the kernel's socket buffer before
     /// further datagrams for it are dropped whole (see StreamWriter).
     var tcpClientQueueLimit = 1 << 20
+    /// Not coturn options (and no flags): on Linux, UDP and relay sockets run
+    /// on the pump thread unless this is false (NIO's DatagramChannel, kept
+    /// for comparison and as a fallback). Elsewhere there is no pump.
+    public var udpOnPump = true
+    /// Plain-TCP clients written straight from the engine (StreamWriter)
+    /// unless this is false (writes and relay sockets stay on NIO). Needs the pump.
+    public var tcpDirectWrites = true
+    /// The CLI's switches for the two fields above: `OTTER_RELAY_UDP=nio` and
+    /// `OTTER_RELAY_TCP=nio` (benchmarks compare the paths with them).
+    /// Takes the environment as an argument so the module itself reads none.
+    public mutating func applyIOPathSwitches(environment: [String: String]) {
+        if environment["OTTER_RELAY_UDP"] == "nio" { udpOnPump = false }
+        if environment["OTTER_RELAY_TCP"] == "nio" { tcpDirectWrites = false }
+    }
     /// Warnings about ignored options, for the caller to log.
     public var warnings: [String] = []
 

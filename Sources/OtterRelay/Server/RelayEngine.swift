@@ -135,11 +135,11 @@ final class RelayEngine: @unchecked Sendable {
     }
 
     /// A writer for a plain-TCP connection, or nil to keep writing through
-    /// NIO (TLS, no pump, OTTER_RELAY_TCP=nio). Call on the channel's loop
+    /// NIO (TLS, no pump, tcpDirectWrites off). Call on the channel's loop
     /// before the connection's first frame, so every write takes one path.
     func makeStreamWriter(channel: Channel, tls: Bool) -> StreamWriter? {
         #if os(Linux)
-        guard !tls, RelayServer.directStreamsEnabled else { return nil }
+        guard !tls, RelayServer.directStreamsEnabled(config) else { return nil }
         let fd = RawDatagram.descriptor(of: channel)
         return lock.withLock {
             guard let pump else { return nil }

@@ -56,7 +56,7 @@ public final class RelayServer: Sendable {
         var opened: [Channel] = []
         #if os(Linux)
         // Also with --no-udp: TCP clients' relay sockets live in the pump.
-        let pump = Self.pumpEnabled ? try UDPPump() : nil
+        let pump = Self.pumpEnabled(c) ? try UDPPump() : nil
         let usesPump = pump != nil
         #else
         let usesPump = false
@@ -154,22 +154,22 @@ public final class RelayServer: Sendable {
         try await engine.loop.submit { self.engine.lock.withLock { self.engine.metrics.prometheusText() } }.get()
     }
 
-    /// UDP through the pump (Linux) unless OTTER_RELAY_UDP=nio asks for
+    /// UDP through the pump (Linux) unless the configuration asks for
     /// NIO's DatagramChannel (kept for comparison and as a fallback).
-    static var pumpEnabled: Bool {
+    static func pumpEnabled(_ c: RelayConfiguration) -> Bool {
         #if os(Linux)
-        return getenv("OTTER_RELAY_UDP").map { String(cString: $0) } != "nio"
+        return c.udpOnPump
         #else
         return false
         #endif
     }
 
     /// Plain-TCP clients written straight from the engine (StreamWriter)
-    /// unless OTTER_RELAY_TCP=nio keeps their writes and relay sockets on
+    /// unless the configuration keeps their writes and relay sockets on
     /// NIO (for comparison and as a fallback). Needs the pump.
-    static var directStreamsEnabled: Bool {
+    public static func directStreamsEnabled(_ c: RelayConfiguration) -> Bool {
         #if os(Linux)
-        return pumpEnabled && getenv("OTTER_RELAY_TCP").map { String(cString: $0) } != "nio"
+        return pumpEnabled(c) && c.tcpDirectWrites
         #else
         return false
         #endif
