@@ -71,6 +71,11 @@ public struct OtterStackOptions: Sendable, Equatable {
         else {
             throw OptionsError("--stack must start with a letter and contain only letters, digits and '-' (at most 128 characters); got '\(stackName)'")
         }
+        // `otter deploy` keeps a stack's state in .otter/<stack>.json, beside `otter up`'s
+        // .otter/up.json: a stack named `up` would overwrite it (any case: some file systems ignore it).
+        guard stackName.lowercased() != "up" else {
+            throw OptionsError("--stack up is reserved: .otter/up.json is where `otter up` records its address. Choose another name, e.g. --stack otter-up")
+        }
         guard (2...4).contains(maxPeers) else {
             throw OptionsError("--max-peers must be 2, 3 or 4 (a mesh call beyond 4 peers does not hold up); got \(maxPeers)")
         }

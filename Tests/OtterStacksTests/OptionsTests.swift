@@ -8,6 +8,8 @@ import Testing
         (OtterStackOptions(stackName: ""), "--stack"),
         (OtterStackOptions(maxPeers: 1), "--max-peers"),
         (OtterStackOptions(maxPeers: 5), "--max-peers"),
+        (OtterStackOptions(stackName: "up"), "--stack up is reserved"),
+        (OtterStackOptions(stackName: "Up"), "--stack up is reserved"),
         (OtterStackOptions(relayImage: "a b"), "--relay-image"),
         (OtterStackOptions(relayImage: ""), "--relay-image"),
         (OtterStackOptions(relayMinTasks: 0), "--relay-min"),
