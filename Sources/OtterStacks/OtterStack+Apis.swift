@@ -77,7 +77,7 @@ struct RestApi {
     static func add(to t: inout Template, webAppOrigin: CFString) -> RestApi {
         let api = t.add("HttpApi", GatewayApi(
             name: "\(Pseudo.stackName)-api", description: "Otter REST API (DESIGN.md)", protocolType: .http,
-            cors: CorsConfiguration(allowOrigins: [webAppOrigin], allowMethods: ["GET", "POST"],
+            cors: CorsConfiguration(allowOrigins: [webAppOrigin], allowMethods: Set(routes.map(\.method)).sorted(),
                                     allowHeaders: ["authorization", "content-type", "x-api-key"], maxAge: 600)))
         // HTTP APIs deliver access logs without the account's logging role.
         let logs = t.add("HttpAccessLogs", LogGroup(retentionInDays: OtterStack.logRetentionDays))
@@ -90,7 +90,8 @@ struct RestApi {
     /// One JSON line per request. No headers: the API key and the room token travel there.
     static let accessLogFormat = #"{"requestId":"$context.requestId","time":"$context.requestTimeEpoch","method":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","latencyMs":"$context.responseLatency","error":"$context.error.message","integrationError":"$context.integrationErrorMessage"}"#
 
-    /// (method, path, function, logical-ID stem), as in DESIGN.md. No route has an
+    /// (method, path, function, logical-ID stem): openapi.json's operations marked
+    /// `x-otter-lambda` (Tests/stacks/test_http_api_openapi.py checks the two agree). No route has an
     /// authorizer: the handlers check the API key or room token themselves and answer
     /// DESIGN.md's `{"error":…}` bodies, which an authorizer's refusal
     /// (`{"message":"Forbidden"}`) would not; it also saves an invocation per request.

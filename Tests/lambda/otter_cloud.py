@@ -210,13 +210,21 @@ class Refused(Exception):
 # or Bearer room token itself, so every refusal is DESIGN's JSON error (a
 # denying HTTP API Lambda authorizer can only answer API Gateway's own
 # 403 {"message":"Forbidden"}).
-HTTP_ROUTES = [
-    ("POST", ("rooms",), "POST /rooms", "http_rooms"),
-    ("GET", ("rooms", "{roomId}"), "GET /rooms/{roomId}", "http_rooms"),
-    ("GET", ("rooms", "{roomId}", "ice-servers"), "GET /rooms/{roomId}/ice-servers", "http_ice"),
-    ("POST", ("keys", "rotate"), "POST /keys/rotate", "http_keys"),
-    ("GET", ("healthz",), "GET /healthz", "http_health"),
-]
+OPENAPI = ROOT / "Sources" / "OtterServer" / "Resources" / "openapi.json"
+
+
+def cloud_operations(path=OPENAPI):
+    """[(METHOD, '/path', handler module)]: the operations of the REST API that
+    the cloud stack serves, marked in openapi.json (the one route list) by
+    `x-otter-lambda`, the handler module's name."""
+    doc = json.loads(Path(path).read_text())
+    return [(method.upper(), route, op["x-otter-lambda"])
+            for route, ops in doc["paths"].items() for method, op in ops.items()
+            if "x-otter-lambda" in op]
+
+
+HTTP_ROUTES = [(m, tuple(p for p in path.split("/") if p), f"{m} {path}", module)
+               for m, path, module in cloud_operations()]
 WS_ROUTES = {"join": "ws_join", "signal": "ws_signal", "ping": "ws_ping"}
 
 
