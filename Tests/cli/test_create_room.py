@@ -8,22 +8,17 @@ treats both alike, and no real API Gateway can run on this machine.
 """
 
 import json
-import os
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from otter_testing import OtterUp, free_port, otter_binary  # noqa: E402
 
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+OTTER = otter_binary()
 
 
 def otter(*args, cwd=None):
@@ -33,21 +28,9 @@ def otter(*args, cwd=None):
 @pytest.fixture(scope="module")
 def running_up(tmp_path_factory):
     data = tmp_path_factory.mktemp("up")
-    port = free_port()
-    proc = subprocess.Popen([OTTER, "up", "--port", str(port), "--relay-port", str(free_port(socket.SOCK_DGRAM)),
-                             "--data-dir", str(data), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    lines = {}
-    deadline = time.time() + 60
-    while "Sample room" not in lines:
-        assert time.time() < deadline, "otter up did not print its links"
-        line = proc.stdout.readline()
-        assert line, "otter up exited"
-        k, _, v = line.partition(": ")
-        lines[k.strip()] = v.strip()
-    yield {"api": lines["API URL"], "key": lines["API key"], "data": data}
-    proc.terminate()
-    proc.wait(timeout=20)
+    up = OtterUp(data).start()
+    yield {"api": up.lines["API URL"], "key": up.lines["API key"], "data": data}
+    up.stop()
 
 
 def test_ttl_below_the_servers_bound_is_refused_before_any_call(tmp_path):

@@ -7,22 +7,16 @@ state in its --data-dir, so the runner can mint expired or unknown-room tokens.
 
 import atexit
 import os
-import socket
 import sqlite3
-import subprocess
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 from remote_target import RemoteTarget
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from otter_testing import OtterUp  # noqa: E402
 
 
 class LocalTarget(RemoteTarget):
@@ -30,23 +24,13 @@ class LocalTarget(RemoteTarget):
     silence_timeout = 0.3
 
     def __init__(self):
-        binary = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
         self.data_dir = tempfile.mkdtemp(prefix="otter-contract-")
-        port, relay = free_port(), free_port(socket.SOCK_DGRAM)
-        self.proc = subprocess.Popen(
-            [binary, "up", "--host", "127.0.0.1", "--port", str(port), "--relay-port", str(relay),
-             "--data-dir", self.data_dir, "--log-level", "warning"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.up = OtterUp(self.data_dir, args=["--host", "127.0.0.1"])
         atexit.register(self.shutdown)
-        lines = {}
-        deadline = time.time() + 60
-        while time.time() < deadline and "Sample room" not in lines:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise SystemExit(f"otter up exited early (status {self.proc.poll()})")
-            if ": " in line:
-                k, _, v = line.partition(": ")
-                lines[k.strip()] = v.strip()
+        try:
+            lines = self.up.start().lines
+        except AssertionError as e:
+            raise SystemExit(str(e))
         api_url = lines["API URL"]
         key = lines["API key"]
         with sqlite3.connect(os.path.join(self.data_dir, "otter.sqlite")) as db:
@@ -55,9 +39,4 @@ class LocalTarget(RemoteTarget):
                          api_key=key, signing_secret=settings["signingSecret"], turn_secret=settings["turnSecret"])
 
     def shutdown(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        self.up.stop(timeout=10)

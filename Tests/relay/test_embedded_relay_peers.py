@@ -2,44 +2,28 @@
 `otter up` listens (loopback: all, for local calls; the network: public only,
 as `otter relay`), it says so in one line, and it has `otter relay`'s quotas."""
 import json
-import socket
-import subprocess
 import tempfile
-import threading
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from conftest import free_port, otter_binary
+from conftest import otter_binary
+from otter_testing import OtterUp
 from turn_client import TurnClient
 
 
-class Up:
+class Up(OtterUp):
     def __init__(self, *args):
-        self.port, self.relay = free_port(), free_port()
-        self.data = tempfile.mkdtemp(prefix="otter-up-relay-")
-        if "0.0.0.0" in args and "--public-url" not in args:
-            # This namespace has only loopback: name the address links use, as a LAN user would.
-            args = (*args, "--public-url", f"http://127.0.0.1:{self.port}")
-        self.proc = subprocess.Popen(
-            [otter_binary(), "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data,
-             "--log-level", "warning", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines = {}
-        # Read in a thread: a missing line must fail the test, not block it.
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.time() + 60
-        while "Relay peers" not in self.lines:
-            assert time.time() < deadline, f"otter up printed no 'Relay peers' line: {self.lines}"
-            assert self.proc.poll() is None or "Relay peers" in self.lines, f"otter up exited: {self.lines}"
-            time.sleep(0.05)
+        super().__init__(tempfile.mkdtemp(prefix="otter-up-relay-"), args=args, until="Relay peers",
+                         binary=otter_binary())
+        self.start()
 
-    def _read(self):
-        for line in self.proc.stdout:
-            if ": " in line:
-                k, _, v = line.partition(": ")
-                self.lines[k.strip()] = v.strip()
+    def up_args(self):
+        if "0.0.0.0" in self.args and "--public-url" not in self.args:
+            # This namespace has only loopback: name the address links use, as a LAN user would.
+            return [*self.args, "--public-url", f"http://127.0.0.1:{self.port}"]
+        return self.args
 
     def credentials(self):
         """The sample room's TURN credentials, as a browser in that room gets them."""
@@ -54,14 +38,6 @@ class Up:
 
     def client(self):
         return TurnClient(self.relay, *self.credentials())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ over real HTTP and WebSocket (websocket-client), with its real SQLite state."""
 import json
 import os
 import re
+import signal
 import sqlite3
 import stat
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -18,50 +20,20 @@ import pytest
 import websocket
 
 ROOT = Path(__file__).resolve().parents[2]
-OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from otter_testing import OtterUp, free_port, otter_binary  # noqa: E402
+
+OTTER = otter_binary()
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Up:
+class Up(OtterUp):
     """One `otter up` process; restartable on the same data dir and ports."""
 
     def __init__(self, data_dir, extra=()):
-        self.data_dir = data_dir
-        self.extra = list(extra)  # more `otter up` flags (e.g. the hidden test timeouts)
-        self.port, self.relay = free_port(), free_port(socket.SOCK_DGRAM)
-        self.proc = None
-        self.lines = {}
-        self.log = open(os.path.join(data_dir, "server.log"), "a")
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            [OTTER, "up", "--port", str(self.port), "--relay-port", str(self.relay), "--data-dir", self.data_dir,
-             "--log-level", "warning", *self.extra], stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.lines = {}
-        deadline = time.time() + 60
-        while "Sample room" not in self.lines:
-            assert time.time() < deadline, "otter up did not print its links"
-            line = self.proc.stdout.readline()
-            assert line, f"otter up exited: {open(self.log.name).read()[-2000:]}"
-            if ": " in line:
-                k, _, v = line.partition(": ")
-                self.lines[k.strip()] = v.strip()
-        self.api = self.lines["API URL"]
-        return self
+        super().__init__(data_dir, args=extra)  # extra: more `otter up` flags (e.g. the hidden test timeouts)
 
     def stop(self, sig="term"):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate() if sig == "term" else self.proc.send_signal(2)
-            try:
-                return self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                raise AssertionError("otter up did not stop within 20 s: " + open(self.log.name).read()[-3000:])
+        return super().stop(signal.SIGTERM if sig == "term" else signal.SIGINT)
 
     def http(self, method, path, headers=None, body=None):
         data = json.dumps(body).encode() if body is not None else None

@@ -8,48 +8,28 @@ one with a veth pair addressed from the documentation range 192.0.2.0/24."""
 
 import os
 import signal
-import socket
 import subprocess
-import time
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
+sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from otter_testing import OtterUp, otter_binary  # noqa: E402
 
-
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_banner(proc, until="Next", timeout=60):
-    lines = {}
-    deadline = time.time() + timeout
-    while until not in lines:
-        assert time.time() < deadline, "otter up did not print its banner"
-        line = proc.stdout.readline()
-        assert line, f"otter up exited: {proc.stderr.read()[-2000:]}"
-        k, _, v = line.partition(": ")
-        lines[k.strip()] = v.strip()
-    return lines
+OTTER = otter_binary()
 
 
 def test_banner_says_what_to_do_next_and_ctrl_c_says_it_stopped(tmp_path):
-    proc = subprocess.Popen([OTTER, "up", "--port", str(free_port()), "--relay-port", str(free_port(socket.SOCK_DGRAM)),
-                             "--data-dir", str(tmp_path / "d"), "--log-level", "warning"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    up = OtterUp(tmp_path / "d", until="Next", log_path=tmp_path / "d.log")
     try:
-        lines = read_banner(proc)
+        lines = up.start().lines
         assert "Sample room" in lines
         assert "two browser tabs" in lines["Next"] and "otter create-room" in lines["Next"] and "Ctrl-C" in lines["Next"]
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0
-        assert "otter up stopped" in err
+        assert up.stop(signal.SIGINT, timeout=30) == 0
+        assert "otter up stopped" in up.stderr()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if up.proc and up.proc.poll() is None:
+            up.proc.kill()
 
 
 def run_in_new_namespace(script, tmp_path, timeout=60):

@@ -7,7 +7,6 @@ tests (doctor, deploy) so they all run against the same kind of endpoint.
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,11 @@ from pathlib import Path
 
 import boto3
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from otter_testing import free_port  # noqa: E402,F401 (re-exported: test_detect_external_ip uses it)
+
 ROOT = Path(__file__).resolve().parents[2]
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MotoServer:
