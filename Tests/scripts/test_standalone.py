@@ -1,6 +1,6 @@
 """The repository stands on its own: a clone into an empty folder has the
 contract and every fixture its tests read, and nothing it tracks reaches
-outside it (the tree it was first built beside had a ../shared folder)."""
+outside it (the tree it was first built beside had a folder of shared material next to it)."""
 
 import subprocess
 from pathlib import Path
