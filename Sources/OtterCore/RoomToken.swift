@@ -34,7 +34,9 @@ public struct RoomClaims: JWTPayload, Equatable {
     }
 }
 
-/// Room capacity and lifetime rules shared by the API and signaling.
+/// Room capacity and lifetime rules shared by the API and signaling; the
+/// Lambda handlers read the same numbers from Templates/limits.json ("room"),
+/// and LimitsFileTests holds these to it.
 public enum RoomRules {
     public static let peerRange = 2...4
     public static let defaultMaxPeers = 2
@@ -69,9 +71,9 @@ public struct RoomTokens: Sendable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
-        else { throw OtterError(.badToken, "the room token is not a JWT") }
+        else { throw OtterError(.badToken, ErrorWording.tokenNotJWT) }
         guard header["alg"] as? String == "HS256" else {
-            throw OtterError(.badToken, "the room token must be signed with HS256")
+            throw OtterError(.badToken, ErrorWording.tokenNotHS256)
         }
         let claims: RoomClaims
         do {
@@ -79,10 +81,10 @@ public struct RoomTokens: Sendable {
         } catch let error as OtterError {
             throw error
         } catch {
-            throw OtterError(.badToken, "the room token's signature or claims are invalid")
+            throw OtterError(.badToken, ErrorWording.tokenInvalid)
         }
         guard claims.exp.value > now else {
-            throw OtterError(.tokenExpired, "the room link has expired; ask for a new one")
+            throw OtterError(.tokenExpired, ErrorWording.tokenExpired)
         }
         return claims
     }

@@ -18,11 +18,11 @@ public enum ClientMessage: Sendable, Equatable {
     /// decoded: it is forwarded as the sender's own bytes.
     public static func parse(_ bytes: some Collection<UInt8>) throws -> ClientMessage {
         guard bytes.count <= maxFrameBytes else {
-            throw OtterError(.tooLarge, "frames are limited to \(maxFrameBytes) bytes")
+            throw OtterError(.tooLarge, ErrorWording.frameTooLarge(maxFrameBytes))
         }
         let frame = Array(bytes)
         guard let members = try? JSONScanner.objectMembers(frame) else {
-            throw OtterError(.badMessage, "a frame must be a JSON object")
+            throw OtterError(.badMessage, ErrorWording.frameNotObject)
         }
         // The last duplicate wins, as in JSONDecoder's dictionaries.
         func member(_ key: String) -> Range<Int>? { members.last(where: { $0.key == key })?.value }
@@ -31,21 +31,21 @@ public enum ClientMessage: Sendable, Equatable {
             return JSONScanner.string(frame, r)
         }
         guard let action = string("action") else {
-            throw OtterError(.badMessage, "a frame needs a string \"action\"")
+            throw OtterError(.badMessage, ErrorWording.frameWithoutAction)
         }
         switch action {
         case "join": return .join
         case "ping": return .ping
         case "signal":
             guard let to = string("to"), !to.isEmpty else {
-                throw OtterError(.badMessage, "signal needs a string \"to\"")
+                throw OtterError(.badMessage, ErrorWording.signalWithoutTo)
             }
             guard let data = member("data"), frame[data.lowerBound] == UInt8(ascii: "{") else {
-                throw OtterError(.badMessage, "signal needs an object \"data\"")
+                throw OtterError(.badMessage, ErrorWording.signalWithoutData)
             }
             return .signal(to: to, data: RawJSON(validated: String(decoding: frame[data], as: UTF8.self)))
         default:
-            throw OtterError(.badMessage, "unknown action \"\(action.prefix(40))\"")
+            throw OtterError(.badMessage, ErrorWording.unknownAction(action.prefix(40)))
         }
     }
 }

@@ -12,6 +12,9 @@ public struct TurnCredentials: Sendable, Equatable, Codable {
         self.credential = credential
     }
 
+    /// How long credentials last unless configured otherwise (Templates/limits.json "iceTTLSeconds").
+    public static let defaultTTL: TimeInterval = 3600
+
     /// Credentials for `user` valid until `now + ttl`.
     public static func make(secret: String, user: String, ttl: TimeInterval, now: Date = Date()) -> TurnCredentials {
         let expiry = Int(now.timeIntervalSince1970 + ttl)

@@ -13,6 +13,11 @@ public struct DeployRequest: Sendable {
     public var webAppDirectory: String
     public var pollSeconds: Double
 
+    /// Templates/limits.json, beside the handlers' folder: the zip carries it.
+    public var limitsFile: String {
+        URL(fileURLWithPath: lambdaDirectory).deletingLastPathComponent().appendingPathComponent("limits.json").path
+    }
+
     public init(stack: OtterStackOptions, yes: Bool, interactive: Bool, dataDirectory: String,
                 lambdaDirectory: String, webAppDirectory: String, pollSeconds: Double = 3) {
         self.stack = stack
@@ -73,7 +78,7 @@ public struct Deployer: Sendable {
         let region = client.configuration.region
 
         // 1. Package and upload what the template points at.
-        let handlers = try HandlerPackage.build(directory: request.lambdaDirectory)
+        let handlers = try HandlerPackage.build(directory: request.lambdaDirectory, shared: [request.limitsFile])
         let stackTemplate = try OtterStack.template(request.stack)
         let template = stackTemplate.json.renderedBytes()
         let templateKey = "templates/\(ArtifactsHash.hex(template)).json"

@@ -13,19 +13,30 @@ public struct HandlerPackage: Sendable {
     /// Zip timestamps are DOS dates; 1980-01-01 is the earliest they can hold.
     static let fixedDate = Date(timeIntervalSince1970: 315_532_800)
 
-    /// Packs the `*.py` files of `directory` (not its tests or caches).
-    public static func build(directory: String) throws -> HandlerPackage {
+    /// Packs the `*.py` files of `directory` (not its tests or caches) and each
+    /// of `shared` (Templates/limits.json, which otter_common reads beside
+    /// itself) at the zip's root.
+    public static func build(directory: String, shared: [String] = []) throws -> HandlerPackage {
         let fm = FileManager.default
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else {
             throw DeployError(.missingFiles, "cannot read the Lambda handlers in \(directory)")
         }
-        let files = names.filter { $0.hasSuffix(".py") && !$0.hasPrefix("test_") }.sorted()
-        guard !files.isEmpty else {
+        let handlers = names.filter { $0.hasSuffix(".py") && !$0.hasPrefix("test_") }
+        guard !handlers.isEmpty else {
             throw DeployError(.missingFiles, "no Lambda handlers (*.py) in \(directory)")
         }
+        var paths = Dictionary(uniqueKeysWithValues: handlers.map { ($0, URL(fileURLWithPath: directory).appendingPathComponent($0)) })
+        for path in shared {
+            let url = URL(fileURLWithPath: path)
+            guard fm.fileExists(atPath: url.path) else {
+                throw DeployError(.missingFiles, "\(url.path) is missing; the Lambda handlers read it")
+            }
+            paths[url.lastPathComponent] = url
+        }
+        let files = paths.keys.sorted()
         let archive = try Archive(data: Data(), accessMode: .create)
         for name in files {
-            let data = try Data(contentsOf: URL(fileURLWithPath: directory).appendingPathComponent(name))
+            let data = try Data(contentsOf: paths[name]!)
             try archive.addEntry(with: name, type: .file, uncompressedSize: Int64(data.count),
                                  modificationDate: fixedDate, permissions: 0o644, compressionMethod: .deflate) { position, size in
                 data.subdata(in: Data.Index(position)..<Data.Index(position) + size)

@@ -1,4 +1,5 @@
 import Foundation
+import OtterCore
 
 /// Everything `otter up` needs to know to serve; built from the command line.
 public struct ServerConfiguration: Sendable {
@@ -31,7 +32,7 @@ public struct ServerConfiguration: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 8080, relayPort: Int = 3478, publicURL: String? = nil,
                 dataDirectory: String = ".otter", webAppDirectory: String? = nil,
-                signalRate: Double = 200, signalBurst: Double = 2000, iceTTL: TimeInterval = 3600,
+                signalRate: Double = 200, signalBurst: Double = 2000, iceTTL: TimeInterval = TurnCredentials.defaultTTL,
                 pingInterval: Duration = .seconds(30)) {
         self.host = host
         self.port = port

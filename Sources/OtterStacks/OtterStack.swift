@@ -99,7 +99,8 @@ struct Params {
             .string, description: "S3 key of the handlers zip (content-addressed, so a new zip is a new key)",
             allowedPattern: "^[A-Za-z0-9._/-]+\\.zip$", constraintDescription: "an S3 key ending in .zip"))
         let maxPeers = t.parameter("MaxPeers", Parameter(
-            .number, description: "Default maxPeers of a new room", default: .int(o.maxPeers), minValue: 2, maxValue: 4))
+            .number, description: "Default maxPeers of a new room", default: .int(o.maxPeers),
+            minValue: OtterStackOptions.maxPeersRange.lowerBound, maxValue: OtterStackOptions.maxPeersRange.upperBound))
         let image = t.parameter("RelayImage", Parameter(
             .string, description: "Relay container image (coturn-style flags: \(OtterStackOptions.defaultRelayImage) or an otter relay image)",
             default: .string(o.relayImage), minLength: 1))

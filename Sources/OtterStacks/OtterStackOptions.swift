@@ -39,13 +39,17 @@ public struct OtterStackOptions: Sendable, Equatable {
     public static let defaultRelayTotalQuota = 1000
     /// 500,000 bytes/s ≈ 4 Mbit/s: a 720p WebRTC video stream with audio and headroom.
     public static let defaultRelayMaxBps = 500_000
+    /// A room's seats, as OtterCore.RoomRules (this module stays free of it); Templates/limits.json
+    /// "room" is the one copy, and Tests/stacks/test_limits.py holds the MaxPeers parameter to it.
+    public static let maxPeersRange = 2...4
+    public static let defaultMaxPeers = 2
     public static let relayUserQuotaRange = 1...10_000
     public static let relayTotalQuotaRange = 1...100_000
     /// From 16,000 bytes/s (≈128 kbit/s: audio and a thumbnail-sized video) to 100 Mbit/s.
     /// No "0 = unlimited": an unmetered relay is what the quotas are there to prevent.
     public static let relayMaxBpsRange = 16_000...12_500_000
 
-    public init(stackName: String = "otter", maxPeers: Int = 2, relayImage: String = OtterStackOptions.defaultRelayImage,
+    public init(stackName: String = "otter", maxPeers: Int = OtterStackOptions.defaultMaxPeers, relayImage: String = OtterStackOptions.defaultRelayImage,
                 relayMinTasks: Int = 1, relayMaxTasks: Int = 4,
                 relayUserQuota: Int = OtterStackOptions.defaultRelayUserQuota,
                 relayTotalQuota: Int = OtterStackOptions.defaultRelayTotalQuota,
@@ -76,7 +80,7 @@ public struct OtterStackOptions: Sendable, Equatable {
         guard stackName.lowercased() != "up" else {
             throw OptionsError("--stack up is reserved: .otter/up.json is where `otter up` records its address. Choose another name, e.g. --stack otter-up")
         }
-        guard (2...4).contains(maxPeers) else {
+        guard Self.maxPeersRange.contains(maxPeers) else {
             throw OptionsError("--max-peers must be 2, 3 or 4 (a mesh call beyond 4 peers does not hold up); got \(maxPeers)")
         }
         guard !relayImage.isEmpty, relayImage.count <= 255,

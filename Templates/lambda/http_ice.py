@@ -21,7 +21,7 @@ def handler(event, context, record):
         otter_http.require_room_token(event, room_id)
         record["roomId"] = room_id
         if otter_store.get_room(room_id) is None:
-            raise c.OtterError("not-found", "no such room", 404)
+            raise c.OtterError("not-found", c.message("room-not-found"), 404)
         urls = _urls()
         if not urls:
             raise c.OtterError("internal", "no TURN/STUN URLs are configured", 500)

@@ -26,7 +26,7 @@ def handler(event, context, record):
             )
         except ClientError as exc:
             if otter_store.is_conditional_failure(exc):
-                raise c.OtterError("unauthorized", "the API key is not valid", 401) from None
+                raise c.OtterError("unauthorized", c.message("api-key-invalid"), 401) from None
             raise
     except c.OtterError as err:
         record["code"] = err.code

@@ -22,29 +22,29 @@ def _create(event, record):
     otter_http.require_api_key(event)
     raw = otter_http.http_body(event)
     if len(raw) > c.MAX_HTTP_BODY_BYTES:
-        raise c.OtterError("too-large", f"the body is limited to {c.MAX_HTTP_BODY_BYTES} bytes", 413)
+        raise c.OtterError("too-large", c.message("body-too-large", maxBodyBytes=c.MAX_HTTP_BODY_BYTES), 413)
     body = {}
     if raw.strip():
         media = (otter_http.header(event, "content-type") or "application/json").split(";")[0].strip().lower()
         if media != "application/json":
-            raise c.OtterError("unsupported-media-type", "send the body as Content-Type: application/json", 415)
+            raise c.OtterError("unsupported-media-type", c.message("body-not-json"), 415)
         try:
             # A UTF-8 BOM stays in the text and json.loads refuses it (400), as otter up does.
             body = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
         except (ValueError, UnicodeDecodeError):
-            raise c.OtterError("bad-request", "the body must be a JSON object", 400) from None
+            raise c.OtterError("bad-request", c.message("body-not-object"), 400) from None
         if not isinstance(body, dict):
-            raise c.OtterError("bad-request", "the body must be a JSON object", 400)
+            raise c.OtterError("bad-request", c.message("body-not-object"), 400)
     if "maxPeers" in body:
         max_peers = body["maxPeers"]
     else:
-        default = c.env("MAX_PEERS_DEFAULT", "2")
-        max_peers = int(default) if default.isdigit() else 2
+        default = c.env("MAX_PEERS_DEFAULT", "")
+        max_peers = int(default) if default.isdigit() else c.DEFAULT_MAX_PEERS
     if not otter_tokens.is_int(max_peers) or not c.MIN_PEERS <= max_peers <= c.MAX_PEERS:
-        raise c.OtterError("bad-request", f"maxPeers must be an integer from {c.MIN_PEERS} to {c.MAX_PEERS}", 400)
+        raise c.OtterError("bad-request", c.message("bad-max-peers", minPeers=c.MIN_PEERS, maxPeers=c.MAX_PEERS), 400)
     ttl = body.get("ttlSeconds", c.DEFAULT_TTL)
     if not otter_tokens.is_int(ttl) or not c.MIN_TTL <= ttl <= c.MAX_TTL:
-        raise c.OtterError("bad-request", f"ttlSeconds must be an integer from {c.MIN_TTL} to {c.MAX_TTL}", 400)
+        raise c.OtterError("bad-request", c.message("bad-ttl", minTTLSeconds=c.MIN_TTL, maxTTLSeconds=c.MAX_TTL), 400)
 
     issued = int(c.now())
     expires = issued + ttl
@@ -67,7 +67,7 @@ def _get(event, record):
     record["roomId"] = room_id
     room = otter_store.get_room(room_id)
     if room is None:
-        raise c.OtterError("not-found", "no such room", 404)
+        raise c.OtterError("not-found", c.message("room-not-found"), 404)
     return otter_http.http_response(200, {"roomId": room_id, "expiresAt": int(room["expiresAt"]),
                                           "maxPeers": int(room["maxPeers"])})
 

@@ -1,12 +1,12 @@
-"""What every Otter cloud handler shares: the rules (DESIGN.md,
-OtterCore.RoomRules), OtterError, the environment, the clock and the one JSON
-log line per request.
+"""What every Otter cloud handler shares: the rules and error sentences
+(Templates/limits.json), OtterError, the environment, the clock and the one
+JSON log line per request.
 
 The handlers' other helpers are split by concern: otter_tokens (room tokens,
 API keys, TURN credentials, ids), otter_store (AWS clients, DynamoDB tables,
 secrets), otter_http (HTTP API responses and credentials), otter_ws (WebSocket
 frames, connections and the management API). Every handler zip contains all of
-them (``otter deploy`` zips the folder as is).
+them, and limits.json (``otter deploy`` zips the folder as is, plus that file).
 Nothing here logs a token, an API key, a secret or SDP.
 """
 
@@ -16,25 +16,47 @@ import os
 import re
 import time
 
-# ---------------------------------------------------------------- rules (DESIGN.md, OtterCore.RoomRules)
+# ---------------------------------------------------------------- rules (Templates/limits.json, DESIGN.md)
 
-ISSUER = "otter"
-AUDIENCE = "otter-room"
-MIN_PEERS, MAX_PEERS = 2, 4
-DEFAULT_TTL = 48 * 3600
-MIN_TTL = 60
-MAX_TTL = 30 * 24 * 3600
-ICE_TTL = 3600
+
+def _read_limits():
+    """Templates/limits.json, the one copy of the limits and error wordings
+    that OtterCore is tested against. ``otter deploy`` packs it beside this
+    module (read through the loader, so importing from the zip works too); in
+    the source tree it is one folder up."""
+    here = os.path.dirname(__file__)
+    try:
+        raw = __loader__.get_data(os.path.join(here, "limits.json"))
+    except OSError:
+        with open(os.path.join(here, os.pardir, "limits.json"), "rb") as f:
+            raw = f.read()
+    return json.loads(raw)
+
+
+LIMITS = _read_limits()
+ISSUER = LIMITS["token"]["issuer"]
+AUDIENCE = LIMITS["token"]["audience"]
+MIN_PEERS, MAX_PEERS = LIMITS["room"]["minPeers"], LIMITS["room"]["maxPeers"]
+DEFAULT_MAX_PEERS = LIMITS["room"]["defaultMaxPeers"]
+DEFAULT_TTL = LIMITS["room"]["defaultTTLSeconds"]
+MIN_TTL = LIMITS["room"]["minTTLSeconds"]
+MAX_TTL = LIMITS["room"]["maxTTLSeconds"]
+ICE_TTL = LIMITS["iceTTLSeconds"]
 # API Gateway WebSocket frames are capped at "32 KB" and a larger frame closes
 # the socket with 1009 before any handler runs
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
 # 32,000 bytes is the stricter reading of "32 KB" (not 32,768), so a frame the
-# handlers accept is one API Gateway accepts too; OtterCore's maxFrameBytes and
-# the web SDK use the same number.
-MAX_FRAME_BYTES = 32_000
-MAX_HTTP_BODY_BYTES = 64 * 1024
+# handlers accept is one API Gateway accepts too.
+MAX_FRAME_BYTES = LIMITS["maxFrameBytes"]
+MAX_HTTP_BODY_BYTES = LIMITS["maxBodyBytes"]
 MAX_TOKEN_CHARS = 4096
 ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def message(key, **values):
+    """The sentence limits.json words the error ``key`` with (the same words
+    ``otter up`` sends); ``values`` fill its {name}s."""
+    return LIMITS["messages"][key].format(**values)
 
 
 class OtterError(Exception):

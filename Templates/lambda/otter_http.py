@@ -50,20 +50,20 @@ def http_body(event):
 def bearer_token(event):
     value = header(event, "authorization")
     if not value:
-        raise common.OtterError("unauthorized", "an Authorization: Bearer <room token> header is required", 401)
+        raise common.OtterError("unauthorized", common.message("bearer-missing"), 401)
     scheme, _, token = value.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise common.OtterError("unauthorized", "an Authorization: Bearer <room token> header is required", 401)
+        raise common.OtterError("unauthorized", common.message("bearer-missing"), 401)
     return token.strip()
 
 
 def require_api_key(event):
     presented = header(event, "x-api-key")
     if not presented:
-        raise common.OtterError("unauthorized", "an x-api-key header is required", 401)
+        raise common.OtterError("unauthorized", common.message("api-key-missing"), 401)
     stored = otter_store.stored_api_key_hash()
     if not stored or not otter_tokens.api_key_matches(presented, stored):
-        raise common.OtterError("unauthorized", "the API key is not valid", 401)
+        raise common.OtterError("unauthorized", common.message("api-key-invalid"), 401)
     return presented
 
 
@@ -71,6 +71,6 @@ def require_room_token(event, room_id):
     """Verifies the Bearer room token and that it names ``room_id``; returns claims."""
     claims = otter_tokens.verify_token(bearer_token(event), otter_store.secret("SIGNING_SECRET_ARN"))
     if not hmac.compare_digest(claims["sub"].encode(), room_id.encode()):
-        raise common.OtterError("forbidden", "the room token is for another room", 403)
+        raise common.OtterError("forbidden", common.message("token-other-room"), 403)
     return claims
 

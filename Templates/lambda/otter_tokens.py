@@ -52,18 +52,19 @@ def verify_token(token, secret, at=None):
     Order: shape, header ``alg`` == HS256 exactly, signature (constant time),
     and only then the claims are decoded: iss, aud, sub, exp (required), maxPeers.
     """
-    bad = common.OtterError("bad-token", "the room token is invalid", 401)
+    bad = common.OtterError("bad-token", common.message("token-invalid"), 401)
+    not_jwt = common.OtterError("bad-token", common.message("token-not-jwt"), 401)
     if not isinstance(token, str) or not token or len(token) > common.MAX_TOKEN_CHARS:
-        raise bad
+        raise not_jwt
     parts = token.split(".")
     if len(parts) != 3:
-        raise bad
+        raise not_jwt
     try:
         header = json.loads(b64url_decode(parts[0]))
     except (ValueError, UnicodeDecodeError):
-        raise bad from None
+        raise not_jwt from None
     if not isinstance(header, dict) or header.get("alg") != "HS256" or "crit" in header:
-        raise common.OtterError("bad-token", "the room token must be signed with HS256", 401)
+        raise common.OtterError("bad-token", common.message("token-not-hs256"), 401)
     try:
         signature = b64url_decode(parts[2])
     except ValueError:
@@ -93,7 +94,7 @@ def verify_token(token, secret, at=None):
     if nbf is not None and (not isinstance(nbf, (int, float)) or nbf > t):
         raise bad
     if t >= exp:
-        raise common.OtterError("token-expired", "the room link has expired; ask for a new one", 401)
+        raise common.OtterError("token-expired", common.message("token-expired"), 401)
     return claims
 
 

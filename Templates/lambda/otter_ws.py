@@ -80,15 +80,15 @@ def parse_frame(event):
     """The client frame as a dict, or OtterError(too-large / bad-message)."""
     raw = frame_bytes(event)
     if len(raw) > common.MAX_FRAME_BYTES:
-        raise common.OtterError("too-large", f"frames are limited to {common.MAX_FRAME_BYTES} bytes")
+        raise common.OtterError("too-large", common.message("frame-too-large", maxFrameBytes=common.MAX_FRAME_BYTES))
     try:
         frame = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise common.OtterError("bad-message", "a frame must be a JSON object") from None
+        raise common.OtterError("bad-message", common.message("frame-not-object")) from None
     if not isinstance(frame, dict):
-        raise common.OtterError("bad-message", "a frame must be a JSON object")
+        raise common.OtterError("bad-message", common.message("frame-not-object"))
     if not isinstance(frame.get("action"), str):
-        raise common.OtterError("bad-message", 'a frame needs a string "action"')
+        raise common.OtterError("bad-message", common.message("frame-without-action"))
     return frame
 
 

@@ -33,7 +33,7 @@ def handler(event, context, record):
         claims = otter_tokens.verify_token(token, otter_store.secret("SIGNING_SECRET_ARN"))
         room = otter_store.get_room(claims["sub"])
         if room is None:
-            raise c.OtterError("not-found", "the room does not exist", 401)
+            raise c.OtterError("not-found", c.message("room-not-found"), 401)
     except c.OtterError as err:
         record.update(status=401, code=err.code)
         raise Exception("Unauthorized") from None  # API Gateway answers 401

@@ -20,7 +20,7 @@ def _authorized(event):
     token = (event.get("queryStringParameters") or {}).get("token")
     claims = otter_tokens.verify_token(token, otter_store.secret("SIGNING_SECRET_ARN"))
     if otter_store.get_room(claims["sub"]) is None:
-        raise c.OtterError("not-found", "the room does not exist", 401)
+        raise c.OtterError("not-found", c.message("room-not-found"), 401)
     return claims["sub"], int(claims["maxPeers"]), int(claims["exp"])
 
 

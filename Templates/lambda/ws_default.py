@@ -10,7 +10,7 @@ def handler(event, context, record):
     try:
         frame = otter_ws.parse_frame(event)
         action = frame["action"]
-        err = c.OtterError("bad-message", f'unknown action "{action[:40]}"')
+        err = c.OtterError("bad-message", c.message("unknown-action", action=action[:40]))
     except c.OtterError as e:
         err = e
     record["code"] = err.code

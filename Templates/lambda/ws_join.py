@@ -69,12 +69,12 @@ def handler(event, context, record):
     record["roomId"] = room_id
     if conn.get("peerId"):
         record["code"] = "bad-message"
-        otter_ws.post(event, me, otter_ws.ws_error("bad-message", "already joined"))
+        otter_ws.post(event, me, otter_ws.ws_error("bad-message", c.message("already-joined")))
         return otter_ws.ws_ok()
     t = c.now()
     if t >= int(conn.get("tokenExp", 0)):
         record["code"] = "token-expired"
-        otter_ws.post(event, me, otter_ws.ws_error("token-expired", "the room link has expired; ask for a new one"))
+        otter_ws.post(event, me, otter_ws.ws_error("token-expired", c.message("token-expired")))
         otter_ws.close_connection(event, me)
         return otter_ws.ws_ok()
 
@@ -94,9 +94,9 @@ def handler(event, context, record):
     if result is None:
         room = otter_store.get_room(room_id, at=t)
         if room is None:
-            code, message = "token-expired", "the room has expired; ask for a new link"
+            code, message = "token-expired", c.message("token-expired")
         else:
-            code, message = "room-full", f"the room is full ({int(room['maxPeers'])} peers)"
+            code, message = "room-full", c.message("room-full", maxPeers=int(room["maxPeers"]))
         record["code"] = code
         otter_ws.post(event, me, otter_ws.ws_error(code, message))
         otter_ws.close_connection(event, me)

@@ -187,7 +187,7 @@ function target(options) {
     relay = relay || link.relay;
   }
   if (!roomId || !token) throw new OtterError("invalid-link", "a room id and token are needed");
-  if (P.isTokenExpired(token)) throw new OtterError("token-expired", "this room link has expired; ask for a new one");
+  if (P.isTokenExpired(token)) throw new OtterError("token-expired", P.MESSAGES["token-expired"]);
   return { config, roomId, token, relay };
 }
 
@@ -460,7 +460,7 @@ export class Call extends EventTarget {
         }
         if (m.type === "error" && !welcomed) {
           if (m.code === "room-full") done(new OtterError("room-full", m.message || "this room is full"));
-          else if (m.code === "token-expired") done(new OtterError("token-expired", m.message || "this room link has expired"));
+          else if (m.code === "token-expired") done(new OtterError("token-expired", m.message || P.MESSAGES["token-expired"]));
           else done(new OtterError("signaling-unavailable", m.message || m.code));
           return;
         }

@@ -6,8 +6,16 @@
  * Largest frame the server accepts: 32,000 bytes, the stricter reading of API
  * Gateway's "32 KB" WebSocket frame quota (a larger frame closes the socket
  * with 1009 in the cloud); `otter up` and the Lambda handlers use the same.
+ * Templates/limits.json is the one copy; Tests/webapp/limits.test.mjs holds
+ * this module's numbers and sentences to it (plain constants here, so the SDK
+ * loads in any browser without a JSON import or a fetch).
  */
 export const MAX_FRAME_BYTES = 32000;
+
+/** The sentences of errors the SDK words itself, as the servers word them. */
+export const MESSAGES = Object.freeze({
+  "token-expired": "the room link has expired; ask for a new one",
+});
 
 /** Server error codes the protocol defines. */
 export const SERVER_ERROR_CODES = Object.freeze([

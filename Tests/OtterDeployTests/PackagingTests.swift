@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZIPFoundation
 @testable import OtterDeploy
+import OtterStacks
 
 @Suite struct PackagingTests {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -41,6 +42,23 @@ import ZIPFoundation
         var extracted = Data()
         _ = try archive.extract(archive["h.py"]!) { extracted.append($0) }
         #expect(String(decoding: extracted, as: UTF8.self).contains("return 2"))
+    }
+
+    /// otter_common reads limits.json beside itself, so the zip `otter deploy`
+    /// uploads holds Templates/limits.json at its root, byte for byte.
+    @Test func theZipCarriesTheLimitsFile() throws {
+        let request = DeployRequest(stack: OtterStackOptions(), yes: true, interactive: false, dataDirectory: "/tmp",
+                                    lambdaDirectory: Self.lambda, webAppDirectory: Self.webapp)
+        #expect(request.limitsFile == Self.repo.appendingPathComponent("Templates/limits.json").path)
+        let package = try HandlerPackage.build(directory: Self.lambda, shared: [request.limitsFile])
+        #expect(package.files.contains("limits.json") && package.files.contains("otter_common.py"))
+        let archive = try Archive(data: Data(package.bytes), accessMode: .read)
+        var extracted = Data()
+        _ = try archive.extract(try #require(archive["limits.json"])) { extracted.append($0) }
+        #expect(extracted == (try Data(contentsOf: URL(fileURLWithPath: request.limitsFile))))
+        #expect(throws: DeployError.self) {
+            try HandlerPackage.build(directory: Self.lambda, shared: [Self.repo.appendingPathComponent("Templates/nope.json").path])
+        }
     }
 
     @Test func aFolderWithoutHandlersIsAClearError() throws {

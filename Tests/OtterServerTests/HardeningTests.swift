@@ -10,20 +10,23 @@ import Testing
 /// against the router, the duplicate-key scan, and the WebSocket rules on NIO's
 /// `EmbeddedChannel`. Tests/server/test_hardening.py probes a live `otter up`.
 struct HardeningTests {
-    /// Every route the router serves is in the 405 table with its method, so
-    /// the table cannot drift from the routes.
-    @Test func methodNotAllowedTableMatchesTheRouter() async throws {
+    /// The 405 answer's `Allow` comes from openapi.json: for every path the
+    /// router serves it is exactly the router's methods for that path, so the
+    /// document and the router cannot drift apart without this failing.
+    @Test func methodNotAllowedAllowsExactlyTheRoutersMethods() async throws {
         let store = try StateStore()
         let (secrets, _) = try store.bootstrap()
         let state = try await ServerState(config: ServerConfiguration(), store: store, secrets: secrets)
         let served = buildRouter(state).routes.filter { $0.method != .options }
         #expect(!served.isEmpty)
-        for route in served {
-            let allowed = try #require(MethodNotAllowedMiddleware<OtterRequestContext>.allowed(path: route.path.description),
-                                       "\(route.path) is not in the 405 table")
-            #expect(allowed.components(separatedBy: ", ").contains(route.method.rawValue), "\(route.method) \(route.path)")
+        let byPath = Dictionary(grouping: served, by: { $0.path.description })
+        for (path, routes) in byPath {
+            let allowed = try #require(MethodNotAllowedMiddleware<OtterRequestContext>.allowed(path: path),
+                                       "\(path) is not in openapi.json")
+            #expect(allowed == routes.map(\.method.rawValue).sorted().joined(separator: ", "), "\(path)")
         }
-        #expect(MethodNotAllowedMiddleware<OtterRequestContext>.routes.count == Set(served.map { $0.path.description }).count)
+        #expect(OpenAPIDocument.methodsByPath.count == byPath.count)
+        #expect(MethodNotAllowedMiddleware<OtterRequestContext>.allowed(path: "/rooms/abc/ice-servers") == "GET")
         #expect(MethodNotAllowedMiddleware<OtterRequestContext>.allowed(path: "/rooms/abc/ice-servers/x") == nil)
     }
 

@@ -167,12 +167,13 @@ def test_deploy_redeploy_update_destroy(moto, tmp_path):
     dist = aws(moto, "cloudfront").get_distribution(Id=outputs["DistributionId"])["Distribution"]
     assert outputs["WebAppUrl"] == f"https://{dist['DomainName']}"
 
-    # the handler zip: content-addressed, holds the handlers
+    # the handler zip: content-addressed, holds the handlers and the limits they read
     zip_key = params["HandlersKey"]
     body = s3.get_object(Bucket=params["ArtifactsBucket"], Key=zip_key)["Body"].read()
     assert zip_key == f"handlers/{hashlib.sha256(body).hexdigest()[:16]}.zip"
     names = zipfile.ZipFile(io.BytesIO(body)).namelist()
     assert "otter_common.py" in names and "http_rooms.py" in names and "README.md" not in names
+    assert zipfile.ZipFile(io.BytesIO(body)).read("limits.json") == (ROOT / "Templates" / "limits.json").read_bytes()
 
     # the web app and its config.js
     site = outputs["SiteBucket"]

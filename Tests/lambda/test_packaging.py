@@ -1,6 +1,6 @@
-"""`otter deploy` zips Templates/lambda as it is: every handler must import
-from that zip with nothing but the standard library and boto3, and expose
-handler(event, context)."""
+"""`otter deploy` zips Templates/lambda as it is, plus Templates/limits.json
+(HandlerPackage): every handler must import from that zip with nothing but the
+standard library and boto3, and expose handler(event, context)."""
 
 import subprocess
 import sys
@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "Templates" / "lambda"
+LIMITS = LAMBDA_DIR.parent / "limits.json"
 HANDLERS = ["ws_authorizer", "ws_connect", "ws_disconnect", "ws_join", "ws_signal", "ws_ping", "ws_default",
             "http_rooms", "http_ice", "http_keys", "http_health"]
 # the shared modules every zip holds next to the handlers
@@ -25,6 +26,18 @@ def test_every_handler_imports_from_the_zip(tmp_path):
         for f in sorted(LAMBDA_DIR.iterdir()):
             if f.is_file() and f.suffix != ".pyc":
                 z.write(f, f.name)
+        z.write(LIMITS, LIMITS.name)
+    code = (
+        "import json, sys, importlib\n"
+        f"sys.path.insert(0, {str(zpath)!r})\n"
+        "import otter_common\n"
+        # the limits come from the zip's copy, not from the source tree
+        f"assert otter_common.LIMITS == json.loads(open({str(LIMITS)!r}).read())\n"
+        "assert otter_common.__file__.startswith(sys.path[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1"})
+    assert out.returncode == 0, out.stdout + out.stderr
     code = (
         "import sys, importlib\n"
         f"sys.path.insert(0, {str(zpath)!r})\n"

@@ -389,15 +389,12 @@ def test_websocket_authorizers_are_request_authorizers(stack):
 def test_handlers_frame_limit_fits_api_gateway_websocket_frames():
     """API Gateway WebSocket APIs: frames are at most 32 KB (a larger frame
     closes the socket with 1009) and messages at most 128 KB. The handlers'
-    own limit (Templates/lambda/otter_common.py MAX_FRAME_BYTES), which
-    answers `too-large`, must not promise more than API Gateway delivers.
-    KB read as 1024 bytes, as API Gateway's quota table uses it.
+    own limit (Templates/limits.json maxFrameBytes, which otter_common
+    reads), which answers `too-large`, must not promise more than API Gateway
+    delivers. KB read as 1024 bytes, as API Gateway's quota table uses it.
     https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table"""
-    tree = ast.parse((LAMBDA_DIR / "otter_common.py").read_text())
-    [value] = [node.value for node in tree.body if isinstance(node, ast.Assign)
-               and any(getattr(t, "id", None) == "MAX_FRAME_BYTES" for t in node.targets)]
-    limit = eval(compile(ast.Expression(value), "MAX_FRAME_BYTES", "eval"), {"__builtins__": {}})
-    assert 0 < limit <= 32 * 1024, f"otter_common.MAX_FRAME_BYTES = {limit}, API Gateway frames are at most 32 KB"
+    limit = json.loads((LAMBDA_DIR.parent / "limits.json").read_text())["maxFrameBytes"]
+    assert 0 < limit <= 32 * 1024, f"limits.json maxFrameBytes = {limit}, API Gateway frames are at most 32 KB"
     assert limit <= 128 * 1024
 
 

@@ -5,26 +5,13 @@ import Hummingbird
 /// (`DELETE /rooms`); RFC 9110 §15.5.6 wants 405 with `Allow`, which also
 /// tells a client its mistake is the method, not the URL.
 struct MethodNotAllowedMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// Every API path and the methods registered for it (OPTIONS answers only CORS preflights, so it is not listed).
-    static var routes: [(segments: [Substring], methods: String)] {
-        [
-            ("/rooms", "POST"),
-            ("/rooms/:roomId", "GET"),
-            ("/rooms/:roomId/ice-servers", "GET"),
-            ("/keys/rotate", "POST"),
-            ("/healthz", "GET"),
-            ("/metrics", "GET"),
-            ("/openapi.json", "GET"),
-            ("/config.js", "GET"),
-            (SignalingRoute.path, "GET"),
-        ].map { ($0.0.split(separator: "/"), $0.1) }
-    }
-
+    /// The methods openapi.json documents for `path` (OPTIONS answers only CORS
+    /// preflights, so it is not documented), or nil for a path it does not know.
     static func allowed(path: String) -> String? {
         let parts = path.split(separator: "/")
-        return routes.first { route in
+        return OpenAPIDocument.methodsByPath.first { route in
             route.segments.count == parts.count
-                && zip(route.segments, parts).allSatisfy { $0.hasPrefix(":") || $0 == $1 }
+                && zip(route.segments, parts).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }?.methods
     }
 

@@ -23,11 +23,11 @@ struct RequestAuth: Sendable {
     func requireAPIKey(_ request: Request) throws {
         guard let presented = request.headers[HTTPField.Name("x-api-key")!], !presented.isEmpty else {
             metrics.authFailures.increment()
-            throw APIError(.unauthorized, "unauthorized", "send your API key in the x-api-key header")
+            throw APIError(.unauthorized, "unauthorized", ErrorWording.apiKeyMissing)
         }
         guard let hash = try store.apiKeyHash(), APIKey.matches(presented, storedHash: hash) else {
             metrics.authFailures.increment()
-            throw APIError(.unauthorized, "unauthorized", "the API key is not valid (was it rotated?)")
+            throw APIError(.unauthorized, "unauthorized", ErrorWording.apiKeyInvalid)
         }
     }
 
@@ -35,7 +35,7 @@ struct RequestAuth: Sendable {
     func requireRoomToken(_ request: Request, roomID: String) async throws -> (RoomClaims, StoredRoom) {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             metrics.authFailures.increment()
-            throw APIError(.unauthorized, "unauthorized", "send the room token as Authorization: Bearer <token>")
+            throw APIError(.unauthorized, "unauthorized", ErrorWording.bearerMissing)
         }
         return try await verifyRoomToken(String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), roomID: roomID)
     }
@@ -51,10 +51,10 @@ struct RequestAuth: Sendable {
             throw APIError(e)
         }
         if let roomID, claims.roomID != roomID {
-            throw APIError(.forbidden, "forbidden", "this token is for another room")
+            throw APIError(.forbidden, "forbidden", ErrorWording.tokenOtherRoom)
         }
         guard let room = try store.room(id: claims.roomID), room.expiresAt > Int(Date().timeIntervalSince1970) else {
-            throw APIError(.notFound, "not-found", "the room does not exist or has expired")
+            throw APIError(.notFound, "not-found", ErrorWording.roomNotFound)
         }
         return (claims, room)
     }

@@ -33,14 +33,14 @@ struct RoomRoutes: Sendable {
         var maxPeers = RoomRules.defaultMaxPeers
         if let v = body["maxPeers"] {
             guard let n = v.intValue, RoomRules.peerRange.contains(n) else {
-                throw APIError(.badRequest, "bad-request", "maxPeers must be an integer from \(RoomRules.peerRange.lowerBound) to \(RoomRules.peerRange.upperBound)")
+                throw APIError(.badRequest, "bad-request", ErrorWording.badMaxPeers(RoomRules.peerRange))
             }
             maxPeers = n
         }
         var ttl = RoomRules.defaultTTL
         if let v = body["ttlSeconds"] {
             guard let n = v.intValue, Double(n) >= RoomRules.minTTL, Double(n) <= RoomRules.maxTTL else {
-                throw APIError(.badRequest, "bad-request", "ttlSeconds must be an integer from \(Int(RoomRules.minTTL)) to \(Int(RoomRules.maxTTL))")
+                throw APIError(.badRequest, "bad-request", ErrorWording.badTTL(Int(RoomRules.minTTL)...Int(RoomRules.maxTTL)))
             }
             ttl = TimeInterval(n)
         }

@@ -202,7 +202,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             reply(.pong, context: context)
         case .join:
             guard peerID == nil, let peer else {
-                reply(.error(code: .badMessage, message: "already joined"), context: context)
+                reply(.error(code: .badMessage, message: ErrorWording.alreadyJoined), context: context)
                 return
             }
             let allocator = context.channel.allocator
@@ -212,16 +212,16 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
                 leavePending()
                 reply(.welcome(peerID: id, peers: peers, iceServers: nil), context: context)
             case .full:
-                reply(.error(code: .roomFull, message: "this room already has \(maxPeers) people"), context: context)
+                reply(.error(code: .roomFull, message: ErrorWording.roomFull(maxPeers)), context: context)
                 close(context: context, code: .normalClosure, reason: "")
             }
         case .signal(let to, let data):
             guard let from = peerID else {
-                reply(.error(code: .badMessage, message: "join before sending signals"), context: context)
+                reply(.error(code: .badMessage, message: ErrorWording.signalBeforeJoin), context: context)
                 return
             }
             guard let target = hub.target(roomID: roomID, from: from, to: to) else {
-                reply(.error(code: .unknownPeer, message: "no peer \(to.prefix(40)) in this room"), context: context)
+                reply(.error(code: .unknownPeer, message: ErrorWording.unknownPeer(to.prefix(40))), context: context)
                 return
             }
             let frame = Self.encode(.signal(from: from, data: data), context.channel.allocator)
