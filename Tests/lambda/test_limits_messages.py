@@ -29,4 +29,3 @@ def test_every_sentence_is_sent_and_every_call_fills_its_sentence():
         assert key in MESSAGES, f"{module}: no message {key!r} in limits.json"
         assert names == set(re.findall(r"\{(\w+)\}", MESSAGES[key])), (module, key, names)
     assert {key for _, key, _ in calls} == set(MESSAGES), "limits.json has sentences no handler sends"
-
