@@ -998,6 +998,16 @@ class _UpdateFailed(Exception):
         self.rollback = rollback
 
 
+UNMODELLED = "moto-server has no CloudFormation model for {type}: add one to Tests/support/moto_cfn_models.py"
+
+
+def _require_model(parsing, resource_type):
+    """Raises for a type moto would skip. WaitCondition(Handle) are skipped by
+    moto on purpose (they have no resource to create) and stay allowed."""
+    if parsing.resource_class_from_type(resource_type) is None and resource_type not in parsing.NULL_MODELS:
+        raise ValueError(UNMODELLED.format(type=resource_type))
+
+
 def _rollback_create(stack, exc):
     """After a failed creation: ROLLBACK_IN_PROGRESS, the created resources deleted
     (newest first), the failed ones' DELETE_COMPLETE, then ROLLBACK_COMPLETE (or
@@ -1059,8 +1069,12 @@ def fix_stack_events():
 
     StackStatusReason is set with the stack's status. Not done: OnFailure /
     DisableRollback (moto ignores them; a failure always rolls back), Custom::
-    resources still complete before their Lambda answers, resource types moto does
-    not model are still skipped without events."""
+    resources still complete before their Lambda answers.
+
+    A resource type with no model (neither moto's nor one above) fails its
+    resource with CREATE_FAILED naming the type, where moto would skip it and drop
+    every Ref to it: a deploy test then fails instead of passing against a stack
+    that is missing a resource."""
     import weakref
     from moto.cloudformation import models, parsing
 
@@ -1087,10 +1101,9 @@ def fix_stack_events():
         if condition and not resources_map.lazy_condition_map[condition]:
             return None
         resource_type = resource_json["Type"]
-        if parsing.resource_class_from_type(resource_type) is None:
-            return None  # moto skips types it has no model for (no events)
         stack = _stack_for(resources_map)
         try:
+            _require_model(parsing, resource_type)
             parsed = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
             if not parsed:
                 return None
