@@ -1,118 +1,133 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import OtterCore
 @testable import OtterRelay
 
-/// A blocking TCP TURN client on 127.0.0.1 with a receive timeout (no test
-/// can hang) and, optionally, a small receive buffer, so a test can make the
-/// server's socket buffer fill up by not reading.
-final class TCPTURNClient {
-    let fd: Int32
-    var username: String
-    var password: String
-    var realm: String?
-    var nonce: String?
+/// One frame from the server: a STUN message or ChannelData (padding dropped).
+enum TURNFrame: Equatable {
+    case stun([UInt8])
+    case channelData(channel: UInt16, payload: [UInt8])
+}
+
+/// How the test client reaches the server: one frame per datagram over UDP,
+/// or frames cut from a TCP byte stream.
+protocol TURNTestTransport: AnyObject {
+    /// Over TCP, ChannelData is padded to a multiple of 4 (RFC 8656 section 12.5).
+    static var padsChannelData: Bool { get }
+    func send(_ bytes: [UInt8])
+    /// The next frame, or nil on timeout (or EOF).
+    func nextFrame() -> TURNFrame?
+}
+
+final class UDPTransport: TURNTestTransport {
+    static let padsChannelData = false
+    let socket = UDPSocket()
+    let serverPort: UInt16
+
+    init(serverPort: Int) { self.serverPort = UInt16(serverPort) }
+
+    func send(_ bytes: [UInt8]) { socket.send(bytes, to: serverPort) }
+
+    func nextFrame() -> TURNFrame? {
+        guard let (d, _) = socket.receive() else { return nil }
+        if d.count >= 4, d[0] & 0xC0 == 0x40 {
+            let length = min(Int(d[2]) << 8 | Int(d[3]), d.count - 4)
+            return .channelData(channel: UInt16(d[0]) << 8 | UInt16(d[1]), payload: Array(d[4..<4 + length]))
+        }
+        return .stun(d)
+    }
+}
+
+final class TCPTransport: TURNTestTransport {
+    static let padsChannelData = true
+    let stream: TCPStream
     /// Bytes read but not yet cut into frames.
     private var inbox: [UInt8] = []
-    /// Frames `exchange` skipped while waiting for a response.
-    var skippedFrames: [Frame] = []
 
-    init(serverPort: Int, username: String, password: String, receiveBuffer: Int? = nil, timeoutMillis: Int = 2000) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        precondition(fd >= 0)
-        self.fd = fd
-        self.username = username
-        self.password = password
-        if var size = receiveBuffer.map(Int32.init) {
-            // Before connect, so the advertised window stays small.
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        addr.sin_port = UInt16(serverPort).bigEndian
-        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        precondition(r == 0, "connect: errno \(errno)")
+    init(serverPort: Int, receiveBuffer: Int?) {
+        stream = TCPStream(port: serverPort, receiveBuffer: receiveBuffer)
     }
 
-    deinit { close() }
+    func send(_ bytes: [UInt8]) { stream.send(bytes) }
 
-    private var closed = false
-    func close() {
-        guard !closed else { return }
-        closed = true
-        _ = Glibc.close(fd)
-    }
-
-    var key: [UInt8] { STUNIntegrity.longTermKey(username: username, realm: realm ?? "", password: password) }
-
-    func send(_ bytes: [UInt8]) {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            precondition(n > 0, "send: errno \(errno)")
-            off += n
-        }
-    }
-
-    enum Frame: Equatable {
-        case stun([UInt8])
-        case channelData(channel: UInt16, payload: [UInt8])
-    }
-
-    /// The next whole frame (ChannelData padding skipped), or nil on timeout or EOF.
-    func nextFrame() -> Frame? {
+    func nextFrame() -> TURNFrame? {
         while true {
             if inbox.count >= 4 {
                 let length = Int(inbox[2]) << 8 | Int(inbox[3])
                 if inbox[0] & 0xC0 == 0x40 {
                     let total = ChannelData.streamFrameLength(payloadLength: length)
                     if inbox.count >= total {
-                        let f = Frame.channelData(channel: UInt16(inbox[0]) << 8 | UInt16(inbox[1]), payload: Array(inbox[4..<4 + length]))
+                        let f = TURNFrame.channelData(channel: UInt16(inbox[0]) << 8 | UInt16(inbox[1]), payload: Array(inbox[4..<4 + length]))
                         inbox.removeFirst(total)
                         return f
                     }
                 } else if inbox.count >= 20 + length {
-                    let f = Frame.stun(Array(inbox[0..<20 + length]))
+                    let f = TURNFrame.stun(Array(inbox[0..<20 + length]))
                     inbox.removeFirst(20 + length)
                     return f
                 }
             }
-            var buf = [UInt8](repeating: 0, count: 65536)
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { return nil }
-            inbox += buf[0..<n]
+            guard let bytes = stream.receive() else { return nil }
+            inbox += bytes
         }
     }
+}
 
-    /// True once the server closed the connection (EOF) within the timeout.
-    func readsEOF() -> Bool {
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n == 0 { return true }
-            if n < 0 { return errno == ECONNRESET }
-        }
+/// The tests' one TURN client, written against the codec, for driving the
+/// server through exact scenarios the real clients cannot produce; over UDP
+/// (`TURNTestClient`) or TCP (`TCPTURNClient`).
+final class STUNTestClient<Transport: TURNTestTransport> {
+    typealias Frame = TURNFrame
+    let transport: Transport
+    var username: String
+    var password: String
+    var realm: String?
+    var nonce: String?
+    var useSHA256 = false
+    /// Frames `exchange` skipped while waiting for a response.
+    var skippedFrames: [Frame] = []
+
+    init(transport: Transport, username: String, password: String) {
+        self.transport = transport
+        self.username = username
+        self.password = password
     }
 
-    func build(_ method: STUNMethod, _ body: (inout STUNMessageBuilder) -> Void = { _ in }) -> [UInt8] {
-        var b = STUNMessageBuilder(method: method, messageClass: .request, transactionID: .random())
+    var key: [UInt8] { STUNIntegrity.longTermKey(username: username, realm: realm ?? "", password: password) }
+
+    func send(_ bytes: [UInt8]) { transport.send(bytes) }
+
+    func nextFrame() -> Frame? { transport.nextFrame() }
+
+    func build(_ method: STUNMethod, tid: TransactionID = .random(), auth: Bool = true,
+               _ body: (inout STUNMessageBuilder) -> Void = { _ in }) -> [UInt8] {
+        var b = STUNMessageBuilder(method: method, messageClass: .request, transactionID: tid)
         body(&b)
-        if let realm, let nonce {
+        if auth, let realm, let nonce {
             b.append(.username, string: username)
             b.append(.realm, string: realm)
             b.append(.nonce, string: nonce)
-            b.appendMessageIntegrity(key: key)
+            if useSHA256 { b.appendMessageIntegritySHA256(key: key) } else { b.appendMessageIntegrity(key: key) }
         }
         return Array(b.finish().readableBytesView)
     }
 
-    /// Sends a request and returns its response, skipping ChannelData and
-    /// indications; on 401/438 takes REALM and NONCE and tries once more.
+    /// Sends and waits for the response with the same transaction id, keeping
+    /// the frames in between (ChannelData, indications) in `skippedFrames`.
+    func exchange(_ bytes: [UInt8]) -> STUNMessage? {
+        let tid = Array(bytes[8..<20])
+        send(bytes)
+        for _ in 0..<10_000 {
+            guard let f = nextFrame() else { return nil }
+            if case .stun(let reply) = f, reply.count >= 20, Array(reply[8..<20]) == tid,
+               let m = try? STUNMessage(parsing: ByteBuffer(bytes: reply)) {
+                return m
+            }
+            skippedFrames.append(f)
+        }
+        return nil
+    }
+
+    /// Sends a request; on 401/438 takes REALM and NONCE and tries once more.
     func request(_ method: STUNMethod, _ body: @escaping (inout STUNMessageBuilder) -> Void = { _ in }) -> STUNMessage? {
         guard let first = exchange(build(method, body)) else { return nil }
         if first.messageClass == .errorResponse, let code = first.errorCode?.code, code == 401 || code == 438,
@@ -124,20 +139,16 @@ final class TCPTURNClient {
         return first
     }
 
-    func exchange(_ bytes: [UInt8]) -> STUNMessage? {
-        let tid = Array(bytes[8..<20])
-        send(bytes)
-        while let f = nextFrame() {
-            if case .stun(let reply) = f, Array(reply[8..<20]) == tid {
-                return try? STUNMessage(parsing: ByteBuffer(bytes: reply))
-            }
-            skippedFrames.append(f)
+    func allocate(_ extra: @escaping (inout STUNMessageBuilder) -> Void = { _ in }) -> STUNMessage? {
+        request(.allocate) { b in
+            b.append(.requestedTransport, uint32: 17 << 24)
+            extra(&b)
         }
-        return nil
     }
 
-    func allocate() -> STUNMessage? {
-        request(.allocate) { $0.append(.requestedTransport, uint32: 17 << 24) }
+    func createPermission(_ ip: String, port: UInt16 = 9) -> STUNMessage? {
+        let peer = STUNAddress(ip: IPRange.parseIP(ip)!, port: port)
+        return request(.createPermission) { b in b.append(.xorPeerAddress, address: peer, xor: true) }
     }
 
     func channelBind(_ number: UInt16, to peer: STUNAddress) -> STUNMessage? {
@@ -149,12 +160,37 @@ final class TCPTURNClient {
 
     func sendChannelData(_ number: UInt16, _ payload: [UInt8]) {
         var cd = ByteBuffer()
-        ChannelData.write(channel: number, payload: ByteBuffer(bytes: payload), padded: true, into: &cd)
+        ChannelData.write(channel: number, payload: ByteBuffer(bytes: payload), padded: Transport.padsChannelData, into: &cd)
         send(Array(cd.readableBytesView))
     }
+}
+
+typealias TURNTestClient = STUNTestClient<UDPTransport>
+typealias TCPTURNClient = STUNTestClient<TCPTransport>
+
+extension STUNTestClient where Transport == UDPTransport {
+    convenience init(serverPort: Int, username: String, password: String) {
+        self.init(transport: UDPTransport(serverPort: serverPort), username: username, password: password)
+    }
+
+    /// The client's own socket, for datagrams a test sends or reads itself.
+    var sock: UDPSocket { transport.socket }
+}
+
+extension STUNTestClient where Transport == TCPTransport {
+    convenience init(serverPort: Int, username: String, password: String, receiveBuffer: Int? = nil) {
+        self.init(transport: TCPTransport(serverPort: serverPort, receiveBuffer: receiveBuffer), username: username, password: password)
+    }
+
+    func close() { transport.stream.close() }
 }
 
 func restTCPClient(_ port: Int, receiveBuffer: Int? = nil) -> TCPTURNClient {
     let creds = TurnCredentials.make(secret: testSecret, user: "alice", ttl: 3600)
     return TCPTURNClient(serverPort: port, username: creds.username, password: creds.credential, receiveBuffer: receiveBuffer)
+}
+
+extension STUNMessage {
+    var code: UInt16? { errorCode?.code }
+    var isSuccess: Bool { messageClass == .successResponse }
 }

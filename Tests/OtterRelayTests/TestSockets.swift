@@ -1,8 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import NIOCore
-@testable import OtterRelay
 
 /// A blocking UDP socket on 127.0.0.1 with a receive timeout, so no test can hang.
 final class UDPSocket {
@@ -55,77 +53,52 @@ final class UDPSocket {
     }
 }
 
-/// A minimal TURN client over UDP, written against the codec, for driving
-/// the server through exact scenarios the real clients cannot produce.
-final class TURNTestClient {
-    let sock = UDPSocket()
-    let serverPort: UInt16
-    var username: String
-    var password: String
-    var realm: String?
-    var nonce: String?
-    var useSHA256 = false
+/// A blocking TCP connection to 127.0.0.1 with a receive timeout (no test can
+/// hang) and, optionally, a small receive buffer, so a test can make the
+/// server's socket buffer fill up by not reading.
+final class TCPStream {
+    let fd: Int32
+    private var closed = false
 
-    init(serverPort: Int, username: String, password: String) {
-        self.serverPort = UInt16(serverPort)
-        self.username = username
-        self.password = password
-    }
-
-    var key: [UInt8] { STUNIntegrity.longTermKey(username: username, realm: realm ?? "", password: password) }
-
-    func build(_ method: STUNMethod, tid: TransactionID = .random(), auth: Bool = true,
-               _ body: (inout STUNMessageBuilder) -> Void = { _ in }) -> [UInt8] {
-        var b = STUNMessageBuilder(method: method, messageClass: .request, transactionID: tid)
-        body(&b)
-        if auth, let realm, let nonce {
-            b.append(.username, string: username)
-            b.append(.realm, string: realm)
-            b.append(.nonce, string: nonce)
-            if useSHA256 { b.appendMessageIntegritySHA256(key: key) } else { b.appendMessageIntegrity(key: key) }
+    init(port: Int, receiveBuffer: Int? = nil, timeoutMillis: Int = 2000) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        precondition(fd >= 0)
+        self.fd = fd
+        if var size = receiveBuffer.map(Int32.init) {
+            // Before connect, so the advertised window stays small.
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-        return Array(b.finish().readableBytesView)
+        var tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: (timeoutMillis % 1000) * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        addr.sin_port = UInt16(port).bigEndian
+        let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        precondition(r == 0, "connect: errno \(errno)")
     }
 
-    /// Sends and waits for the response with the same transaction id.
-    func exchange(_ bytes: [UInt8]) -> STUNMessage? {
-        let tid = Array(bytes[8..<20])
-        sock.send(bytes, to: serverPort)
-        for _ in 0..<20 {
-            guard let (reply, _) = sock.receive() else { return nil }
-            if reply.count >= 20, Array(reply[8..<20]) == tid, let m = try? STUNMessage(parsing: ByteBuffer(bytes: reply)) {
-                return m
-            }
-        }
-        return nil
+    deinit { close() }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = Glibc.close(fd)
     }
 
-    /// Sends a request; on 401/438 takes REALM and NONCE and tries once more.
-    func request(_ method: STUNMethod, _ body: @escaping (inout STUNMessageBuilder) -> Void = { _ in }) -> STUNMessage? {
-        guard let first = exchange(build(method, body)) else { return nil }
-        if first.messageClass == .errorResponse, let code = first.errorCode?.code, code == 401 || code == 438,
-           let r = first.string(.realm), let n = first.string(.nonce), realm != r || nonce != n {
-            realm = r
-            nonce = n
-            return exchange(build(method, body))
-        }
-        return first
-    }
-
-    func allocate(_ extra: @escaping (inout STUNMessageBuilder) -> Void = { _ in }) -> STUNMessage? {
-        request(.allocate) { b in
-            b.append(.requestedTransport, uint32: 17 << 24)
-            extra(&b)
+    func send(_ bytes: [UInt8]) {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            precondition(n > 0, "send: errno \(errno)")
+            off += n
         }
     }
 
-    func createPermission(_ ip: String, port: UInt16 = 9) -> STUNMessage? {
-        let peer = STUNAddress(ip: IPRange.parseIP(ip)!, port: port)
-        return request(.createPermission) { b in b.append(.xorPeerAddress, address: peer, xor: true) }
+    /// The bytes of one read, or nil on timeout or EOF.
+    func receive() -> [UInt8]? {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        return n > 0 ? Array(buf[0..<n]) : nil
     }
-}
-
-extension STUNMessage {
-    var code: UInt16? { errorCode?.code }
-    var isSuccess: Bool { messageClass == .successResponse }
 }
