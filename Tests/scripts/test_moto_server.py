@@ -15,6 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
 from moto_signed import MotoServer  # noqa: E402  (Scripts/moto-server, signature checking on)
+from otter_testing import otter_binary  # noqa: E402
 
 TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
@@ -468,7 +469,7 @@ def test_an_unmodelled_resource_type_added_by_an_update_fails_the_update(server)
 
 # ------------------------------------------------------------------ the Otter stack through change sets
 
-OTTER = ROOT / ".build" / "debug" / "otter"
+OTTER = Path(otter_binary())
 
 
 @pytest.fixture(scope="module")
