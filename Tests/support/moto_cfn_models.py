@@ -48,18 +48,27 @@ def _tags_dict(tags):
 
 
 class _Model:
-    """Shared behaviour; every model below also lists CloudFormationModel as a
-    direct base, because moto finds models with CloudFormationModel.__subclasses__()."""
+    """The skeleton every model shares. A model names its CloudFormation TYPE and
+    the GetAtt attributes it answers (ATTRS), and implements `create` (makes the
+    resource in moto's backend; returns its physical id and attribute values) and
+    `remove`. Every model also lists CloudFormationModel as a direct base, because
+    moto finds models with CloudFormationModel.__subclasses__()."""
 
-    @staticmethod
-    def cloudformation_name_type():
-        return ""
+    TYPE = ""
+    ATTRS: tuple = ()
+    NAME_PROPERTY = ""  # the property that names the resource, if CloudFormation generates a name otherwise
+
+    @classmethod
+    def cloudformation_type(cls):
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls):
+        return cls.NAME_PROPERTY
 
     @classmethod
     def has_cfn_attr(cls, attr):
         return attr in cls.ATTRS
-
-    ATTRS: tuple = ()
 
     def is_created(self):
         return True
@@ -69,6 +78,19 @@ class _Model:
         if attr not in self.ATTRS:
             raise UnformattedGetAttTemplateException()
         return self.attrs[attr]
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        m = cls()
+        m.physical_id, m.attrs = m.create(_props(cloudformation_json), resource_name, account_id, region_name, **kwargs)
+        return m
+
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
+        raise NotImplementedError
+
+    @property
+    def physical_resource_id(self):
+        return self.physical_id
 
     @classmethod
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
@@ -87,6 +109,12 @@ class _Model:
                 return
 
     def delete(self, account_id, region_name):
+        try:
+            self.remove(account_id, region_name)
+        except Exception:
+            pass  # already gone from the backend: deleted, as far as the stack is concerned
+
+    def remove(self, account_id, region_name):
         pass
 
 
@@ -97,17 +125,21 @@ def _apigw(account_id, region_name):
     return apigatewayv2_backends[account_id][region_name]
 
 
+def _camel(value):
+    """CloudFormation's PascalCase keys -> the API's camelCase (CorsConfiguration etc.)."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
 class ApiV2(_Model, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
+    TYPE = "AWS::ApiGatewayV2::Api"
     ATTRS = ("ApiEndpoint", "ApiId")
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Api"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         api = _apigw(account_id, region_name).create_api(
             api_key_selection_expression=p.get("ApiKeySelectionExpression"),
             cors_configuration=_camel(p.get("CorsConfiguration")),
@@ -120,47 +152,34 @@ class ApiV2(_Model, CloudFormationModel):
             tags=_tags_dict(p.get("Tags")),
             version=p.get("Version"),
         )
-        m = cls()
-        m.api = api
         endpoint = api.api_endpoint
         if p.get("ProtocolType") == "WEBSOCKET" and endpoint.startswith("https://"):
             endpoint = "wss://" + endpoint[len("https://"):]  # AWS gives wss:// for WebSocket APIs
-        m.attrs = {"ApiEndpoint": endpoint, "ApiId": api.api_id}
-        return m
+        return api.api_id, {"ApiEndpoint": endpoint, "ApiId": api.api_id}
 
-    @property
-    def physical_resource_id(self):
-        return self.api.api_id
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).delete_api(self.api.api_id)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _apigw(account_id, region_name).delete_api(self.physical_id)
 
 
-def _camel(value):
-    """CloudFormation's PascalCase keys -> the API's camelCase (CorsConfiguration etc.)."""
-    if isinstance(value, dict):
-        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
+class _ApiChild(_Model):
+    """A resource that belongs to an API (ApiId): route, integration, authorizer, stage, deployment."""
+
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
+        self.api_id = p["ApiId"]
+        return self.create_in(_apigw(account_id, region_name), p, resource_name)
+
+    def remove(self, account_id, region_name):
+        self.remove_from(_apigw(account_id, region_name))
 
 
-class RouteV2(_Model, CloudFormationModel):
+class RouteV2(_ApiChild, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
+    TYPE = "AWS::ApiGatewayV2::Route"
     ATTRS = ("RouteId",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Route"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create_in(self, backend, p, resource_name):
         req = p.get("RequestParameters")
-        route = _apigw(account_id, region_name).create_route(
+        route = backend.create_route(
             api_id=p["ApiId"],
             api_key_required=bool(p.get("ApiKeyRequired", False)),
             authorization_scopes=p.get("AuthorizationScopes"),
@@ -174,34 +193,19 @@ class RouteV2(_Model, CloudFormationModel):
             route_response_selection_expression=p.get("RouteResponseSelectionExpression"),
             target=p.get("Target"),
         )
-        m = cls()
-        m.api_id, m.route = p["ApiId"], route
-        m.attrs = {"RouteId": route.route_id}
-        return m
+        return route.route_id, {"RouteId": route.route_id}
 
-    @property
-    def physical_resource_id(self):
-        return self.route.route_id
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).delete_route(self.api_id, self.route.route_id)
-        except Exception:
-            pass
+    def remove_from(self, backend):
+        backend.delete_route(self.api_id, self.physical_id)
 
 
-class IntegrationV2(_Model, CloudFormationModel):
+class IntegrationV2(_ApiChild, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
+    TYPE = "AWS::ApiGatewayV2::Integration"
     ATTRS = ("IntegrationId",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Integration"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
-        integ = _apigw(account_id, region_name).create_integration(
+    def create_in(self, backend, p, resource_name):
+        integ = backend.create_integration(
             api_id=p["ApiId"],
             connection_id=p.get("ConnectionId"),
             connection_type=p.get("ConnectionType"),
@@ -221,34 +225,19 @@ class IntegrationV2(_Model, CloudFormationModel):
             timeout_in_millis=p.get("TimeoutInMillis"),
             tls_config=_camel(p.get("TlsConfig")),
         )
-        m = cls()
-        m.api_id, m.integration = p["ApiId"], integ
-        m.attrs = {"IntegrationId": integ.id}
-        return m
+        return integ.id, {"IntegrationId": integ.id}
 
-    @property
-    def physical_resource_id(self):
-        return self.integration.id
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).delete_integration(self.api_id, self.integration.id)
-        except Exception:
-            pass
+    def remove_from(self, backend):
+        backend.delete_integration(self.api_id, self.physical_id)
 
 
-class AuthorizerV2(_Model, CloudFormationModel):
+class AuthorizerV2(_ApiChild, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
+    TYPE = "AWS::ApiGatewayV2::Authorizer"
     ATTRS = ("AuthorizerId",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Authorizer"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
-        auth = _apigw(account_id, region_name).create_authorizer(
+    def create_in(self, backend, p, resource_name):
+        auth = backend.create_authorizer(
             api_id=p["ApiId"],
             auth_creds_arn=p.get("AuthorizerCredentialsArn"),
             auth_payload_format_version=p.get("AuthorizerPayloadFormatVersion"),
@@ -261,33 +250,17 @@ class AuthorizerV2(_Model, CloudFormationModel):
             jwt_config=_camel(p.get("JwtConfiguration")),
             name=p.get("Name", resource_name),
         )
-        m = cls()
-        m.api_id, m.authorizer = p["ApiId"], auth
-        m.attrs = {"AuthorizerId": auth.id}
-        return m
+        return auth.id, {"AuthorizerId": auth.id}
 
-    @property
-    def physical_resource_id(self):
-        return self.authorizer.id
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).delete_authorizer(self.api_id, self.authorizer.id)
-        except Exception:
-            pass
+    def remove_from(self, backend):
+        backend.delete_authorizer(self.api_id, self.physical_id)
 
 
-class StageV2(_Model, CloudFormationModel):
+class StageV2(_ApiChild, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
-    ATTRS = ()
+    TYPE = "AWS::ApiGatewayV2::Stage"
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Stage"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create_in(self, backend, p, resource_name):
         config = _camel({k: v for k, v in p.items() if k not in ("ApiId", "Tags", "StageVariables", "RouteSettings")})
         config["stageName"] = p["StageName"]
         if "StageVariables" in p:
@@ -295,53 +268,27 @@ class StageV2(_Model, CloudFormationModel):
         if "RouteSettings" in p:  # keys are route keys: keep them, camel-case the settings only
             config["routeSettings"] = {k: _camel(v) for k, v in p["RouteSettings"].items()}
         config["tags"] = _tags_dict(p.get("Tags"))
-        stage = _apigw(account_id, region_name).create_stage(p["ApiId"], config)
-        m = cls()
-        m.api_id, m.stage = p["ApiId"], stage
-        m.attrs = {}
-        return m
+        return backend.create_stage(p["ApiId"], config).name, {}
 
-    @property
-    def physical_resource_id(self):
-        return self.stage.name
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).delete_stage(self.api_id, self.stage.name)
-        except Exception:
-            pass
+    def remove_from(self, backend):
+        backend.delete_stage(self.api_id, self.physical_id)
 
 
-class DeploymentV2(_Model, CloudFormationModel):
+class DeploymentV2(_ApiChild, CloudFormationModel):
     __module__ = "moto.apigatewayv2.otter_models"
+    TYPE = "AWS::ApiGatewayV2::Deployment"
     ATTRS = ("DeploymentId",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGatewayV2::Deployment"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
-        api = _apigw(account_id, region_name).get_api(p["ApiId"])  # fails the stack if the API is missing
+    def create_in(self, backend, p, resource_name):
+        api = backend.get_api(p["ApiId"])  # fails the stack if the API is missing
         dep_id = uuid.uuid4().hex[:6]
         deployments = api.__dict__.setdefault("otter_deployments", {})
         deployments[dep_id] = {"deploymentId": dep_id, "description": p.get("Description"),
                                "stageName": p.get("StageName"), "createdDate": time.time()}
-        m = cls()
-        m.api_id, m.dep_id = p["ApiId"], dep_id
-        m.attrs = {"DeploymentId": dep_id}
-        return m
+        return dep_id, {"DeploymentId": dep_id}
 
-    @property
-    def physical_resource_id(self):
-        return self.dep_id
-
-    def delete(self, account_id, region_name):
-        try:
-            _apigw(account_id, region_name).get_api(self.api_id).otter_deployments.pop(self.dep_id, None)
-        except Exception:
-            pass
+    def remove_from(self, backend):
+        backend.get_api(self.api_id).otter_deployments.pop(self.physical_id, None)
 
 
 # ------------------------------------------------------------------ CloudFront
@@ -406,46 +353,25 @@ def _distribution_config(p, caller_reference):
 
 class Distribution(_Model, CloudFormationModel):
     __module__ = "moto.cloudfront.otter_models"
+    TYPE = "AWS::CloudFront::Distribution"
     ATTRS = ("DomainName", "Id")
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::CloudFront::Distribution"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         config = _distribution_config(p["DistributionConfig"], f"{kwargs.get('StackId', '')}-{resource_name}-{uuid.uuid4().hex[:8]}")
         tags = [{"Key": t["Key"], "Value": t["Value"]} for t in p.get("Tags", [])]
         dist, _, _ = _cloudfront(account_id).create_distribution(config, tags)
-        m = cls()
-        m.dist = dist
-        m.attrs = {"DomainName": dist.domain_name, "Id": dist.distribution_id}
-        return m
+        return dist.distribution_id, {"DomainName": dist.domain_name, "Id": dist.distribution_id}
 
-    @property
-    def physical_resource_id(self):
-        return self.dist.distribution_id
-
-    def delete(self, account_id, region_name):
-        try:
-            be = _cloudfront(account_id)
-            be.distributions.pop(self.dist.distribution_id, None)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _cloudfront(account_id).distributions.pop(self.physical_id, None)
 
 
 class OriginAccessControl(_Model, CloudFormationModel):
     __module__ = "moto.cloudfront.otter_models"
+    TYPE = "AWS::CloudFront::OriginAccessControl"
     ATTRS = ("Id",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::CloudFront::OriginAccessControl"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         config = dict(p["OriginAccessControlConfig"])
         # CloudFront names are unique per account (moto does not check): a
         # leftover OAC with the same name fails the resource, as on AWS.
@@ -453,82 +379,44 @@ class OriginAccessControl(_Model, CloudFormationModel):
         if any(getattr(o, "name", None) == config.get("Name") for o in backend.origin_access_controls.values()):
             raise ValueError("OriginAccessControlAlreadyExists: An origin access control with the same name already exists.")
         oac = backend.create_origin_access_control(config)
-        m = cls()
-        m.oac = oac
-        m.attrs = {"Id": oac.id}
-        return m
+        return oac.id, {"Id": oac.id}
 
-    @property
-    def physical_resource_id(self):
-        return self.oac.id
-
-    def delete(self, account_id, region_name):
-        try:
-            _cloudfront(account_id).delete_origin_access_control(self.oac.id)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _cloudfront(account_id).delete_origin_access_control(self.physical_id)
 
 
 class ResponseHeadersPolicy(_Model, CloudFormationModel):
     __module__ = "moto.cloudfront.otter_models"
+    TYPE = "AWS::CloudFront::ResponseHeadersPolicy"
     ATTRS = ("Id", "LastModifiedTime")
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::CloudFront::ResponseHeadersPolicy"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
-        be = _cloudfront(account_id)
-        policies = be.__dict__.setdefault("otter_response_headers_policies", {})
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
+        policies = _cloudfront(account_id).__dict__.setdefault("otter_response_headers_policies", {})
         config = p["ResponseHeadersPolicyConfig"]
         if any(x.get("Name") == config.get("Name") for x in policies.values()):
             raise ValueError(f"ResponseHeadersPolicy {config.get('Name')} already exists")
         pid = str(uuid.uuid4())
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         policies[pid] = {"Id": pid, "LastModifiedTime": stamp, "ResponseHeadersPolicyConfig": config}
-        m = cls()
-        m.pid = pid
-        m.attrs = {"Id": pid, "LastModifiedTime": stamp}
-        return m
+        return pid, {"Id": pid, "LastModifiedTime": stamp}
 
-    @property
-    def physical_resource_id(self):
-        return self.pid
-
-    def delete(self, account_id, region_name):
-        _cloudfront(account_id).__dict__.get("otter_response_headers_policies", {}).pop(self.pid, None)
+    def remove(self, account_id, region_name):
+        _cloudfront(account_id).__dict__.get("otter_response_headers_policies", {}).pop(self.physical_id, None)
 
 
 # ------------------------------------------------------------------ API Gateway account settings
 
 class GatewayAccount(_Model, CloudFormationModel):
-    """The region's API Gateway logging role (a WebSocket stage with access logs needs it)."""
+    """The region's API Gateway logging role (a WebSocket stage with access logs needs it).
+    Deleting it leaves the account setting, as AWS does."""
     __module__ = "moto.apigateway.otter_models"
-    ATTRS = ()
+    TYPE = "AWS::ApiGateway::Account"
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApiGateway::Account"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         from moto.apigateway.models import apigateway_backends
-        arn = _props(cloudformation_json)["CloudWatchRoleArn"]
         apigateway_backends[account_id][region_name].update_account(
-            [{"op": "replace", "path": "/cloudwatchRoleArn", "value": arn}])
-        m = cls()
-        m.account_setting_id = f"{resource_name}-{uuid.uuid4().hex[:12]}"
-        m.attrs = {}
-        return m
-
-    @property
-    def physical_resource_id(self):
-        return self.account_setting_id
-
-    def delete(self, account_id, region_name):
-        pass  # AWS keeps the account setting too
+            [{"op": "replace", "path": "/cloudwatchRoleArn", "value": p["CloudWatchRoleArn"]}])
+        return f"{resource_name}-{uuid.uuid4().hex[:12]}", {}
 
 
 # ------------------------------------------------------------------ Secrets Manager
@@ -540,19 +428,11 @@ def _secrets(account_id, region_name):
 
 class Secret(_Model, CloudFormationModel):
     __module__ = "moto.secretsmanager.otter_models"
+    TYPE = "AWS::SecretsManager::Secret"
     ATTRS = ("Id",)
+    NAME_PROPERTY = "Name"
 
-    @staticmethod
-    def cloudformation_name_type():
-        return "Name"
-
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::SecretsManager::Secret"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         be = _secrets(account_id, region_name)
         value = p.get("SecretString")
         gen = p.get("GenerateSecretString")
@@ -580,20 +460,10 @@ class Secret(_Model, CloudFormationModel):
                          tags=tags, kms_key_id=p.get("KmsKeyId"), client_request_token=None,
                          replica_regions=[], force_overwrite=False)
         arn = be.describe_secret(name).arn
-        m = cls()
-        m.arn = arn
-        m.attrs = {"Id": arn}
-        return m
+        return arn, {"Id": arn}
 
-    @property
-    def physical_resource_id(self):
-        return self.arn
-
-    def delete(self, account_id, region_name):
-        try:
-            _secrets(account_id, region_name).delete_secret(self.arn, None, True)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _secrets(account_id, region_name).delete_secret(self.physical_id, None, True)
 
 
 # ------------------------------------------------------------------ Application Auto Scaling
@@ -605,11 +475,7 @@ def _aas(account_id, region_name):
 
 class ScalableTarget(_Model, CloudFormationModel):
     __module__ = "moto.applicationautoscaling.otter_models"
-    ATTRS = ()
-
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApplicationAutoScaling::ScalableTarget"
+    TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
     # Application Auto Scaling's answer to RegisterScalableTarget with MinCapacity > MaxCapacity (a
     # ValidationException); moto's backend accepts any pair. Refusing it gives the deploy tests a
@@ -634,44 +500,26 @@ class ScalableTarget(_Model, CloudFormationModel):
             original_resource.delete(account_id, region_name)
         return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
 
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
-        cls._validate(p)
-        suspended = p.get("SuspendedState")
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
+        self._validate(p)
         _aas(account_id, region_name).register_scalable_target(
             namespace=p["ServiceNamespace"], r_id=p["ResourceId"], dimension=p["ScalableDimension"],
             min_capacity=int(p["MinCapacity"]), max_capacity=int(p["MaxCapacity"]),
-            role_arn=p.get("RoleARN"), suspended_state=suspended,
+            role_arn=p.get("RoleARN"), suspended_state=p.get("SuspendedState"),
         )
-        m = cls()
-        m.key = (p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
-        m.attrs = {}
-        return m
+        self.key = ns, rid, dim = (p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+        return f"{rid}|{dim}|{ns}", {}  # as AWS
 
-    @property
-    def physical_resource_id(self):
-        ns, rid, dim = self.key
-        return f"{rid}|{dim}|{ns}"
-
-    def delete(self, account_id, region_name):
-        try:
-            _aas(account_id, region_name).deregister_scalable_target(*self.key)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _aas(account_id, region_name).deregister_scalable_target(*self.key)
 
 
 class ScalingPolicy(_Model, CloudFormationModel):
     __module__ = "moto.applicationautoscaling.otter_models"
+    TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
     ATTRS = ("Arn",)
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::ApplicationAutoScaling::ScalingPolicy"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         if p.get("ScalingTargetId"):
             rid, dim, ns = p["ScalingTargetId"].split("|")
         else:
@@ -681,62 +529,39 @@ class ScalingPolicy(_Model, CloudFormationModel):
             policy_name=p["PolicyName"], service_namespace=ns, resource_id=rid, scalable_dimension=dim,
             policy_body=body, policy_type=p.get("PolicyType"),
         )
-        m = cls()
-        m.key = (p["PolicyName"], ns, rid, dim)
-        m.arn = policy.policy_arn
-        m.attrs = {"Arn": policy.policy_arn}
-        return m
+        self.key = (p["PolicyName"], ns, rid, dim)
+        return policy.policy_arn, {"Arn": policy.policy_arn}
 
-    @property
-    def physical_resource_id(self):
-        return self.arn
-
-    def delete(self, account_id, region_name):
-        try:
-            _aas(account_id, region_name).delete_scaling_policy(*self.key)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _aas(account_id, region_name).delete_scaling_policy(*self.key)
 
 
 # ------------------------------------------------------------------ S3 bucket policy
 
+def _s3(account_id, region_name):
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+    return s3_backends[account_id][get_partition(region_name)]
+
+
 class BucketPolicy(_Model, CloudFormationModel):
     __module__ = "moto.s3.otter_models"
-    ATTRS = ()
+    TYPE = "AWS::S3::BucketPolicy"
 
-    @staticmethod
-    def cloudformation_type():
-        return "AWS::S3::BucketPolicy"
-
-    @classmethod
-    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-        from moto.s3.models import s3_backends
-        from moto.utilities.utils import get_partition
-        p = _props(cloudformation_json)
+    def create(self, p, resource_name, account_id, region_name, **kwargs):
         doc = p["PolicyDocument"]
-        s3_backends[account_id][get_partition(region_name)].put_bucket_policy(
+        _s3(account_id, region_name).put_bucket_policy(
             p["Bucket"], (doc if isinstance(doc, str) else json.dumps(doc)).encode())
-        m = cls()
-        m.bucket = p["Bucket"]
-        m.pid = f"{resource_name}-{uuid.uuid4().hex[:12]}"
-        m.attrs = {}
-        return m
+        self.bucket = p["Bucket"]
+        return f"{resource_name}-{uuid.uuid4().hex[:12]}", {}
 
-    @property
-    def physical_resource_id(self):
-        return self.pid
-
-    def delete(self, account_id, region_name):
-        from moto.s3.models import s3_backends
-        from moto.utilities.utils import get_partition
-        try:
-            s3_backends[account_id][get_partition(region_name)].delete_bucket_policy(self.bucket)
-        except Exception:
-            pass
+    def remove(self, account_id, region_name):
+        _s3(account_id, region_name).delete_bucket_policy(self.bucket)
 
 
 MODELS = [ApiV2, RouteV2, IntegrationV2, AuthorizerV2, StageV2, DeploymentV2, Distribution, OriginAccessControl,
-          ResponseHeadersPolicy, Secret, ScalableTarget, ScalingPolicy, BucketPolicy]
+          ResponseHeadersPolicy, GatewayAccount, Secret, ScalableTarget, ScalingPolicy, BucketPolicy]
+
 
 
 def register():
