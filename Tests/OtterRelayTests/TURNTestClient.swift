@@ -3,7 +3,7 @@ import OtterCore
 @testable import OtterRelay
 
 /// One frame from the server: a STUN message or ChannelData (padding dropped).
-enum TURNFrame: Equatable {
+enum TURNTestFrame: Equatable {
     case stun([UInt8])
     case channelData(channel: UInt16, payload: [UInt8])
 }
@@ -15,7 +15,7 @@ protocol TURNTestTransport: AnyObject {
     static var padsChannelData: Bool { get }
     func send(_ bytes: [UInt8])
     /// The next frame, or nil on timeout (or EOF).
-    func nextFrame() -> TURNFrame?
+    func nextFrame() -> TURNTestFrame?
 }
 
 final class UDPTransport: TURNTestTransport {
@@ -27,7 +27,7 @@ final class UDPTransport: TURNTestTransport {
 
     func send(_ bytes: [UInt8]) { socket.send(bytes, to: serverPort) }
 
-    func nextFrame() -> TURNFrame? {
+    func nextFrame() -> TURNTestFrame? {
         guard let (d, _) = socket.receive() else { return nil }
         if d.count >= 4, d[0] & 0xC0 == 0x40 {
             let length = min(Int(d[2]) << 8 | Int(d[3]), d.count - 4)
@@ -49,19 +49,19 @@ final class TCPTransport: TURNTestTransport {
 
     func send(_ bytes: [UInt8]) { stream.send(bytes) }
 
-    func nextFrame() -> TURNFrame? {
+    func nextFrame() -> TURNTestFrame? {
         while true {
             if inbox.count >= 4 {
                 let length = Int(inbox[2]) << 8 | Int(inbox[3])
                 if inbox[0] & 0xC0 == 0x40 {
                     let total = ChannelData.streamFrameLength(payloadLength: length)
                     if inbox.count >= total {
-                        let f = TURNFrame.channelData(channel: UInt16(inbox[0]) << 8 | UInt16(inbox[1]), payload: Array(inbox[4..<4 + length]))
+                        let f = TURNTestFrame.channelData(channel: UInt16(inbox[0]) << 8 | UInt16(inbox[1]), payload: Array(inbox[4..<4 + length]))
                         inbox.removeFirst(total)
                         return f
                     }
                 } else if inbox.count >= 20 + length {
-                    let f = TURNFrame.stun(Array(inbox[0..<20 + length]))
+                    let f = TURNTestFrame.stun(Array(inbox[0..<20 + length]))
                     inbox.removeFirst(20 + length)
                     return f
                 }
@@ -76,7 +76,7 @@ final class TCPTransport: TURNTestTransport {
 /// server through exact scenarios the real clients cannot produce; over UDP
 /// (`TURNTestClient`) or TCP (`TCPTURNClient`).
 final class STUNTestClient<Transport: TURNTestTransport> {
-    typealias Frame = TURNFrame
+    typealias Frame = TURNTestFrame
     let transport: Transport
     var username: String
     var password: String
