@@ -50,6 +50,19 @@ def free_port(kind="tcp"):
     raise RuntimeError(f"no free {kind} port on 127.0.0.1")
 
 
+class RefusingPort:
+    """A TCP port on 127.0.0.1 where nothing answers: bound, so no one else can
+    take it, but not listening, so connections are refused. `with RefusingPort() as port:`"""
+
+    def __enter__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
 PORT_TAKEN = ("Pick another --port", "Pick another --relay-port")
 # What coturn's programs, `otter relay` and Python print when a listening port is taken.
 ADDRESS_IN_USE = ("Address already in use", "errno=98", "cannot listen on", "could not listen on")
