@@ -8,9 +8,8 @@ struct PagingTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/paging_server.py").path
 
     func client() throws -> (TestProcess, AWSClient) {
-        let port = Net.freePort()
-        let p = try TestProcess("python3", [Self.script, String(port)])
-        #expect(Net.waitForPort(port))
+        let p = try TestProcess("python3", [Self.script, "0"])
+        let port = try #require(p.listeningPort(timeout: 30))
         let c = AWSClient(configuration: AWSConfiguration(credentials: AWSCredentials(accessKeyID: "K", secretAccessKey: "s"),
                                                           region: "us-east-1", endpoint: "http://127.0.0.1:\(port)"),
                           retryPolicy: RetryPolicy(baseDelay: .milliseconds(5)))

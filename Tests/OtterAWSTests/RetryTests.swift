@@ -9,9 +9,8 @@ struct RetryTests {
 
     /// Starts the server with `answers` (e.g. "503,200") and returns a client for it.
     func start(_ answers: String) throws -> (TestProcess, AWSClient, Int) {
-        let port = Net.freePort()
-        let p = try TestProcess("python3", [Self.script, String(port), answers])
-        #expect(Net.waitForPort(port))
+        let p = try TestProcess("python3", [Self.script, "0", answers])
+        let port = try #require(p.listeningPort(timeout: 30))
         let client = AWSClient(configuration: AWSConfiguration(credentials: AWSCredentials(accessKeyID: "K", secretAccessKey: "s"),
                                                                region: "us-east-1", endpoint: "http://127.0.0.1:\(port)"),
                                retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5)))
@@ -55,7 +54,8 @@ struct RetryTests {
     }
 
     @Test func retriesConnectionFailures() async throws {
-        let port = Net.freePort()  // nothing listens here
+        let refusing = RefusingPort()
+        let port = refusing.port
         let client = AWSClient(configuration: AWSConfiguration(credentials: AWSCredentials(accessKeyID: "K", secretAccessKey: "s"),
                                                                region: "us-east-1", endpoint: "http://127.0.0.1:\(port)"),
                                retryPolicy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5)))
@@ -67,6 +67,7 @@ struct RetryTests {
         // 10 s connect timeout. The bound only tells those apart (13.7 s was
         // seen on a machine at load ~20, so it is not a speed check).
         #expect(ContinuousClock.now - start < .seconds(25))
+        withExtendedLifetime(refusing) {}  // the port stays held, so it refuses, until here
     }
 
     @Test func backoffIsBoundedAndJittered() {

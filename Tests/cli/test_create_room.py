@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
-from otter_testing import OtterUp, free_port, otter_binary  # noqa: E402
+from otter_testing import OtterUp, RefusingPort, otter_binary  # noqa: E402
 
 OTTER = otter_binary()
 
@@ -55,7 +55,11 @@ def test_says_which_api_it_uses(running_up, tmp_path):
 def test_a_stopped_local_up_falls_through_to_the_only_deployed_stack(running_up, tmp_path):
     data = tmp_path / ".otter"
     data.mkdir()
-    dead = f"http://127.0.0.1:{free_port()}"
+    with RefusingPort() as port:
+        _falls_through(running_up, data, f"http://127.0.0.1:{port}")
+
+
+def _falls_through(running_up, data, dead):
     (data / "up.json").write_text(json.dumps({"apiUrl": dead}))
     (data / "api-key").write_text("stale-local-key\n")
     (data / "prod.json").write_text(json.dumps({
@@ -71,7 +75,11 @@ def test_a_stopped_local_up_falls_through_to_the_only_deployed_stack(running_up,
 def test_a_stopped_local_up_alone_says_to_start_it(tmp_path):
     data = tmp_path / ".otter"
     data.mkdir()
-    dead = f"http://127.0.0.1:{free_port()}"
+    with RefusingPort() as port:
+        _says_to_start_it(data, f"http://127.0.0.1:{port}")
+
+
+def _says_to_start_it(data, dead):
     (data / "up.json").write_text(json.dumps({"apiUrl": dead}))
     r = otter("create-room", "--data-dir", str(data))
     assert r.returncode == 1

@@ -36,6 +36,8 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "Tests" / "support"))
+from otter_testing import OtterUp, otter_binary  # noqa: E402
 WEBAPP = Path(os.environ.get("OTTER_WEB_DIR", REPO / "Templates" / "webapp"))
 OUTPUT = Path(os.environ.get("E2E_OUTPUT", REPO / "test-output" / "e2e"))
 CHROMIUM = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
@@ -68,50 +70,33 @@ def require_loopback_only():
                     "`Scripts/loopback-only python3 -m pytest Tests/e2e`", pytrace=False)
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class OtterServer(OtterUp):
+    """`otter up` serving this checkout's web app (--web-dir, whichever otter binary
+    runs), on ports of its own: OtterUp starts again on new ports when one was taken.
+    `info` holds the banner's links and API key."""
 
-
-class OtterServer:
     def __init__(self, binary):
-        self.binary = binary
         self.tmp = tempfile.mkdtemp(prefix="otter-e2e-")
-        self.port = free_port()
-        self.relay_port = free_port(socket.SOCK_DGRAM)
-        self.lines = []
+        super().__init__(data_dir=self.tmp, binary=binary, log_path=self.tmp + ".log")
         self.info = {}
-        self.proc = None
+
+    @property
+    def relay_port(self):
+        return self.relay
+
+    def up_args(self):
+        return ["--host", "127.0.0.1", "--web-dir", str(WEBAPP)]  # WEBAPP read now: bench-webapp-ab swaps it
+
+    def command(self):
+        # The e2e tests want otter's info lines in the log they print on failure.
+        return [arg for arg in super().command() if arg not in ("--log-level", "warning")]
 
     def start(self, timeout=60):
         previous_key = self.info.get("api_key")
-        self.info = {}
-        self.lines = []
-        # --web-dir: serve this checkout's web app, whichever otter binary runs
-        args = [self.binary, "up", "--host", "127.0.0.1", "--port", str(self.port),
-                "--relay-port", str(self.relay_port), "--data-dir", self.tmp, "--web-dir", str(WEBAPP)]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.tmp)
-        wanted = {"API URL": "api_url", "API key": "api_key", "Web app": "web_app", "Sample room": "sample_room"}
-        got = threading.Event()
-
-        def pump():
-            for line in self.proc.stdout:
-                self.lines.append(line.rstrip("\n"))
-                for prefix, key in wanted.items():
-                    if line.startswith(prefix + ": ") and key not in self.info:
-                        self.info[key] = line[len(prefix) + 2:].strip()
-                if all(k in self.info for k in wanted.values()):
-                    got.set()
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.time() + timeout
-        while time.time() < deadline and not got.is_set():
-            if self.proc.poll() is not None:
-                raise RuntimeError("otter up exited early:\n" + "\n".join(self.lines[-40:]))
-            got.wait(0.2)
-        if not got.is_set():
-            self.stop()
-            raise RuntimeError("otter up did not print its URLs in time:\n" + "\n".join(self.lines[-40:]))
+        super().start(timeout)
+        self.info = {key: self.lines.get(line) for line, key in
+                     (("API URL", "api_url"), ("API key", "api_key"), ("Web app", "web_app"),
+                      ("Sample room", "sample_room"))}
         if not self.info["api_key"] or " " in self.info["api_key"]:
             # a restart on the same data dir does not show the key again
             key_file = Path(self.tmp) / "api-key"
@@ -137,15 +122,11 @@ class OtterServer:
             return json.loads(r.read())
 
     def stop(self, keep_data=False):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if not keep_data:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            super().stop(timeout=10)
+        finally:
+            if not keep_data:
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def restart(self, down_seconds=0.0):
         """Stops the process and starts it again on the same ports and data dir."""
@@ -156,7 +137,7 @@ class OtterServer:
 
 @pytest.fixture(scope="session")
 def otter():
-    binary = os.environ.get("OTTER_BIN", str(REPO / ".build" / "debug" / "otter"))
+    binary = otter_binary()
     if not Path(binary).exists():
         pytest.fail(f"otter binary not found at {binary} (build it or set OTTER_BIN)")
     server = OtterServer(binary).start()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from otter_e2e import browsers, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import REPO, OtterServer, error_text, join, peer_states, remote_peer_ids, wait, wait_connected, wait_media_flowing
+from otter_e2e import REPO, OtterServer, otter_binary, error_text, join, peer_states, remote_peer_ids, wait, wait_connected, wait_media_flowing
 
 RECOVERY_LIMIT_S = 15
 
@@ -65,7 +65,7 @@ if (first) {
 
 @pytest.fixture
 def own_otter():
-    binary = os.environ.get("OTTER_BIN", str(REPO / ".build" / "debug" / "otter"))
+    binary = otter_binary()
     if not Path(binary).exists():
         pytest.fail(f"otter binary not found at {binary}")
     s = OtterServer(binary).start()
@@ -88,7 +88,7 @@ def restart(server, sig, down_s):
         try:
             server.start()
             return attempt
-        except RuntimeError as e:  # e.g. a port not free yet: say so, try again
+        except (AssertionError, RuntimeError) as e:  # e.g. a port not free yet: say so, try again
             print(f"  otter up did not come back on attempt {attempt}: {str(e).splitlines()[-1]}")
             time.sleep(0.5)
     raise AssertionError("otter up never came back on its ports")
@@ -153,7 +153,7 @@ def test_relay_only_call_recovers_when_otter_up_restarts(own_otter, browsers, ou
                 print(f"  {name}:", "; ".join(f"{e['at'] / 1000 - wall_up:+.2f} {e.get('type', e.get('scope'))} "
                                               f"{e.get('state', '')}{e.get('code', '')}" for e in events))
                 print(f"  {name} now:", peer_states(d))
-            print("  otter up:", "\n    ".join(own_otter.lines[-15:]))
+            print("  otter up:", "\n    ".join(([l.rstrip("\n") for l in own_otter.output] + own_otter.stderr().splitlines())[-15:]))
         assert len(recovered) == len(drivers), (
             f"restart {n + 1}: video did not decode again within {RECOVERY_LIMIT_S} s on every side: "
             f"recovered={recovered} last={last}")

@@ -1,14 +1,14 @@
 import os
 import pathlib
-import socket
+import string
 import subprocess
 import sys
-import time
 
 import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "support"))
 import otter_testing  # noqa: E402
+from otter_testing import stun_binding_ok  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -23,53 +23,37 @@ def otter_binary():
     pytest.fail("otter binary not found: run `swift build --product otter` or set OTTER_BIN")
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    return otter_testing.free_port("both")
-
-
-def stun_binding_ok(port):
-    """One STUN Binding request; True if a success response comes back."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.3)
-    try:
-        tid = os.urandom(12)
-        s.sendto(b"\x00\x01\x00\x00\x21\x12\xa4\x42" + tid, ("127.0.0.1", port))
-        data, _ = s.recvfrom(2048)
-        return data[:2] == b"\x01\x01" and data[8:20] == tid
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 class Relay:
-    def __init__(self, args, tmp_path):
-        self.port = free_port()
-        self.log = open(tmp_path / f"relay-{self.port}.log", "w+")
+    """`otter relay` on 127.0.0.1, its listening port (UDP and TCP) `port` its own.
+
+    An argument, or the text of a `config` file (passed with -c), may hold a
+    placeholder for another port the relay is to listen on, e.g.
+    "--prometheus={metrics}": each gets a free port, kept in `ports`. When any
+    port was taken meanwhile, the relay starts again on new ones."""
+
+    def __init__(self, args, tmp_path, config=None):
+        self.tmp_path = tmp_path
+        otter_testing.start_on_free_ports(lambda: self._start(args, config))
+
+    def _start(self, args, config):
+        self.port = otter_testing.free_port("both")
+        self.ports = {name: otter_testing.free_port("both") for name in _placeholders([*args, config or ""])}
+        if config is not None:
+            path = self.tmp_path / f"turnserver-{self.port}.conf"
+            path.write_text(config.format(**self.ports))
+            args = ["-c", str(path), *args]
+        self.log_path = self.tmp_path / f"relay-{self.port}.log"
+        self.log = open(self.log_path, "w+")
         # TLS stays off unless the test gives a certificate.
         tls = [] if any(a.startswith("--cert") for a in args) else ["--no-tls"]
         self.args = [otter_binary(), "relay", "--listening-ip=127.0.0.1", f"--listening-port={self.port}",
-                     "--realm=otter.test", *tls, "--no-cli", *args]
+                     "--realm=otter.test", *tls, "--no-cli", *(a.format(**self.ports) for a in args)]
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(100):
-            if self.proc.poll() is not None:
-                break
-            if stun_binding_ok(self.port):
-                return
-            time.sleep(0.1)
-        self.stop()
-        self.log.seek(0)
-        raise RuntimeError(f"relay did not start: {self.log.read()}")
+        otter_testing.wait_until_serving(self.proc, self.log_path, lambda: stun_binding_ok(self.port),
+                                         timeout=30, what="otter relay")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        otter_testing.stop_process(self.proc)
 
     def output(self):
         self.log.flush()
@@ -77,12 +61,16 @@ class Relay:
         return self.log.read()
 
 
+def _placeholders(args):
+    return {name for a in args for _, name, _, _ in string.Formatter().parse(a) if name}
+
+
 @pytest.fixture
 def start_relay(tmp_path):
     started = []
 
-    def start(*args):
-        r = Relay(list(args), tmp_path)
+    def start(*args, config=None):
+        r = Relay(list(args), tmp_path, config)
         started.append(r)
         return r
 
@@ -92,11 +80,8 @@ def start_relay(tmp_path):
 
 
 @pytest.fixture
-def echo_peer():
-    port = free_port()
-    proc = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
-    yield port
-    proc.terminate()
-    proc.wait(timeout=10)
+def echo_peer(tmp_path):
+    """coturn's turnutils_peer echoing UDP on a port of its own; yields the port."""
+    peer = otter_testing.EchoPeer(tmp_path)
+    yield peer.port
+    peer.stop()

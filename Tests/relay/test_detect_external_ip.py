@@ -25,7 +25,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
-from moto_signed import MotoServer, free_port  # noqa: E402
+from moto_signed import MotoServer  # noqa: E402
+from otter_testing import free_port, start_on_free_ports, stop_process, wait_until_serving  # noqa: E402
 
 PRIVATE_IP = "10.42.0.7"
 TOKEN = "ecs-agent-token"
@@ -132,26 +133,26 @@ def test_entrypoint_expands_the_task_arguments_like_coturns_image(aws, ecs, tmp_
     env = task_env(moto, base, tmp_path)
     env["PATH"] = f"{bin_dir}:{env['PATH']}"
     env["TURN_SECRET"] = "s3cret-from-secrets-manager"
-    port = free_port()
-    # Exactly as the task definition passes them: unexpanded.
-    args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", f"--listening-port={port}",
-            "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--use-auth-secret",
-            "--static-auth-secret=$TURN_SECRET", "--realm=otter", "--external-ip=$(detect-external-ip)"]
-    proc = subprocess.Popen([str(bin_dir / "docker-entrypoint.sh"), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log_path = tmp_path / "entrypoint.log"
+
+    def start():
+        port = free_port("both")
+        # Exactly as the task definition passes them: unexpanded.
+        args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", f"--listening-port={port}",
+                "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--use-auth-secret",
+                "--static-auth-secret=$TURN_SECRET", "--realm=otter", "--external-ip=$(detect-external-ip)"]
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen([str(bin_dir / "docker-entrypoint.sh"), *args], env=env,
+                                    stdout=log, stderr=subprocess.STDOUT)
+        wait_until_serving(proc, log_path, lambda: "otter relay listening" in log_path.read_text(),
+                           what="docker-entrypoint.sh")
+        return proc
+
+    proc = start_on_free_ports(start)
     try:
-        lines, deadline = [], time.time() + 30
-        while time.time() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "otter relay listening" in line:
-                break
-        log = "".join(lines)
+        log = log_path.read_text()
         assert "otter relay listening" in log, log
         assert f"external-ip={public_ip}" in log
         assert "$TURN_SECRET" not in log and "s3cret" not in log
     finally:
-        proc.kill()
-        proc.wait()
+        stop_process(proc)

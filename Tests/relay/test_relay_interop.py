@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port, otter_binary
+from conftest import otter_binary
 
 SECRET = "interop-secret"
-# Relay ports below the ephemeral range (32768+) that free_port() draws from,
+# Relay ports below the ephemeral range (32768+) that free ports are drawn from,
 # so a relay socket never lands on a listener port picked for another process.
 REST = ["--use-auth-secret", f"--static-auth-secret={SECRET}", "--allow-loopback-peers",
         "--min-port=20000", "--max-port=29999"]
@@ -84,27 +84,24 @@ def test_the_shipped_sample_config_runs_with_deployment_values_on_the_command_li
     with the secret, ports and peer policy given on the command line (which,
     as in coturn, wins over the file), it serves a REST-secret client."""
     sample = Path(__file__).resolve().parents[2] / "Templates" / "relay" / "turnserver.conf"
-    metrics_port = free_port()
-    relay = start_relay("-c", str(sample), f"--static-auth-secret={SECRET}", f"--prometheus={metrics_port}",
+    relay = start_relay("-c", str(sample), f"--static-auth-secret={SECRET}", "--prometheus={metrics}",
                         "--allow-loopback-peers", "--min-port=20000", "--max-port=29999")
     assert_no_loss(uclient(relay.port, echo_peer, "-W", SECRET, "-m", "2", "-n", "20", "-l", "100"), 40)
-    assert urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/healthz", timeout=5).read() == b"ok\n"
+    assert urllib.request.urlopen(f"http://127.0.0.1:{relay.ports['metrics']}/healthz", timeout=5).read() == b"ok\n"
     assert "CHANGE-ME" not in relay.output()
 
 
-def test_config_file_and_metrics(start_relay, echo_peer, tmp_path):
-    metrics_port = free_port()
-    conf = tmp_path / "turnserver.conf"
-    conf.write_text(f"""# coturn-style file
+def test_config_file_and_metrics(start_relay, echo_peer):
+    relay = start_relay(config=f"""# coturn-style file
 use-auth-secret
 static-auth-secret={SECRET}
 allow-loopback-peers
 min-port=20000
 max-port=29999
 fingerprint
-prometheus={metrics_port}
+prometheus={{metrics}}
 """)
-    relay = start_relay("-c", str(conf))
+    metrics_port = relay.ports["metrics"]
     assert_no_loss(uclient(relay.port, echo_peer, "-W", SECRET, "-m", "2", "-n", "20", "-l", "100"), 40)
     body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
     sent = int(re.search(r"^turn_traffic_rcvp (\d+)$", body, re.M).group(1))

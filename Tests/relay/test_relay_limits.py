@@ -6,7 +6,6 @@ import struct
 import time
 import urllib.request
 
-from conftest import free_port
 from test_relay_interop import REST, SECRET, assert_no_loss, uclient
 
 CAP = 8000          # bytes per second per allocation and direction
@@ -35,8 +34,8 @@ def test_max_bps_throttles_a_session(start_relay, echo_peer):
     assert_no_loss(uclient(free.port, echo_peer, *load), CLIENTS * MESSAGES)
     free.stop()
 
-    metrics_port = free_port()
-    capped = start_relay(*REST, f"--max-bps={CAP}", f"--prometheus={metrics_port}")
+    capped = start_relay(*REST, f"--max-bps={CAP}", "--prometheus={metrics}")
+    metrics_port = capped.ports["metrics"]
     t0 = time.monotonic()
     out = uclient(capped.port, echo_peer, *load)
     wall = time.monotonic() - t0

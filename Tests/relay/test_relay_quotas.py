@@ -7,7 +7,6 @@ import threading
 import time
 import urllib.request
 
-from conftest import free_port
 from test_relay_interop import REST, SECRET, assert_no_loss, uclient
 from turn_client import TurnClient, rest_credentials
 
@@ -22,8 +21,8 @@ def counters(port):
 
 
 def test_user_quota_counts_a_rooms_credentials_together(start_relay):
-    metrics = free_port()
-    relay = start_relay(*REST, "--user-quota", "3", f"--prometheus={metrics}")
+    relay = start_relay(*REST, "--user-quota", "3", "--prometheus={metrics}")
+    metrics = relay.ports["metrics"]
     # Three credentials of one room, handed out at different times (different
     # expiry, so different usernames): coturn counts them as one user.
     room = [client(relay, "room-a", ttl=3600 + i) for i in range(4)]

@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from conftest import free_port
 from test_relay_interop import REST, SECRET, assert_no_loss, uclient
 
 
@@ -27,9 +26,8 @@ def certificate(tmp_path):
 
 def start_tls_relay(start_relay, certificate, *extra):
     cert, key = certificate
-    tls_port = free_port()
-    relay = start_relay(*REST, f"--tls-listening-port={tls_port}", f"--cert={cert}", f"--pkey={key}", *extra)
-    return relay, tls_port
+    relay = start_relay(*REST, "--tls-listening-port={tls}", f"--cert={cert}", f"--pkey={key}", *extra)
+    return relay, relay.ports["tls"]
 
 
 def handshake(port, version):

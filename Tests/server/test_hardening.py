@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from test_otter_up import OTTER, Up, free_port
+from otter_testing import PORT_TAKEN, PortTaken, start_on_free_ports
 
 
 @pytest.fixture
@@ -385,24 +386,35 @@ def test_a_lost_key_file_says_how_to_recover_and_rotate_key_works_locally(up):
 
 def test_a_closed_stdout_does_not_kill_the_server():
     d = tempfile.mkdtemp(prefix="otter-hard-")
-    port = free_port()
-    r, w = os.pipe()
-    os.close(r)  # every line `otter up` prints meets EPIPE (SIGPIPE if not ignored)
-    with open(os.path.join(d, "server.log"), "w") as log:
-        p = subprocess.Popen([OTTER, "up", "--port", str(port), "--relay-port", str(free_port(socket.SOCK_DGRAM)),
-                              "--data-dir", d], stdout=w, stderr=log)
-    os.close(w)
-    try:
+    log_path = os.path.join(d, "server.log")
+
+    def start():
+        port = free_port()
+        r, w = os.pipe()
+        os.close(r)  # every line `otter up` prints meets EPIPE (SIGPIPE if not ignored)
+        with open(log_path, "w") as log:
+            p = subprocess.Popen([OTTER, "up", "--port", str(port), "--relay-port", str(free_port("both")),
+                                  "--data-dir", d], stdout=w, stderr=log)
+        os.close(w)
         deadline = time.time() + 60
         while True:
-            assert p.poll() is None, f"otter up died ({p.returncode}): {open(os.path.join(d, 'server.log')).read()[-1500:]}"
+            if p.poll() is not None:
+                err = open(log_path).read()
+                if any(m in err for m in PORT_TAKEN):
+                    raise PortTaken(err)
+                raise AssertionError(f"otter up died ({p.returncode}): {err[-1500:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
                     assert resp.status == 200
-                    break
+                    return p
             except OSError:
-                assert time.time() < deadline
+                if time.time() > deadline:
+                    p.kill()
+                    raise
                 time.sleep(0.2)
+
+    p = start_on_free_ports(start)
+    try:
         time.sleep(0.5)  # past the printing of the links
         assert p.poll() is None
         p.send_signal(signal.SIGTERM)
@@ -410,19 +422,27 @@ def test_a_closed_stdout_does_not_kill_the_server():
     finally:
         if p.poll() is None:
             p.kill()
-    err = open(os.path.join(d, "server.log")).read()
+    err = open(log_path).read()
     assert "Illegal instruction" not in err and "Fatal error" not in err, err
 
 
 def test_otter_up_piped_into_head_exits_without_a_signal():
     d = tempfile.mkdtemp(prefix="otter-hard-")
-    port = free_port()
-    cmd = (f"{OTTER} up --port {port} --relay-port {free_port(socket.SOCK_DGRAM)} --data-dir {d} "
-           f"2>{d}/err.log | head -3")
-    p = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
-    try:
+
+    def start():
+        port = free_port()
+        cmd = (f"{OTTER} up --port {port} --relay-port {free_port('both')} --data-dir {d} "
+               f"2>{d}/err.log | head -3")
+        p = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             start_new_session=True)
         lines = [p.stdout.readline() for _ in range(3)]
+        if not lines[0] and any(m in open(f"{d}/err.log").read() for m in PORT_TAKEN):
+            p.wait(timeout=20)
+            raise PortTaken(open(f"{d}/err.log").read())
+        return p, port, lines
+
+    p, port, lines = start_on_free_ports(start)
+    try:
         assert lines[0].startswith("API URL: "), lines
         time.sleep(1)
         # head has gone; the server still serves (it was not killed by SIGPIPE)

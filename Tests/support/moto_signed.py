@@ -1,4 +1,5 @@
-"""Scripts/moto-server on a free loopback port with SigV4 signature checking
+"""Scripts/moto-server on a loopback port of its own (it binds port 0 and
+prints the port it got, so no port is picked and hoped for) with SigV4 signature checking
 on, and an IAM user whose key signs every later request. Shared by the CLI
 tests (doctor, deploy) so they all run against the same kind of endpoint.
 
@@ -14,9 +15,6 @@ from pathlib import Path
 
 import boto3
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from otter_testing import free_port  # noqa: E402,F401 (re-exported: test_detect_external_ip uses it)
-
 ROOT = Path(__file__).resolve().parents[2]
 ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
 
@@ -26,19 +24,19 @@ class MotoServer:
         self.user, self.region = user, region
 
     def __enter__(self):
-        port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         # The first 3 requests (create user, policy, key) are not checked; every later one is.
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "Scripts/moto-server"), "--port", str(port)], env=env,
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "Scripts/moto-server"), "--port", "0"], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.url = f"http://127.0.0.1:{port}"
-        deadline, seen = time.time() + 60, []
-        while "listening on" not in (seen[-1] if seen else ""):
+        self.banner = []
+        deadline = time.time() + 180  # importing moto takes long on a loaded machine
+        while not (self.banner and "listening on" in self.banner[-1]):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.proc.kill()
-                raise RuntimeError("moto-server did not start: " + "".join(seen))
-            seen.append(self.proc.stdout.readline())
+                raise RuntimeError("moto-server did not start: " + "".join(self.banner))
+            self.banner.append(self.proc.stdout.readline())
+        self.url = self.banner[-1].split("listening on ", 1)[1].strip()
         iam = boto3.client("iam", endpoint_url=self.url, region_name=self.region,
                            aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
         iam.create_user(UserName=self.user)

@@ -1,9 +1,13 @@
-"""Test support shared by the Python suites: free ports and an `otter up` process.
+"""Test support shared by the Python suites and the benchmarks: free ports,
+servers started on them, and an `otter up` process.
 
-A port found free is only free until someone else binds it, so `OtterUp` does
-not pick a port and hope: when `otter up` refuses to start because a port is
-taken ("Pick another --port" / "--relay-port"), it starts again on new ports.
-Ports the test chose itself, and the ports of a restart, are kept as they are.
+A port found free is only free until someone else binds it, so nothing here
+picks a port and hopes: `OtterUp` starts again on new ports when `otter up`
+refuses a taken port ("Pick another --port" / "--relay-port"); ports the test
+chose itself, and the ports of a restart, are kept as they are. Servers that are
+told their port (coturn's turnserver and turnutils_peer, `otter relay`) go
+through `start_on_free_ports`, which reads their log for "Address already in
+use" and starts them again on new ports.
 """
 
 import os
@@ -46,7 +50,107 @@ def free_port(kind="tcp"):
     raise RuntimeError(f"no free {kind} port on 127.0.0.1")
 
 
+class RefusingPort:
+    """A TCP port on 127.0.0.1 where nothing answers: bound, so no one else can
+    take it, but not listening, so connections are refused. `with RefusingPort() as port:`"""
+
+    def __enter__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
 PORT_TAKEN = ("Pick another --port", "Pick another --relay-port")
+# What coturn's programs, `otter relay` and Python print when a listening port is taken.
+ADDRESS_IN_USE = ("Address already in use", "errno=98", "cannot listen on", "could not listen on")
+
+
+class PortTaken(Exception):
+    """A server could not bind a port it was given: start it again on new ones."""
+
+
+def wait_until_serving(proc, log_path, ready, timeout=30, what="server"):
+    """Waits until `ready()` is true. A log saying a port is taken kills the
+    process and raises PortTaken; an exit or the timeout raises RuntimeError."""
+    deadline = time.time() + timeout
+    while True:
+        with open(log_path, errors="replace") as f:
+            log = f.read()
+        if any(m in log for m in ADDRESS_IN_USE):
+            stop_process(proc)
+            raise PortTaken(f"{what}: {log[-500:]}")
+        if proc.poll() is not None or time.time() > deadline:
+            stop_process(proc)
+            raise RuntimeError(f"{what} did not start (exit {proc.returncode}): {log[-2000:]}")
+        if ready():
+            return
+        time.sleep(0.1)
+
+
+def start_on_free_ports(start, attempts=5):
+    """`start()` picks its own free ports each call and raises PortTaken when one
+    was taken in the meantime; then it is called again, at most `attempts` times."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except PortTaken:
+            if attempt + 1 == attempts:
+                raise
+
+
+def stop_process(proc, timeout=10):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def udp_echoes(port, timeout=0.3):
+    """True if a datagram sent to 127.0.0.1:`port` comes back (turnutils_peer is an echo server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        probe = os.urandom(8)
+        try:
+            s.sendto(probe, ("127.0.0.1", port))
+            return s.recvfrom(2048)[0] == probe
+        except OSError:
+            return False
+
+
+def stun_binding_ok(port, timeout=0.3):
+    """One STUN Binding request over UDP; True if a success response comes back."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        tid = os.urandom(12)
+        try:
+            s.sendto(b"\x00\x01\x00\x00\x21\x12\xa4\x42" + tid, ("127.0.0.1", port))
+            data, _ = s.recvfrom(2048)
+        except OSError:
+            return False
+        return data[:2] == b"\x01\x01" and data[8:20] == tid
+
+
+class EchoPeer:
+    """coturn's turnutils_peer (a UDP echo server) on a port of its own; `port`, `stop()`."""
+
+    def __init__(self, log_dir=None):
+        def start():
+            self.port = free_port("udp")
+            self.log_path = os.path.join(log_dir or tempfile.mkdtemp(prefix="otter-peer-"), f"peer-{self.port}.log")
+            with open(self.log_path, "w") as log:
+                self.proc = subprocess.Popen(["turnutils_peer", "-L", "127.0.0.1", "-p", str(self.port)],
+                                             stdout=log, stderr=subprocess.STDOUT)
+            wait_until_serving(self.proc, self.log_path, lambda: udp_echoes(self.port), what="turnutils_peer")
+        start_on_free_ports(start)
+
+    def stop(self):
+        stop_process(self.proc)
 
 
 class OtterUp:

@@ -2,7 +2,7 @@
 clients' continuation logic is tested (moto mis-verifies the signatures of the
 S3 listing forms that would page there).
 
-usage: paging_server.py PORT
+usage: paging_server.py PORT   (0: a free one, printed as "listening on http://127.0.0.1:PORT")
 """
 import sys
 import urllib.parse
@@ -60,4 +60,6 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", PORT), Handler)
+print(f"listening on http://127.0.0.1:{server.server_port}", flush=True)  # PORT 0: the one it got
+server.serve_forever()

@@ -1,6 +1,7 @@
 """A tiny HTTP server for retry tests: answers a scripted list of statuses.
 
-usage: scripted_server.py PORT ANSWERS   (ANSWERS like "503,throttle,400,200")
+usage: scripted_server.py PORT ANSWERS   (ANSWERS like "503,throttle,400,200"; PORT 0: a free one,
+printed as "listening on http://127.0.0.1:PORT")
 GET /__count returns how many scripted answers were consumed.
 """
 import sys
@@ -51,4 +52,6 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+print(f"listening on http://127.0.0.1:{server.server_port}", flush=True)  # PORT 0: the one it got
+server.serve_forever()

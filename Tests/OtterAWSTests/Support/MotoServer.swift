@@ -11,17 +11,18 @@ final class MotoServer: @unchecked Sendable {
     var endpoint: String { "http://127.0.0.1:\(port)" }
 
     init() async throws {
-        port = Net.freePort()
         // Scripts/moto-server is moto's server plus the project's CloudFormation
         // models and a fix for moto's check of body-less signed requests (it
         // hashed the headers as the payload and refused every correct GET).
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Scripts/moto-server").path
-        process = try TestProcess("python3", [script, "--port", String(port)],
-                                  environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
-        guard Net.waitForPort(port) else {
-            throw AWSError(.transport, message: "moto_server did not start on port \(port); is moto[server] installed?")
+        let process = try TestProcess("python3", [script, "--port", "0"],
+                                      environment: ["INITIAL_NO_AUTH_ACTION_COUNT": "3"])
+        self.process = process
+        guard let port = process.listeningPort() else {
+            throw AWSError(.transport, message: "moto-server did not start; is moto[server] installed (Scripts/setup)?")
         }
+        self.port = port
         // Any key signs the three unchecked bootstrap calls.
         let bootstrap = AWSClient(configuration: AWSConfiguration(
             credentials: AWSCredentials(accessKeyID: "AKIDBOOTSTRAP", secretAccessKey: "bootstrap"),
