@@ -108,7 +108,8 @@ struct Up: AsyncParsableCommand {
         if config.webAppDirectory == nil {
             logger.warning("web app folder not found; the API and signaling run without it (pass --web-dir)")
         }
-        let sample = try await SampleRoom.create(state: state)
+        // Something to click at once: a room of the default size, as `otter create-room` makes.
+        let sample = try await state.rooms.create().url
         let relay = EmbeddedRelay(config: config, turnSecret: secrets.turnSecret, logger: Logger(label: "otter.relay"))
         do { _ = try await relay.start() } catch {
             CLI.fail("the relay could not listen on \(host):\(relayPort) (\(error)). Is another TURN server running? Pick another --relay-port.")
@@ -150,20 +151,6 @@ struct Up: AsyncParsableCommand {
 /// write, since `write(_: Data)` traps on EPIPE.
 func say(_ line: String) {
     try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
-}
-
-/// The first room link `otter up` prints, so there is something to click. It has
-/// the same default size as `otter create-room` and the cloud API (RoomRules).
-enum SampleRoom {
-    static func create(state: ServerState) async throws -> String {
-        let now = Date()
-        let room = StoredRoom(id: Secrets.newRoomID(), maxPeers: RoomRules.defaultMaxPeers, createdAt: Int(now.timeIntervalSince1970),
-                              expiresAt: Int(now.timeIntervalSince1970 + RoomRules.defaultTTL))
-        try state.store.insert(room)
-        let token = try await state.tokens.sign(RoomClaims(roomID: room.id, maxPeers: room.maxPeers, issuedAt: now,
-                                                           expiresAt: Date(timeIntervalSince1970: TimeInterval(room.expiresAt))))
-        return "\(state.config.baseURL)/?room=\(room.id)#token=\(token)"
-    }
 }
 
 /// Finds Templates/webapp: beside the working folder, or above the executable
