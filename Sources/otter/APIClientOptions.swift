@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OtterAWS
 import OtterDeploy
+import OtterLocalState
 
 /// How `create-room` and `rotate-key` find the API: flags, then
 /// OTTER_API_URL/OTTER_API_KEY, then the state `otter up` left in --data-dir.
@@ -25,12 +26,13 @@ struct APIClientOptions: ParsableArguments {
     /// A local `otter up` that no longer answers is passed over for the only deployed stack.
     func resolve() async -> (url: String, key: String, keySource: KeySource) {
         let env = ProcessInfo.processInfo.environment
+        let folder = LocalState(directory: dataDir)
         let deployed = deployedStack()
-        var local = stack == nil ? LocalEndpoint.load(dataDirectory: dataDir) : nil
+        var local = stack == nil ? folder.loadUpEndpoint() : nil
         let explicit = apiURL ?? env["OTTER_API_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if explicit == nil, let l = local, await !Self.answers(l) {
             guard deployed != nil else {
-                CLI.fail("the local `otter up` recorded in \(dataDir)/up.json (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
+                CLI.fail("the local `otter up` recorded in \(folder.upEndpoint) (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
             }
             CLI.note("the local `otter up` at \(l) is not running; using the deployed stack \(deployed!.stack).")
             local = nil
@@ -42,12 +44,12 @@ struct APIClientOptions: ParsableArguments {
             CLI.fail("no API to talk to. Start one with `otter up`, deploy one with `otter deploy`, or pass --api-url (or set OTTER_API_URL).")
         }
         let why = apiURL != nil ? "--api-url" : explicit != nil ? "OTTER_API_URL"
-            : url == local ? "the local `otter up`, \(dataDir)/up.json" : "stack \(deployed?.stack ?? "?"), \(dataDir)"
+            : url == local ? "the local `otter up`, \(folder.upEndpoint)" : "stack \(deployed?.stack ?? "?"), \(dataDir)"
         CLI.note("using \(url) (\(why))")
         if let k = apiKey { return (url, k, .flag) }
         if let k = env["OTTER_API_KEY"], !k.isEmpty { return (url, k, .environment) }
-        if local != nil, url == local, let k = APIKeyFile.load(dataDirectory: dataDir) { return (url, k, .localFile) }
-        if let deployed, url == deployed.apiURL, let k = DeployState.loadKey(dataDirectory: dataDir, stack: deployed.stack) {
+        if local != nil, url == local, let k = folder.loadAPIKey(for: .up) { return (url, k, .localFile) }
+        if let deployed, url == deployed.apiURL, let k = folder.loadAPIKey(for: .stack(deployed.stack)) {
             return (url, k, .deployFile(deployed.stack))
         }
         CLI.fail("no API key for \(url). Pass --api-key or set OTTER_API_KEY (the key is kept only where `otter up` or `otter deploy` showed it).")
