@@ -49,6 +49,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A client of Otter's own REST API (local or deployed) over OtterAWS's libcurl transport.
+        .target(name: "OtterClient", dependencies: ["OtterAWS"]),
         // `otter up`: REST API, WebSocket signaling, web app, SQLite state, embedded relay.
         .target(
             name: "OtterServer",
@@ -95,6 +97,7 @@ let package = Package(
             dependencies: [
                 "OtterCore",
                 "OtterAWS",
+                "OtterClient",
                 "OtterLocalState",
                 "OtterStacks",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -110,6 +113,7 @@ let package = Package(
                 "OtterStacks",
                 "OtterRelay",
                 "OtterDeploy",
+                "OtterClient",
                 "OtterLocalState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import OtterAWS
+import OtterClient
 import OtterDeploy
 import OtterLocalState
 
@@ -30,7 +30,7 @@ struct APIClientOptions: ParsableArguments {
         let deployed = deployedStack()
         var local = stack == nil ? folder.loadUpEndpoint() : nil
         let explicit = apiURL ?? env["OTTER_API_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if explicit == nil, let l = local, await !Self.answers(l) {
+        if explicit == nil, let l = local, await !OtterAPIClient.answers(l, within: .seconds(2)) {
             guard deployed != nil else {
                 CLI.fail("the local `otter up` recorded in \(folder.upEndpoint) (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
             }
@@ -55,16 +55,6 @@ struct APIClientOptions: ParsableArguments {
         CLI.fail("no API key for \(url). Pass --api-key or set OTTER_API_KEY (the key is kept only where `otter up` or `otter deploy` showed it).")
     }
 
-    /// Whether `GET /healthz` answers within two seconds (a stopped `otter up` refuses at once).
-    private static func answers(_ base: String) async -> Bool {
-        var b = base
-        while b.hasSuffix("/") { b.removeLast() }
-        guard let u = URL(string: b + "/healthz") else { return false }
-        let transport = CurlTransport(timeouts: .init(connect: .seconds(2), total: .seconds(2)))
-        guard let r = try? await transport.send(HTTPRequest(method: "GET", url: u, headers: [], body: [])) else { return false }
-        return r.status == 200
-    }
-
     /// `--stack`'s saved deploy, or the only one when there is no local `otter up`.
     private func deployedStack() -> DeployState? {
         if let stack { return DeployState.load(dataDirectory: dataDir, stack: stack) }
@@ -74,33 +64,14 @@ struct APIClientOptions: ParsableArguments {
 
     enum KeySource: Equatable { case flag, environment, localFile, deployFile(String) }
 
-    /// One JSON call to the API; errors come back as DESIGN's `{"error":…}` and are shown as such.
-    func call(_ method: String, _ url: String, path: String, key: String, body: [String: Any]? = nil) async -> [String: Any] {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let u = URL(string: base + path) else { CLI.fail("\(url) is not a URL") }
-        var headers = [("x-api-key", key), ("Accept", "application/json")]
-        var bytes: [UInt8] = []
-        if let body {
-            headers.append(("Content-Type", "application/json"))
-            bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
-        }
-        let response: HTTPResponse
+    /// One call through the API client; a failure ends the command with its message.
+    func send<T>(_ url: String, key: String, _ call: (OtterAPIClient) async throws -> T) async -> T {
         do {
-            response = try await CurlTransport(timeouts: .init(connect: .seconds(5), total: .seconds(30)))
-                .send(HTTPRequest(method: method, url: u, headers: headers, body: bytes))
-        } catch let e as AWSError {
-            CLI.fail("could not reach \(base): \(e.message). Is `otter up` running (or the stack deployed)?")
+            return try await call(OtterAPIClient(baseURL: url, key: key))
+        } catch let e as OtterAPIError where e.code == .unreachable {
+            CLI.fail("\(e.message). Is `otter up` running (or the stack deployed)?")
         } catch {
-            CLI.fail("could not reach \(base): \(error)")
+            CLI.fail("\(error)")
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        guard (200..<300).contains(response.status), let object else {
-            if let err = object?["error"] as? [String: Any] {
-                CLI.fail("\(method) \(path) failed (\(response.status) \(err["code"] ?? "")): \(err["message"] ?? "")")
-            }
-            CLI.fail("\(method) \(path) failed with HTTP \(response.status): \(response.bodyText.prefix(300))")
-        }
-        return object
     }
 }

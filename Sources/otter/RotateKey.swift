@@ -16,8 +16,7 @@ struct RotateKey: AsyncParsableCommand {
     func run() async throws {
         if canOnlyRotateLocally { return try rotateLocally() }
         let (url, key, source) = await api.resolve()
-        let result = await api.call("POST", url, path: "/keys/rotate", key: key)
-        guard let newKey = result["apiKey"] as? String else { CLI.fail("the API answered without a new key") }
+        let newKey = await api.send(url, key: key) { try await $0.rotateKey() }
         let folder = LocalState(directory: api.dataDir)
         var savedTo: String?
         switch source {
