@@ -31,6 +31,9 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // The data folder (`.otter`): the name of every file in it, and the small reads and
+        // writes of keys and records. Foundation only, so the server, deploy and CLI share it.
+        .target(name: "OtterLocalState"),
         // libcurl, the HTTP transport for AWS calls.
         .systemLibrary(
             name: "CCurl",
@@ -46,11 +49,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A client of Otter's own REST API (local or deployed) over OtterAWS's libcurl transport.
+        .target(name: "OtterClient", dependencies: ["OtterAWS"]),
         // `otter up`: REST API, WebSocket signaling, web app, SQLite state, embedded relay.
         .target(
             name: "OtterServer",
             dependencies: [
                 "OtterCore",
+                "OtterLocalState",
                 "OtterRelay",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -91,6 +97,8 @@ let package = Package(
             dependencies: [
                 "OtterCore",
                 "OtterAWS",
+                "OtterClient",
+                "OtterLocalState",
                 "OtterStacks",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -105,11 +113,14 @@ let package = Package(
                 "OtterStacks",
                 "OtterRelay",
                 "OtterDeploy",
+                "OtterClient",
+                "OtterLocalState",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "OtterCoreTests", dependencies: ["OtterCore"]),
+        .testTarget(name: "OtterLocalStateTests", dependencies: ["OtterLocalState"]),
         .testTarget(
             name: "OtterServerTests",
             dependencies: [

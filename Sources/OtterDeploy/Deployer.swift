@@ -1,6 +1,7 @@
 import Foundation
 import OtterAWS
 import OtterCore
+import OtterLocalState
 import OtterStacks
 
 /// What `otter deploy` was asked to do.
@@ -135,21 +136,21 @@ public struct Deployer: Sendable {
         try state.save(dataDirectory: request.dataDirectory)
 
         let keys = APIKeyProvisioner(dynamo: DynamoDB(client: client), console: console)
+        let folder = LocalState(directory: request.dataDirectory)
         if let table = outputs["ConfigTable"] {
             if let key = try await keys.ensure(table: table) {
-                try DeployState.saveKey(key, dataDirectory: request.dataDirectory, stack: stackName)
+                do { try folder.saveAPIKey(key, for: .stack(stackName)) } catch { throw DeployError(.missingFiles, error.message) }
                 summary.apiKey = key
                 upToDate = false
             }
         }
-        if DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName) != nil {
-            summary.apiKeyFile = DeployState.keyPath(dataDirectory: request.dataDirectory, stack: stackName)
+        let savedKey = folder.loadAPIKey(for: .stack(stackName))
+        if savedKey != nil {
+            summary.apiKeyFile = folder.apiKey(for: .stack(stackName))
         }
         let changedSite = try await publishWebApp(outputs: outputs)
         summary.upToDate = upToDate && !changedSite
-        summary.sampleRoomUrl = await SampleRoom.create(apiURL: outputs["ApiUrl"],
-                                                        key: DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName),
-                                                        console: console, stack: stackName)
+        summary.sampleRoomUrl = await SampleRoom.create(apiURL: outputs["ApiUrl"], key: savedKey, console: console, stack: stackName)
         return summary
     }
 

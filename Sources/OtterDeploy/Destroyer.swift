@@ -1,5 +1,6 @@
 import Foundation
 import OtterAWS
+import OtterLocalState
 
 /// What `otter destroy` was asked to do.
 public struct DestroyRequest: Sendable {
@@ -50,7 +51,7 @@ public struct Destroyer: Sendable {
         let state = DeployState.load(dataDirectory: request.dataDirectory, stack: stackName)
         if let state, state.account != identity.account || state.region != region {
             throw DeployError(.notFound, """
-                the local state \(DeployState.path(dataDirectory: request.dataDirectory, stack: stackName)) is for account \(state.account), \
+                the local state \(LocalState(directory: request.dataDirectory).deployRecord(stack: stackName)) is for account \(state.account), \
                 region \(state.region), but these credentials are for account \(identity.account), region \(region). \
                 Run again with --region \(state.region)\(state.account != identity.account ? " and credentials for account \(state.account)" : ""). Nothing was removed.
                 """)
@@ -120,9 +121,10 @@ public struct Destroyer: Sendable {
                 console.say("Left the bucket \(artifacts) alone: it is not tagged \(StackTags.stackKey)=\(stackName).")
             }
         }
-        if state != nil || DeployState.loadKey(dataDirectory: request.dataDirectory, stack: stackName) != nil {
-            DeployState.remove(dataDirectory: request.dataDirectory, stack: stackName)
-            console.say("Local state removed (\(DeployState.path(dataDirectory: request.dataDirectory, stack: stackName))).")
+        let folder = LocalState(directory: request.dataDirectory)
+        if state != nil || folder.loadAPIKey(for: .stack(stackName)) != nil {
+            folder.removeDeploy(stack: stackName)
+            console.say("Local state removed (\(folder.deployRecord(stack: stackName))).")
         }
         return attempt == 0 ? .leftoversRemoved : .destroyed
     }

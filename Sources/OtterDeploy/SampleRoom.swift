@@ -1,5 +1,5 @@
-import Foundation
-import OtterAWS
+import OtterClient
+import OtterCore
 
 /// A first room link after a deploy, by calling the deployed API itself.
 enum SampleRoom {
@@ -9,22 +9,11 @@ enum SampleRoom {
             console.say("Sample room: no API key on this machine; \(howTo) (pass --api-key)")
             return nil
         }
-        var base = apiURL
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let url = URL(string: base + "/rooms") else { return nil }
-        let body = Array(#"{"maxPeers":2}"#.utf8)
         do {
-            let response = try await CurlTransport(timeouts: .init(connect: .seconds(5), total: .seconds(15))).send(
-                HTTPRequest(method: "POST", url: url, headers: [("x-api-key", key), ("Content-Type", "application/json")], body: body))
-            guard response.status == 201 || response.status == 200,
-                  let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-                  let link = object["url"] as? String else {
-                console.say("Sample room: the API answered HTTP \(response.status); \(howTo)")
-                return nil
-            }
-            return link
+            let room = try await OtterAPIClient(baseURL: apiURL, key: key, totalTimeout: .seconds(15)).createRoom(maxPeers: RoomRules.defaultMaxPeers)
+            return room["url"] as? String
         } catch {
-            console.say("Sample room: the API at \(base) did not answer (\(error)); \(howTo)")
+            console.say("Sample room: \(error.message); \(howTo)")
             return nil
         }
     }

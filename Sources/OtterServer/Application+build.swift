@@ -22,6 +22,8 @@ public struct ServerState: Sendable {
         self.hub = SignalingHub()
         self.metrics = metrics
     }
+
+    public var rooms: Rooms { Rooms(store: store, tokens: tokens, baseURL: config.baseURL) }
 }
 
 public typealias OtterRequestContext = BasicRequestContext
@@ -37,7 +39,7 @@ public func buildRouter(_ state: ServerState) -> Router<OtterRequestContext> {
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MethodNotAllowedMiddleware())
     let auth = RequestAuth(state)
-    RoomRoutes(config: state.config, store: state.store, tokens: state.tokens, secrets: state.secrets, auth: auth, metrics: state.metrics).register(on: router)
+    RoomRoutes(config: state.config, rooms: state.rooms, secrets: state.secrets, auth: auth, metrics: state.metrics).register(on: router)
     KeyRoutes(store: state.store, auth: auth, metrics: state.metrics).register(on: router)
     OpsRoutes(store: state.store, metrics: state.metrics, openAPI: OpenAPIDocument.load()).register(on: router)
     WebAppRoutes(config: state.config).register(on: router)

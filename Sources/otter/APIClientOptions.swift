@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
-import OtterAWS
+import OtterClient
 import OtterDeploy
+import OtterLocalState
 
 /// How `create-room` and `rotate-key` find the API: flags, then
 /// OTTER_API_URL/OTTER_API_KEY, then the state `otter up` left in --data-dir.
@@ -25,12 +26,13 @@ struct APIClientOptions: ParsableArguments {
     /// A local `otter up` that no longer answers is passed over for the only deployed stack.
     func resolve() async -> (url: String, key: String, keySource: KeySource) {
         let env = ProcessInfo.processInfo.environment
+        let folder = LocalState(directory: dataDir)
         let deployed = deployedStack()
-        var local = stack == nil ? LocalEndpoint.load(dataDirectory: dataDir) : nil
+        var local = stack == nil ? folder.loadUpEndpoint() : nil
         let explicit = apiURL ?? env["OTTER_API_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if explicit == nil, let l = local, await !Self.answers(l) {
+        if explicit == nil, let l = local, await !OtterAPIClient.answers(l, within: .seconds(2)) {
             guard deployed != nil else {
-                CLI.fail("the local `otter up` recorded in \(dataDir)/up.json (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
+                CLI.fail("the local `otter up` recorded in \(folder.upEndpoint) (\(l)) is not running. Start it with `otter up`, or pass --api-url.")
             }
             CLI.note("the local `otter up` at \(l) is not running; using the deployed stack \(deployed!.stack).")
             local = nil
@@ -42,25 +44,15 @@ struct APIClientOptions: ParsableArguments {
             CLI.fail("no API to talk to. Start one with `otter up`, deploy one with `otter deploy`, or pass --api-url (or set OTTER_API_URL).")
         }
         let why = apiURL != nil ? "--api-url" : explicit != nil ? "OTTER_API_URL"
-            : url == local ? "the local `otter up`, \(dataDir)/up.json" : "stack \(deployed?.stack ?? "?"), \(dataDir)"
+            : url == local ? "the local `otter up`, \(folder.upEndpoint)" : "stack \(deployed?.stack ?? "?"), \(dataDir)"
         CLI.note("using \(url) (\(why))")
         if let k = apiKey { return (url, k, .flag) }
         if let k = env["OTTER_API_KEY"], !k.isEmpty { return (url, k, .environment) }
-        if local != nil, url == local, let k = APIKeyFile.load(dataDirectory: dataDir) { return (url, k, .localFile) }
-        if let deployed, url == deployed.apiURL, let k = DeployState.loadKey(dataDirectory: dataDir, stack: deployed.stack) {
+        if local != nil, url == local, let k = folder.loadAPIKey(for: .up) { return (url, k, .localFile) }
+        if let deployed, url == deployed.apiURL, let k = folder.loadAPIKey(for: .stack(deployed.stack)) {
             return (url, k, .deployFile(deployed.stack))
         }
         CLI.fail("no API key for \(url). Pass --api-key or set OTTER_API_KEY (the key is kept only where `otter up` or `otter deploy` showed it).")
-    }
-
-    /// Whether `GET /healthz` answers within two seconds (a stopped `otter up` refuses at once).
-    private static func answers(_ base: String) async -> Bool {
-        var b = base
-        while b.hasSuffix("/") { b.removeLast() }
-        guard let u = URL(string: b + "/healthz") else { return false }
-        let transport = CurlTransport(timeouts: .init(connect: .seconds(2), total: .seconds(2)))
-        guard let r = try? await transport.send(HTTPRequest(method: "GET", url: u, headers: [], body: [])) else { return false }
-        return r.status == 200
     }
 
     /// `--stack`'s saved deploy, or the only one when there is no local `otter up`.
@@ -72,33 +64,14 @@ struct APIClientOptions: ParsableArguments {
 
     enum KeySource: Equatable { case flag, environment, localFile, deployFile(String) }
 
-    /// One JSON call to the API; errors come back as DESIGN's `{"error":…}` and are shown as such.
-    func call(_ method: String, _ url: String, path: String, key: String, body: [String: Any]? = nil) async -> [String: Any] {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let u = URL(string: base + path) else { CLI.fail("\(url) is not a URL") }
-        var headers = [("x-api-key", key), ("Accept", "application/json")]
-        var bytes: [UInt8] = []
-        if let body {
-            headers.append(("Content-Type", "application/json"))
-            bytes = Array((try? JSONSerialization.data(withJSONObject: body)) ?? Data())
-        }
-        let response: HTTPResponse
+    /// One call through the API client; a failure ends the command with its message.
+    func send<T>(_ url: String, key: String, _ call: (OtterAPIClient) async throws -> T) async -> T {
         do {
-            response = try await CurlTransport(timeouts: .init(connect: .seconds(5), total: .seconds(30)))
-                .send(HTTPRequest(method: method, url: u, headers: headers, body: bytes))
-        } catch let e as AWSError {
-            CLI.fail("could not reach \(base): \(e.message). Is `otter up` running (or the stack deployed)?")
+            return try await call(OtterAPIClient(baseURL: url, key: key))
+        } catch let e as OtterAPIError where e.code == .unreachable {
+            CLI.fail("\(e.message). Is `otter up` running (or the stack deployed)?")
         } catch {
-            CLI.fail("could not reach \(base): \(error)")
+            CLI.fail("\(error)")
         }
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        guard (200..<300).contains(response.status), let object else {
-            if let err = object?["error"] as? [String: Any] {
-                CLI.fail("\(method) \(path) failed (\(response.status) \(err["code"] ?? "")): \(err["message"] ?? "")")
-            }
-            CLI.fail("\(method) \(path) failed with HTTP \(response.status): \(response.bodyText.prefix(300))")
-        }
-        return object
     }
 }

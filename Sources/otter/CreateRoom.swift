@@ -29,8 +29,7 @@ struct CreateRoom: AsyncParsableCommand {
 
     func run() async throws {
         let (url, key, _) = await api.resolve()
-        let room = await api.call("POST", url, path: "/rooms", key: key,
-                                  body: ["maxPeers": maxPeers, "ttlSeconds": Duration.parseTTL(ttl)!])
+        let room = await api.send(url, key: key) { try await $0.createRoom(maxPeers: maxPeers, ttlSeconds: Duration.parseTTL(ttl)!) }
         if api.json {
             let data = try JSONSerialization.data(withJSONObject: room, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

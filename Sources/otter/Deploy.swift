@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OtterAWS
 import OtterDeploy
+import OtterLocalState
 import OtterStacks
 
 /// `otter deploy`: the whole stack on AWS with one command.
@@ -38,7 +39,7 @@ struct Deploy: AsyncParsableCommand {
 
     func run() async throws {
         let console = Console(progressToStderr: json, live: !verbose && isatty(json ? 2 : 1) == 1,
-                              logPath: DeployState.logPath(dataDirectory: dataDir, stack: stack.name))
+                              logPath: LocalState(directory: dataDir).deployLog(stack: stack.name))
         let config: AWSConfiguration
         do { config = try await aws.resolve() } catch let e as AWSError { CLI.fail(e.message) }
         guard let templates = TemplatesLocator.find() else {
@@ -79,7 +80,7 @@ struct Deploy: AsyncParsableCommand {
             console.say("API key: set by an earlier deploy; this machine has no copy (pass --api-key to create-room).")
         }
         if let room = result.sampleRoomUrl { console.say("Sample room: \(room)", logged: false) }
-        console.say("State:   \(DeployState.path(dataDirectory: dataDir, stack: stack.name))")
+        console.say("State:   \(LocalState(directory: dataDir).deployRecord(stack: stack.name))")
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import OtterCore
-import OtterDeploy
+import OtterLocalState
 import OtterServer
 
 /// `otter rotate-key`: a new API key; the old one stops working at once.
@@ -16,17 +16,17 @@ struct RotateKey: AsyncParsableCommand {
     func run() async throws {
         if canOnlyRotateLocally { return try rotateLocally() }
         let (url, key, source) = await api.resolve()
-        let result = await api.call("POST", url, path: "/keys/rotate", key: key)
-        guard let newKey = result["apiKey"] as? String else { CLI.fail("the API answered without a new key") }
+        let newKey = await api.send(url, key: key) { try await $0.rotateKey() }
+        let folder = LocalState(directory: api.dataDir)
         var savedTo: String?
         switch source {
         case .localFile:
-            try? APIKeyFile.save(newKey, dataDirectory: api.dataDir)
-            savedTo = APIKeyFile.path(dataDirectory: api.dataDir)
+            try? folder.saveAPIKey(newKey, for: .up)
+            savedTo = folder.apiKey(for: .up)
         case .deployFile(let stack):
             do {
-                try DeployState.saveKey(newKey, dataDirectory: api.dataDir, stack: stack)
-                savedTo = DeployState.keyPath(dataDirectory: api.dataDir, stack: stack)
+                try folder.saveAPIKey(newKey, for: .stack(stack))
+                savedTo = folder.apiKey(for: .stack(stack))
             } catch {
                 CLI.warn("could not save the new key (\(error)); store it yourself now")
             }
@@ -41,8 +41,8 @@ struct RotateKey: AsyncParsableCommand {
     private var canOnlyRotateLocally: Bool {
         let env = ProcessInfo.processInfo.environment
         return api.apiKey == nil && (env["OTTER_API_KEY"] ?? "").isEmpty && api.apiURL == nil && api.stack == nil
-            && APIKeyFile.load(dataDirectory: api.dataDir) == nil
-            && FileManager.default.fileExists(atPath: (api.dataDir as NSString).appendingPathComponent("otter.sqlite"))
+            && LocalState(directory: api.dataDir).loadAPIKey(for: .up) == nil
+            && FileManager.default.fileExists(atPath: LocalState(directory: api.dataDir).database)
     }
 
     /// Replaces the hash in `otter up`'s own state, without the old key:
@@ -52,13 +52,14 @@ struct RotateKey: AsyncParsableCommand {
     private func rotateLocally() throws {
         umask(0o077)
         let key = APIKey.generate()
+        let folder = LocalState(directory: api.dataDir)
         do {
             let store = try StateStore(dataDirectory: api.dataDir)
-            try store.setAPIKeyHash(key.hash) { try APIKeyFile.save(key.value, dataDirectory: api.dataDir) }
+            try store.setAPIKeyHash(key.hash) { try folder.saveAPIKey(key.value, for: .up) }
         } catch {
             CLI.fail("could not replace the API key in \(api.dataDir) (\(error)). Check the folder's permissions.")
         }
-        try show(key.value, savedTo: APIKeyFile.path(dataDirectory: api.dataDir))
+        try show(key.value, savedTo: folder.apiKey(for: .up))
     }
 
     private func show(_ newKey: String, savedTo: String?) throws {

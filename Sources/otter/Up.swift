@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import OtterCore
+import OtterLocalState
 import OtterRelay
 import OtterServer
 
@@ -63,6 +64,7 @@ struct Up: AsyncParsableCommand {
         }
         let logger = Logger(label: "otter.up")
         let dataDir = self.dataDir
+        let folder = LocalState(directory: dataDir), keyFile = folder.apiKey(for: .up)
         // Everything this process creates (SQLite's -wal/-shm, up.json, the
         // key file) is private from the start, whatever the caller's umask.
         umask(0o077)
@@ -99,16 +101,17 @@ struct Up: AsyncParsableCommand {
         }
         let secrets: ServerSecrets, newKey: APIKey?
         do {
-            (secrets, newKey) = try store.bootstrap { try APIKeyFile.save($0.value, dataDirectory: dataDir) }
+            (secrets, newKey) = try store.bootstrap { try folder.saveAPIKey($0.value, for: .up) }
         } catch {
-            CLI.fail("could not keep the new API key in \(APIKeyFile.path(dataDirectory: dataDir)) (\(error)); nothing was stored. Check the folder's permissions, or pass --data-dir.")
+            CLI.fail("could not keep the new API key in \(keyFile) (\(error)); nothing was stored. Check the folder's permissions, or pass --data-dir.")
         }
-        let keyFileMissing = newKey == nil && APIKeyFile.load(dataDirectory: dataDir) == nil
+        let keyFileMissing = newKey == nil && folder.loadAPIKey(for: .up) == nil
         let state = try await ServerState(config: config, store: store, secrets: secrets)
         if config.webAppDirectory == nil {
             logger.warning("web app folder not found; the API and signaling run without it (pass --web-dir)")
         }
-        let sample = try await SampleRoom.create(state: state)
+        // Something to click at once: a room of the default size, as `otter create-room` makes.
+        let sample = try await state.rooms.create().url
         let relay = EmbeddedRelay(config: config, turnSecret: secrets.turnSecret, logger: Logger(label: "otter.relay"))
         do { _ = try await relay.start() } catch {
             CLI.fail("the relay could not listen on \(host):\(relayPort) (\(error)). Is another TURN server running? Pick another --relay-port.")
@@ -121,13 +124,13 @@ struct Up: AsyncParsableCommand {
             say("API URL: \(config.baseURL)")
             if let key = newKey {
                 say("API key: \(key.value)")
-                say("         (the server keeps only its hash, in \(storePath); a copy for the otter CLI is in \(APIKeyFile.path(dataDirectory: dataDir)), mode 0600)")
+                say("         (the server keeps only its hash, in \(storePath); a copy for the otter CLI is in \(keyFile), mode 0600)")
             } else if keyFileMissing {
-                say("API key: no copy in \(APIKeyFile.path(dataDirectory: dataDir)) (the server keeps only its hash). If you no longer have it, run `otter rotate-key --data-dir \(dataDir)`: it makes a new one without the old.")
+                say("API key: no copy in \(keyFile) (the server keeps only its hash). If you no longer have it, run `otter rotate-key --data-dir \(dataDir)`: it makes a new one without the old.")
             } else {
-                say("API key: stored in \(APIKeyFile.path(dataDirectory: dataDir)) (mode 0600; the server itself keeps only its hash)")
+                say("API key: stored in \(keyFile) (mode 0600; the server itself keeps only its hash)")
             }
-            try? LocalEndpoint.save(apiURL: config.baseURL, dataDirectory: dataDir)
+            try? folder.saveUpEndpoint(apiURL: config.baseURL)
             say("Web app: \(config.baseURL)/")
             say("Sample room: \(sample)")
             say("Relay: \(config.turnURLs.joined(separator: ", "))")
@@ -150,20 +153,6 @@ struct Up: AsyncParsableCommand {
 /// write, since `write(_: Data)` traps on EPIPE.
 func say(_ line: String) {
     try? FileHandle.standardOutput.write(contentsOf: Data((line + "\n").utf8))
-}
-
-/// The first room link `otter up` prints, so there is something to click. It has
-/// the same default size as `otter create-room` and the cloud API (RoomRules).
-enum SampleRoom {
-    static func create(state: ServerState) async throws -> String {
-        let now = Date()
-        let room = StoredRoom(id: Secrets.newRoomID(), maxPeers: RoomRules.defaultMaxPeers, createdAt: Int(now.timeIntervalSince1970),
-                              expiresAt: Int(now.timeIntervalSince1970 + RoomRules.defaultTTL))
-        try state.store.insert(room)
-        let token = try await state.tokens.sign(RoomClaims(roomID: room.id, maxPeers: room.maxPeers, issuedAt: now,
-                                                           expiresAt: Date(timeIntervalSince1970: TimeInterval(room.expiresAt))))
-        return "\(state.config.baseURL)/?room=\(room.id)#token=\(token)"
-    }
 }
 
 /// Finds Templates/webapp: beside the working folder, or above the executable

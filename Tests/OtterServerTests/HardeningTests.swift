@@ -45,10 +45,10 @@ struct HardeningTests {
 
     @Test func closeCodesFollowRFC6455() {
         for ok: UInt16 in [1000, 1001, 1002, 1003, 1007, 1008, 1011, 3000, 4999] {
-            #expect(SignalingConnection.isValidCloseCode(ok), "\(ok)")
+            #expect(WebSocketControlHandler.isValidCloseCode(ok), "\(ok)")
         }
         for bad: UInt16 in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
-            #expect(!SignalingConnection.isValidCloseCode(bad), "\(bad)")
+            #expect(!WebSocketControlHandler.isValidCloseCode(bad), "\(bad)")
         }
     }
 
@@ -56,9 +56,9 @@ struct HardeningTests {
         let channel = EmbeddedChannel(loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()
         try channel.pipeline.syncOperations.addHandler(WebSocketFrameValidator())
-        try channel.pipeline.syncOperations.addHandler(SignalingConnection(
-            roomID: "room-1", maxPeers: 2, hub: hub, metrics: ServerMetrics(),
-            settings: .init(pingInterval: .seconds(30), rate: 200, burst: 2000, joinTimeout: joinTimeout), logger: Logger(label: "test")))
+        try SignalingConnection.addHandlers(
+            to: channel.pipeline.syncOperations, roomID: "room-1", maxPeers: 2, hub: hub, metrics: ServerMetrics(),
+            settings: .init(pingInterval: .seconds(30), rate: 200, burst: 2000, joinTimeout: joinTimeout), logger: Logger(label: "test"))
         return channel
     }
 

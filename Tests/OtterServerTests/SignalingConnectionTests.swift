@@ -6,7 +6,7 @@ import NIOWebSocket
 import Testing
 @testable import OtterServer
 
-/// The signaling handler on NIO's `EmbeddedChannel`s: one per browser, a real
+/// The signaling handlers (control frames and the protocol) on NIO's `EmbeddedChannel`s: one per browser, a real
 /// hub between them, frames in and out exactly as the WebSocket codec passes
 /// them. The process-level behaviour (upgrade, 401, shutdown) is tested
 /// against `otter up` in Tests/server.
@@ -18,10 +18,9 @@ struct SignalingConnectionTests {
                 loop: EmbeddedEventLoop = EmbeddedEventLoop()) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40_000)).wait()  // active, like an upgraded socket
-        let connection = SignalingConnection(
-            roomID: room, maxPeers: maxPeers, hub: hub, metrics: metrics,
+        try SignalingConnection.addHandlers(
+            to: channel.pipeline.syncOperations, roomID: room, maxPeers: maxPeers, hub: hub, metrics: metrics,
             settings: .init(pingInterval: .seconds(30), rate: rate, burst: burst), logger: Logger(label: "test"))
-        try channel.pipeline.syncOperations.addHandler(connection)
         return channel
     }
 

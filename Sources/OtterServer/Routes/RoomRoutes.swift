@@ -6,8 +6,7 @@ import OtterCore
 /// `POST /rooms`, `GET /rooms/{roomId}`, `GET /rooms/{roomId}/ice-servers`.
 struct RoomRoutes: Sendable {
     let config: ServerConfiguration
-    let store: StateStore
-    let tokens: RoomTokens
+    let rooms: Rooms
     let secrets: ServerSecrets
     let auth: RequestAuth
     let metrics: ServerMetrics
@@ -29,34 +28,15 @@ struct RoomRoutes: Sendable {
     func create(_ request: Request) async throws -> Response {
         try auth.requireAPIKey(request)
         var request = request
-        let body = try await request.jsonObjectBody()
-        var maxPeers = RoomRules.defaultMaxPeers
-        if let v = body["maxPeers"] {
-            guard let n = v.intValue, RoomRules.peerRange.contains(n) else {
-                throw APIError(.badRequest, "bad-request", ErrorWording.badMaxPeers(RoomRules.peerRange))
-            }
-            maxPeers = n
-        }
-        var ttl = RoomRules.defaultTTL
-        if let v = body["ttlSeconds"] {
-            guard let n = v.intValue, Double(n) >= RoomRules.minTTL, Double(n) <= RoomRules.maxTTL else {
-                throw APIError(.badRequest, "bad-request", ErrorWording.badTTL(Int(RoomRules.minTTL)...Int(RoomRules.maxTTL)))
-            }
-            ttl = TimeInterval(n)
-        }
-        let now = Date()
-        let room = StoredRoom(id: Secrets.newRoomID(), maxPeers: maxPeers, createdAt: Int(now.timeIntervalSince1970),
-                              expiresAt: Int(now.timeIntervalSince1970 + ttl))
-        try store.insert(room)
-        let token = try await tokens.sign(RoomClaims(roomID: room.id, maxPeers: maxPeers, issuedAt: now,
-                                                     expiresAt: Date(timeIntervalSince1970: TimeInterval(room.expiresAt))))
+        let created = try await rooms.create(Rooms.Request(body: try await request.jsonObjectBody()))
+        let room = created.room
         metrics.roomsCreated.increment()
         return Response.json([
             "roomId": .string(room.id),
-            "url": .string("\(config.baseURL)/?room=\(room.id)#token=\(token)"),
-            "token": .string(token),
+            "url": .string(created.url),
+            "token": .string(created.token),
             "expiresAt": .number(Double(room.expiresAt)),
-            "maxPeers": .number(Double(maxPeers)),
+            "maxPeers": .number(Double(room.maxPeers)),
         ], status: .created)
     }
 

@@ -12,7 +12,7 @@ import OtterCore
 /// Hummingbird's HTTP/1 channel with one WebSocket upgrade: `/signal`.
 ///
 /// An accepted upgrade becomes a plain NIO pipeline (frame codec, aggregator,
-/// `SignalingConnection`) with no Swift task behind it, which is what lets
+/// `WebSocketControlHandler`, `SignalingConnection`) with no Swift task behind it, which is what lets
 /// 10,000 idle sockets fit in little memory. Everything else, including every
 /// refused upgrade, goes to the router as an ordinary request: the `/signal`
 /// route there answers DESIGN's JSON error (401 for a bad token), which the
@@ -79,9 +79,9 @@ struct SignalingChannel: ServerChildChannel, HTTPChannelHandler {
                         try sync.addHandler(WebSocketFrameValidator())
                         try sync.addHandler(NIOWebSocketFrameAggregator(
                             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 256, maxAccumulatedFrameSize: Self.transportLimit))
-                        try sync.addHandler(SignalingConnection(
-                            roomID: claims.roomID, maxPeers: claims.maxPeers, hub: hub, metrics: metrics, settings: settings,
-                            logger: logger))
+                        try SignalingConnection.addHandlers(
+                            to: sync, roomID: claims.roomID, maxPeers: claims.maxPeers, hub: hub, metrics: metrics, settings: settings,
+                            logger: logger)
                         return UpgradeResult.signaling
                     }
                 }

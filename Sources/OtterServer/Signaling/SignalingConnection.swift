@@ -4,9 +4,10 @@ import NIOWebSocket
 import OtterCore
 
 /// One signaling socket after the upgrade: the DESIGN protocol (join once,
-/// then signal and ping), WebSocket control frames, keep-alive pings and the
-/// close handshake. It runs on the socket's event loop with no task of its
-/// own, so an idle socket costs only its channel.
+/// then signal and ping), its rate limit, and one flush per read burst.
+/// WebSocket control frames, keep-alive and the close handshake are
+/// `WebSocketControlHandler`'s, just below it. It runs on the socket's event
+/// loop with no task of its own, so an idle socket costs only its channel.
 final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -21,8 +22,6 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         var joinTimeout: TimeAmount = .seconds(10)
     }
 
-    private enum Phase { case open, closing, closed }
-
     private let roomID: String
     private let maxPeers: Int
     private let hub: SignalingHub
@@ -32,10 +31,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     private var limiter: RateLimiter
     private var peer: SignalingPeer?
     private var peerID: String?
-    private var phase = Phase.open
-    private var awaitingPong = false
-    private var pingTask: RepeatedTask?
-    private var closeTimer: Scheduled<Void>?
+    private var tornDown = false
     private var joinTimer: Scheduled<Void>?
     /// Where this socket is counted among those not joined yet (hub.admitPending).
     private var pendingAddress: String?
@@ -52,6 +48,15 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         self.settings = settings
         self.logger = logger
         self.limiter = RateLimiter(rate: settings.rate, burst: settings.burst)
+    }
+
+    /// A signaling socket's handlers, above the frame codec and aggregator:
+    /// control frames first, then the protocol.
+    static func addHandlers(to pipeline: ChannelPipeline.SynchronousOperations, roomID: String, maxPeers: Int, hub: SignalingHub,
+                            metrics: ServerMetrics, settings: Settings, logger: Logger) throws {
+        try pipeline.addHandler(WebSocketControlHandler(pingInterval: settings.pingInterval, closeTimeout: settings.closeTimeout, logger: logger))
+        try pipeline.addHandler(SignalingConnection(roomID: roomID, maxPeers: maxPeers, hub: hub, metrics: metrics, settings: settings,
+                                                    logger: logger))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -74,10 +79,6 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             guard connection.peerID == nil else { return }
             connection.close(context: context, code: .policyViolation, reason: "send join within \(connection.settings.joinTimeout.nanoseconds / 1_000_000_000) s")
         }
-        pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: settings.pingInterval, delay: settings.pingInterval) { _ in
-            let (connection, context) = bound.value
-            connection.pingTick(context: context)
-        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -93,41 +94,11 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            guard phase == .open else { return }
             handleText(frame.unmaskedData, context: context)
-        case .binary:
-            guard phase == .open else { return }
+        default:
+            // WebSocketControlHandler passes up only text and binary frames.
             metrics.signalingMessages.increment()
             reply(.error(code: .badMessage, message: "frames must be JSON text"), context: context)
-        case .ping:
-            guard phase == .open else { return }
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
-        case .pong:
-            awaitingPong = false
-        case .connectionClose:
-            if phase == .open {
-                // The client closes first: answer with its code, then hang up;
-                // a malformed close is answered 1002/1007, never echoed.
-                var data = frame.unmaskedData
-                var code = WebSocketErrorCode.normalClosure
-                if data.readableBytes == 1 {
-                    code = .protocolError
-                } else if let raw = data.readInteger(as: UInt16.self) {
-                    if !Self.isValidCloseCode(raw) {
-                        code = .protocolError
-                    } else if String(validating: data.readableBytesView, as: UTF8.self) == nil {
-                        code = .dataInconsistentWithMessage
-                    } else {
-                        code = WebSocketErrorCode(codeNumber: Int(raw))
-                    }
-                }
-                close(context: context, code: code, reason: "", waitForReply: false)
-            } else {
-                context.close(promise: nil)
-            }
-        default:
-            // WebSocketFrameValidator lets no other opcode through.
-            close(context: context, code: .protocolError, reason: "reserved opcode", waitForReply: false)
         }
     }
 
@@ -143,41 +114,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         context.fireChannelReadComplete()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let request = event as? SignalingCloseRequest {
-            close(context: context, code: request.code, reason: request.reason)
-        } else if case ChannelEvent.inputClosed = event {
-            // The server allows half-closure (for HTTP); a browser that hung
-            // up without a close frame is gone all the same.
-            context.close(promise: nil)
-        } else if event is ChannelShouldQuiesceEvent {
-            close(context: context, code: .goingAway, reason: "server is shutting down")
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let error = error as? NIOWebSocketFrameAggregator.Error {
-            switch error {
-            case .didReceiveFragmentBeforeReceivingTextOrBinaryFrame, .receivedNewFrameWithoutFinishingPrevious:
-                close(context: context, code: .protocolError, reason: "fragments out of order", waitForReply: false)
-            default:
-                close(context: context, code: .messageTooLarge, reason: "message too large")
-            }
-        } else {
-            logger.debug("signaling socket error", metadata: ["error": "\(error)"])
-            context.close(promise: nil)
-        }
-    }
-
     // MARK: - Protocol
-
-    /// RFC 6455 §7.4: codes an endpoint may send (1004-1006 and 1015 are
-    /// reserved for reporting, below 1000 unused, 1016-2999 unassigned).
-    static func isValidCloseCode(_ code: UInt16) -> Bool {
-        (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
-    }
 
     private func handleText(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
         metrics.signalingMessages.increment()
@@ -248,39 +185,12 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         return buffer
     }
 
-    // MARK: - Keep-alive and closing
+    // MARK: - Closing
 
-    /// A socket that did not answer the previous ping is gone (a laptop lid
-    /// closed, a network dropped): hang up so its room hears `peer-left`.
-    private func pingTick(context: ChannelHandlerContext) {
-        guard phase == .open else { return }
-        if awaitingPong {
-            logger.debug("signaling socket stopped answering pings")
-            context.close(promise: nil)
-            return
-        }
-        awaitingPong = true
-        let frame = WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-    }
-
-    /// Sends a close frame after whatever is already queued, then waits (at
-    /// most `closeTimeout`) for the client's close before dropping the TCP
-    /// connection, so browsers see the code and not 1006.
+    /// Asks WebSocketControlHandler for the close handshake (or, without
+    /// `waitForReply`, to fail the connection at once).
     private func close(context: ChannelHandlerContext, code: WebSocketErrorCode, reason: String, waitForReply: Bool = true) {
-        guard phase == .open else { return }
-        phase = .closing
-        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        data.write(webSocketErrorCode: code)
-        data.writeString(reason)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-        guard waitForReply else {
-            context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            return
-        }
-        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.scheduleTask(in: settings.closeTimeout) { bound.value.close(promise: nil) }
+        context.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason, waitForReply: waitForReply), promise: nil)
     }
 
     private func leavePending() {
@@ -291,10 +201,8 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     private func tearDown(context: ChannelHandlerContext) {
-        guard phase != .closed else { return }
-        phase = .closed
-        pingTask?.cancel()
-        closeTimer?.cancel()
+        guard !tornDown else { return }
+        tornDown = true
         leavePending()
         if let id = peerID {
             let allocator = context.channel.allocator

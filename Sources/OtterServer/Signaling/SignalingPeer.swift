@@ -28,14 +28,8 @@ final class SignalingPeer: Sendable {
         }
     }
 
-    /// Asks the socket's handler to run the close handshake with this code.
+    /// Asks the socket's WebSocketControlHandler to run the close handshake with this code.
     func requestClose(_ code: WebSocketErrorCode, reason: String) {
-        channel.pipeline.fireUserInboundEventTriggered(SignalingCloseRequest(code: code, reason: reason))
+        channel.pipeline.fireUserInboundEventTriggered(WebSocketCloseRequest(code: code, reason: reason))
     }
-}
-
-/// A user event: close the signaling socket with `code` (sent from other threads).
-struct SignalingCloseRequest: Sendable {
-    let code: WebSocketErrorCode
-    let reason: String
 }

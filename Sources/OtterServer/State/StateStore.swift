@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OtterCore
+import OtterLocalState
 
 /// A room as stored: the token carries the same facts, signed.
 public struct StoredRoom: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
@@ -34,9 +35,9 @@ public final class StateStore: Sendable {
     /// Opens (creating if needed) `<dataDir>/otter.sqlite`. The directory is
     /// made private: it holds the signing and TURN secrets.
     public init(dataDirectory: String) throws {
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
-        path = (dataDirectory as NSString).appendingPathComponent("otter.sqlite")
+        let folder = LocalState(directory: dataDirectory)
+        try folder.create()
+        path = folder.database
         var config = Configuration()
         config.busyMode = .timeout(5)
         // WAL + synchronous=NORMAL: a room insert no longer waits for an fsync
