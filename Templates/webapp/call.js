@@ -27,7 +27,7 @@ const OFFER_WAIT_MS = 1500;
  */
 export class Call extends EventTarget {
   /**
-   * @private
+   * Made by join().
    * @param {object} o
    * @param {import("./rest.js").ResolvedConfig} o.config
    * @param {string} o.roomId
@@ -128,7 +128,7 @@ export class Call extends EventTarget {
   }
 
   /**
-   * @private
+   * Emits an event (for the SDK's modules).
    * @template {keyof CallEvents} K
    * @param {K} type
    * @param {CallEvents[K]} detail
@@ -140,7 +140,7 @@ export class Call extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** @private */
+  /** Delivers the events held until join() returned (for join()). */
   _releaseEvents() {
     const held = this._held || [];
     this._held = null;
@@ -231,7 +231,7 @@ export class Call extends EventTarget {
     this.signaling.setState("closed");
   }
 
-  /** @private */
+  /** Ends everything without telling anyone (for leave() and a failed join()). */
   _teardown() {
     this.left = true;
     dropSpares(this);

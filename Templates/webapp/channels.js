@@ -30,7 +30,7 @@ export function openChatChannel(call, peer, pc) {
 /**
  * @param {Call} call
  * @param {Peer} peer
- * @param {unknown} data
+ * @param {string} data a message on the channel
  */
 function onPeerMessage(call, peer, data) {
   const m = P.parsePeerMessage(data);

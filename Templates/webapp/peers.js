@@ -41,7 +41,7 @@ import { emitPeerState, refreshIceServers, watchFlows } from "./recovery.js";
 /**
  * The configuration of a new connection.
  * @param {Call} call
- * @param {{pool?:boolean}} [opts] pool: gather ICE candidates before any offer
+ * @param {{pool?:boolean}} opts (optional) pool: gather ICE candidates before any offer
  * @returns {RTCConfiguration}
  */
 export function rtcConfig(call, { pool = false } = {}) {
@@ -59,7 +59,7 @@ export function rtcConfig(call, { pool = false } = {}) {
 /**
  * @param {Call} call
  * @param {string} id
- * @param {{answering?:boolean, pool?:boolean, announce?:boolean}} [opts] answering: created for
+ * @param {{answering?:boolean, pool?:boolean, announce?:boolean}} opts (optional) answering: created for
  *   the offer it sent or is about to send us; pool: start gathering ICE candidates before any
  *   offer; announce: emit peer-joined now (else at announce())
  * @returns {Peer}
@@ -124,7 +124,7 @@ export function canSignal(call, peer) {
  * Gives a peer a new RTCPeerConnection (with its negotiator and chat channel).
  * @param {Call} call
  * @param {Peer} peer
- * @param {{answering?:boolean, pool?:boolean}} [opts] as for addPeer
+ * @param {{answering?:boolean, pool?:boolean}} opts (optional) as for addPeer
  */
 export function connectPeer(call, peer, { answering = false, pool = false } = {}) {
   const pc = call._spares.shift() || new RTCPeerConnection(rtcConfig(call, { pool }));

@@ -36,7 +36,9 @@ export function resolveConfig(config) {
 export async function apiGet(url, token, timeoutMs = 0) {
   let res;
   try {
-    const signal = timeoutMs && typeof AbortSignal !== "undefined" && AbortSignal.timeout ? AbortSignal.timeout(timeoutMs) : undefined;
+    // (AbortSignal.timeout is newer than the DOM types of Debian's TypeScript)
+    const Abort = /** @type {{timeout?:(ms:number)=>AbortSignal}|undefined} */ (globalThis.AbortSignal);
+    const signal = timeoutMs && Abort && Abort.timeout ? Abort.timeout(timeoutMs) : undefined;
     res = await fetch(url, { headers: { Authorization: `Bearer ${token}` }, cache: "no-store", signal });
   } catch (err) {
     throw new OtterError("network", "the Otter server cannot be reached", { cause: err });
