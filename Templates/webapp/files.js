@@ -60,14 +60,12 @@ export function safeFileName(name) {
 }
 
 function cancelError(message = "transfer cancelled") {
-  const e = new Error(message);
-  e.code = "cancelled";
-  return e;
+  return Object.assign(new Error(message), { code: "cancelled" });
 }
 
 /**
  * Sends one file on an (opening or open) DataChannel.
- * @param {Blob} file
+ * @param {File|Blob} file
  * @param {RTCDataChannel} channel a channel dedicated to this transfer
  * @param {object} [opts]
  * @param {string} [opts.id]
@@ -119,7 +117,7 @@ export function sendFileOnChannel(file, channel, opts = {}) {
       await waitFor(() => channel.readyState === "open");
       if (finished) return;
       const size = file.size;
-      channel.send(JSON.stringify({ t: "meta", id, name: safeFileName(file.name), size, type: String(file.type || "") }));
+      channel.send(JSON.stringify({ t: "meta", id, name: safeFileName("name" in file ? file.name : ""), size, type: String(file.type || "") }));
       const hash = new Sha256();
       const read = (off) => {
         const p = file.slice(off, Math.min(size, off + READ_SIZE)).arrayBuffer();
@@ -174,7 +172,7 @@ export function sendFileOnChannel(file, channel, opts = {}) {
  */
 export class FileReceiver {
   /**
-   * @param {object} [opts]
+   * @param {object} opts (optional)
    * @param {(msg:string)=>void} [opts.reply] sends a text frame back to the sender
    * @param {number} [opts.maxSize]
    */
@@ -264,6 +262,11 @@ export class FileReceiver {
     this.pendingBytes = 0;
   }
 
+  /**
+   * @param {string} reason
+   * @param {string} [code]
+   * @returns {{event:"failed", detail:{reason:string, code:string}}}
+   */
   _fail(reason, code = "bad-transfer") {
     this.state = "failed";
     this.error = Object.assign(new Error(reason), { code });

@@ -12,6 +12,7 @@
  * @property {string} signalingState
  * @property {string} iceConnectionState
  * @property {{type:string,sdp:string}|null} localDescription
+ * @property {{type:string,sdp:string}|null} [remoteDescription]
  * @property {(d?:object)=>Promise<void>} setLocalDescription
  * @property {(d:object)=>Promise<void>} setRemoteDescription
  * @property {(c:object|null)=>Promise<void>} addIceCandidate
@@ -23,7 +24,7 @@
  * per attempt up to `max`, ±25 % jitter so both ends of a pair do not retry in
  * step (their offers would cross every time).
  * @param {number} attempt 1 after the first restart
- * @param {{base?:number, max?:number, random?:()=>number}} [opts]
+ * @param {{base?:number, max?:number, random?:()=>number}} opts (optional)
  * @returns {number} milliseconds
  */
 export function retryDelay(attempt, { base = 4000, max = 30000, random = Math.random } = {}) {

@@ -118,6 +118,8 @@ export interface FileTransfer {
 }
 
 export class Call extends EventTarget {
+  /** Calls are made by join(), not with `new`. */
+  constructor(init: never);
   readonly roomId: string;
   /** this side's peerId; changes after a signaling reconnect */
   readonly peerId: string | null;

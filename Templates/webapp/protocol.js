@@ -67,6 +67,7 @@ export function parseServerFrame(text) {
   switch (m.type) {
     case "welcome": {
       if (!isId(m.peerId) || !Array.isArray(m.peers) || !m.peers.every(isId)) return null;
+      /** @type {{type:"welcome",peerId:string,peers:string[],iceServers?:RTCIceServer[]}} */
       const out = { type: "welcome", peerId: m.peerId, peers: m.peers.filter((p) => p !== m.peerId) };
       if (Array.isArray(m.iceServers)) out.iceServers = m.iceServers;
       return out;
@@ -146,9 +147,7 @@ export function parseRoomUrl(url) {
 }
 
 function linkError(message) {
-  const e = new Error(message);
-  e.code = "invalid-link";
-  return e;
+  return Object.assign(new Error(message), { code: "invalid-link" });
 }
 
 /**
@@ -163,7 +162,8 @@ export function decodeJwtClaims(token) {
   try {
     const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
     const padded = b64 + "=".repeat((4 - (b64.length % 4)) % 4);
-    const bin = typeof atob === "function" ? atob(padded) : Buffer.from(padded, "base64").toString("binary");
+    /** @type {string} */
+    const bin = typeof atob === "function" ? atob(padded) : /** @type {any} */ (globalThis).Buffer.from(padded, "base64").toString("binary");
     const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
     const claims = JSON.parse(new TextDecoder().decode(bytes));
     return claims && typeof claims === "object" ? claims : null;
@@ -209,7 +209,7 @@ export function iceServersUrl(config, roomId) {
 /**
  * Reconnect delay with exponential backoff and jitter.
  * @param {number} attempt 0-based
- * @param {{base?:number, max?:number, random?:()=>number}} [opts]
+ * @param {{base?:number, max?:number, random?:()=>number}} opts (optional)
  * @returns {number} milliseconds
  */
 export function backoffDelay(attempt, { base = 500, max = 10000, random = Math.random } = {}) {

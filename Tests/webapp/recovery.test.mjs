@@ -4,6 +4,9 @@
 import test from "node:test";
 import assert from "node:assert/strict";
 import { Call } from "../../Templates/webapp/otter.js";
+import { addPeer, canSignal } from "../../Templates/webapp/peers.js";
+import { onWelcome, onServerFrame } from "../../Templates/webapp/membership.js";
+import { checkFlows } from "../../Templates/webapp/recovery.js";
 
 const config = { apiUrl: "http://otter.test", signalUrl: "ws://otter.test/signal", iceServersPath: "/rooms/{roomId}/ice-servers", stunUrls: [] };
 const oldServers = [{ urls: ["turn:127.0.0.1:3478"], username: "1:r1", credential: "old" }];
@@ -63,12 +66,12 @@ function inCall(myId, remoteId) {
   const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: oldServers, relay: true, stream: noMedia(), name: "", stopTracksOnLeave: false });
   call._held = null;
   call.peerId = myId;
-  call.signalingState = "connected";
+  call.signaling.state = "connected";
   call.sent = [];
-  call.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
+  call.signaling.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
   call.events = [];
   for (const type of ["connection-state", "peer-joined", "peer-left", "peer-rekeyed"]) call.on(type, (d) => call.events.push({ type, ...d }));
-  const peer = call._addPeer(remoteId);
+  const peer = addPeer(call, remoteId);
   peer.pc.set("connected");
   call.events.length = 0;
   return { call, peer };
@@ -76,23 +79,23 @@ function inCall(myId, remoteId) {
 
 /** The signaling server goes away: each side's socket closes. */
 function signalingDown(call) {
-  call.ws = null;
-  call.signalingState = "reconnecting";
+  call.signaling.ws = null;
+  call.signaling.state = "reconnecting";
 }
 
 /** The (new) server welcomes a side back under a new id. */
 function welcomeBack(call, peerId, peers) {
   call.sent = [];
-  call.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
-  call._onWelcome({ type: "welcome", peerId, peers }, false);
-  call._setSignaling("connected");
-  for (const p of call.peersById.values()) if (call._canSignal(p)) p.neg.onSignalingReady();
+  call.signaling.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
+  onWelcome(call, { type: "welcome", peerId, peers }, false);
+  call.signaling.setState("connected");
+  for (const p of call.peersById.values()) if (canSignal(call, p)) p.neg.onSignalingReady();
 }
 
 /** Delivers what `from` sent through signaling to `to`, as the server would. */
 function deliver(from, to) {
   const frames = from.sent.splice(0);
-  for (const f of frames) to._onServerFrame({ type: "signal", from: from.peerId, data: f.data });
+  for (const f of frames) onServerFrame(to, { type: "signal", from: from.peerId, data: f.data });
   return frames;
 }
 
@@ -127,7 +130,7 @@ test("relay and signaling restart together: both keep their connection, learn th
   assert.deepEqual(B.call.sent, [{ action: "signal", to: "a2", data: { rejoin: { peerId: "b1" } } }]);
   assert.equal(B.call.peersById.size, 1, "no second connection made meanwhile");
   // A hears of b2 (peer-joined) and the notice: renames, and tells b2 who it was
-  A.call._onServerFrame({ type: "peer-joined", peerId: "b2" });
+  onServerFrame(A.call, { type: "peer-joined", peerId: "b2" });
   deliver(B.call, A.call);
   assert.equal(A.call.peersById.get("b2"), A.peer);
   assert.ok(A.call.events.some((e) => e.type === "peer-rekeyed" && e.oldPeerId === "b1" && e.peerId === "b2"));
@@ -216,10 +219,10 @@ test("peer state: connecting and failed before a first connection; reconnecting 
   const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: oldServers, relay: true, stream: noMedia(), name: "", stopTracksOnLeave: false });
   call._held = null;
   call.peerId = "a1";
-  call.signalingState = "connected";
+  call.signaling.state = "connected";
   const states = [];
   call.on("connection-state", (d) => d.scope === "peer" && states.push(d.state));
-  const peer = call._addPeer("b1");
+  const peer = addPeer(call, "b1");
   peer.pc.set("checking", "connecting");
   peer.pc.set("failed");
   assert.deepEqual(states, ["connecting", "failed"], "never connected: the browser's own states");
@@ -227,7 +230,7 @@ test("peer state: connecting and failed before a first connection; reconnecting 
   peer.pc.set("disconnected");
   peer.pc.set("failed");
   assert.deepEqual(states.slice(2), ["connected", "reconnecting"], "disconnected → failed is one reconnecting");
-  call._setSignaling("expired");
+  call.signaling.setState("expired");
   assert.equal(states.at(-1), "failed", "no signaling any more: the SDK cannot restart it");
   call._teardown();
 });
@@ -239,9 +242,9 @@ test("connections recovering at once share one request for fresh ICE servers; a 
     const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: oldServers, relay: true, stream: noMedia(), name: "", stopTracksOnLeave: false });
     call._held = null;
     call.peerId = "a1";
-    call.signalingState = "connected";
-    call.ws = { readyState: 1, send() {}, close() {} };
-    const peers = ["b1", "c1", "d1"].map((id) => call._addPeer(id));
+    call.signaling.state = "connected";
+    call.signaling.ws = { readyState: 1, send() {}, close() {} };
+    const peers = ["b1", "c1", "d1"].map((id) => addPeer(call, id));
     for (const p of peers) p.pc.set("connected");
     for (const p of peers) p.pc.set("failed");
     for (const p of peers) assert.ok(await until(() => p.pc.log.includes("restartIce")));
@@ -263,7 +266,7 @@ test("stall watch: a connection that carried media and receives nothing for 2 s 
   let now = 1_000_000;
   Date.now = () => now;
   try {
-    const tick = async (ms, add) => { now += ms; bytes += add; await A.call._checkFlows(); };
+    const tick = async (ms, add) => { now += ms; bytes += add; await checkFlows(A.call); };
     await tick(0, 0);
     for (let i = 0; i < 3; i++) await tick(1000, 50_000); // ~50 KB/s of media
     assert.equal(A.peer.neg.recovering, false);
@@ -281,7 +284,7 @@ test("stall watch: a connection that carried media and receives nothing for 2 s 
     clearInterval(B.call.flowTimer);
     let quiet = 0;
     B.peer.pc.getStats = async () => new Map([["T01", { type: "transport", bytesReceived: quiet }]]);
-    for (let i = 0; i < 5; i++) { now += 1000; quiet += i === 2 ? 300 : 0; await B.call._checkFlows(); }
+    for (let i = 0; i < 5; i++) { now += 1000; quiet += i === 2 ? 300 : 0; await checkFlows(B.call); }
     assert.equal(B.peer.neg.recovering, false);
     B.call._teardown();
   } finally {

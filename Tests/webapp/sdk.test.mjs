@@ -116,6 +116,7 @@ test("join({prepared}): no checks repeated; a refused socket is still explained;
 // ------------------------------------------------------------ switchDevice
 
 import { Call } from "../../Templates/webapp/otter.js";
+import { addPeer, restartOnFirstGlare } from "../../Templates/webapp/peers.js";
 
 class FakeTrack {
   constructor(kind, label, log) { this.kind = kind; this.label = label; this.enabled = true; this.readyState = "live"; this.log = log; }
@@ -211,7 +212,7 @@ function glareCall(myId) {
   const events = [];
   call._held = null;
   for (const type of ["peer-joined", "peer-left"]) call.on(type, (d) => events.push(`${type} ${d.peerId}`));
-  const peer = call._addPeer("m");
+  const peer = addPeer(call, "m");
   return { call, peer, events };
 }
 const offer = { description: { type: "offer", sdp: "v=0" } };
@@ -220,7 +221,7 @@ test("offers crossing on a new connection: the polite side starts over with a co
   const { peer, call, events } = glareCall("a"); // "a" < "m": polite
   const first = peer.pc;
   first.signalingState = "have-local-offer";
-  assert.equal(call._restartOnFirstGlare(peer, offer), true);
+  assert.equal(restartOnFirstGlare(call, peer, offer), true);
   assert.ok(first.closed, "the connection with the crossed offer is closed");
   assert.notEqual(peer.pc, first);
   assert.equal(peer.pc.transceivers.length, 0, "the new one takes its transceivers from the offer");
@@ -232,23 +233,23 @@ test("offers crossing on a new connection: the polite side starts over with a co
 test("offers crossing: the impolite side or a connection already negotiated keep their connection", () => {
   const impolite = glareCall("z"); // "z" > "m"
   impolite.peer.pc.signalingState = "have-local-offer";
-  assert.equal(impolite.call._restartOnFirstGlare(impolite.peer, offer), false, "the impolite side ignores the offer");
+  assert.equal(restartOnFirstGlare(impolite.call, impolite.peer, offer), false, "the impolite side ignores the offer");
   const negotiated = glareCall("a");
   negotiated.peer.pc.signalingState = "have-local-offer";
   negotiated.peer.pc.currentLocalDescription = { type: "answer" };
-  assert.equal(negotiated.call._restartOnFirstGlare(negotiated.peer, offer), false, "renegotiation glare rolls back as usual");
+  assert.equal(restartOnFirstGlare(negotiated.call, negotiated.peer, offer), false, "renegotiation glare rolls back as usual");
   const making = glareCall("a");
   making.peer.neg.makingOffer = true; // setLocalDescription still running
-  assert.equal(making.call._restartOnFirstGlare(making.peer, offer), true);
-  assert.equal(making.call._restartOnFirstGlare(making.peer, { candidate: null }), false);
-  assert.equal(making.call._restartOnFirstGlare(making.peer, offer), false, "a connection made for the offer just answers");
+  assert.equal(restartOnFirstGlare(making.call, making.peer, offer), true);
+  assert.equal(restartOnFirstGlare(making.call, making.peer, { candidate: null }), false);
+  assert.equal(restartOnFirstGlare(making.call, making.peer, offer), false, "a connection made for the offer just answers");
 });
 
 test("an offer that comes before this side's own offer is made: either side starts over rather than answering, then offering again", () => {
   for (const me of ["a", "z"]) {
     const { call, peer } = glareCall(me); // own transceivers added, negotiationneeded not yet handled
     const first = peer.pc;
-    assert.equal(call._restartOnFirstGlare(peer, offer), true, me);
+    assert.equal(restartOnFirstGlare(call, peer, offer), true, me);
     assert.ok(first.closed);
     assert.equal(peer.neg.stats.rollbacks, 0, "not counted as a collision");
   }

@@ -1,0 +1,242 @@
+// The call's peer connections: one RTCPeerConnection per remote peer, each
+// with its negotiator (negotiation.js) and chat channel; the spare
+// connections made ahead of the welcome; a first offer crossing this side's.
+
+import * as P from "./protocol.js";
+import { Negotiator } from "./negotiation.js";
+import { safetyCodeFromSdp } from "./safety.js";
+import { openChatChannel } from "./channels.js";
+import { receiveFile } from "./transfers.js";
+import { addOwnTransceivers, adoptTransceivers } from "./media.js";
+import { emitPeerState, refreshIceServers, watchFlows } from "./recovery.js";
+
+/** @typedef {import("./call.js").Call} Call */
+
+/**
+ * One remote peer and what is known about it.
+ * @typedef {object} Peer
+ * @property {string} id its current peerId
+ * @property {RTCPeerConnection} pc
+ * @property {Negotiator} neg
+ * @property {RTCDataChannel} dc the chat channel
+ * @property {string} name
+ * @property {boolean} mic
+ * @property {boolean} camera
+ * @property {boolean} screen
+ * @property {string|null} safetyCode
+ * @property {boolean} closed
+ * @property {MediaStream|null} stream what it sends
+ * @property {boolean} bye it said it leaves
+ * @property {ReturnType<typeof setTimeout>|null} limboTimer the server says it left, its media still flows
+ * @property {ReturnType<typeof setTimeout>|null} offerTimer this side offers if the newcomer does not
+ * @property {import("./otter.js").PeerConnectionState} lastState the state last told
+ * @property {RTCRtpTransceiver|null} audioTx
+ * @property {RTCRtpTransceiver|null} videoTx
+ * @property {boolean} announced peer-joined was emitted
+ * @property {boolean} awaitingRejoin the restarted server forgot it: it may come back with a new id
+ * @property {ReturnType<typeof setTimeout>|null} rejoinTimer
+ * @property {{bytes:number, at:number, rate:number}|null} flow bytes received, for the stall check
+ */
+
+/**
+ * The configuration of a new connection.
+ * @param {Call} call
+ * @param {{pool?:boolean}} opts (optional) pool: gather ICE candidates before any offer
+ * @returns {RTCConfiguration}
+ */
+export function rtcConfig(call, { pool = false } = {}) {
+  const c = call.certificate;
+  return {
+    ...(pool ? { iceCandidatePoolSize: 1 } : {}),
+    iceServers: call.iceServers,
+    iceTransportPolicy: call.relay ? "relay" : "all",
+    bundlePolicy: "max-bundle",
+    // an expired one (a call running for weeks) is left to the browser
+    ...(c && !(c.expires <= Date.now()) ? { certificates: [c] } : {}),
+  };
+}
+
+/**
+ * @param {Call} call
+ * @param {string} id
+ * @param {{answering?:boolean, pool?:boolean, announce?:boolean}} opts (optional) answering: created for
+ *   the offer it sent or is about to send us; pool: start gathering ICE candidates before any
+ *   offer; announce: emit peer-joined now (else at announce())
+ * @returns {Peer}
+ */
+export function addPeer(call, id, { answering = false, pool = false, announce: now = true } = {}) {
+  const peer = /** @type {Peer} */ ({
+    id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
+    stream: null, bye: false, limboTimer: null, offerTimer: null, lastState: "new", audioTx: null, videoTx: null,
+    announced: false, awaitingRejoin: false, rejoinTimer: null, flow: null,
+  });
+  call.peersById.set(id, peer);
+  connectPeer(call, peer, { answering, pool });
+  if (now) announce(call, peer);
+  return peer;
+}
+
+/**
+ * Emits peer-joined for a peer, once.
+ * @param {Call} call
+ * @param {Peer} peer
+ */
+export function announce(call, peer) {
+  if (peer.announced || peer.closed) return;
+  peer.announced = true;
+  call._emit("peer-joined", { peerId: peer.id });
+}
+
+/**
+ * Connections made before the welcome says who is in the room, gathering
+ * their ICE candidates meanwhile (the pool): Chromium starts gathering
+ * 40-130 ms after an offer is set (traced on this 2-core machine), time the
+ * first offers would otherwise wait for before the other side can check
+ * anything. Those the welcome does not use are closed right after it (each
+ * may hold a TURN allocation).
+ * @param {Call} call
+ * @param {number} n
+ */
+export function makeSpares(call, n) {
+  call._spares = [];
+  if (!globalThis.RTCPeerConnection) return;
+  for (let i = 0; i < n; i++) {
+    try { call._spares.push(new RTCPeerConnection(rtcConfig(call, { pool: true }))); } catch { break; }
+  }
+}
+
+/** @param {Call} call */
+export function dropSpares(call) {
+  for (const pc of call._spares) { try { pc.close(); } catch {} }
+  call._spares = [];
+}
+
+/**
+ * Whether an offer to this peer can get there now.
+ * @param {Call} call
+ * @param {Peer} peer
+ */
+export function canSignal(call, peer) {
+  return call.signaling.open && !peer.awaitingRejoin && !peer.limboTimer && !peer.closed;
+}
+
+/**
+ * Gives a peer a new RTCPeerConnection (with its negotiator and chat channel).
+ * @param {Call} call
+ * @param {Peer} peer
+ * @param {{answering?:boolean, pool?:boolean}} opts (optional) as for addPeer
+ */
+export function connectPeer(call, peer, { answering = false, pool = false } = {}) {
+  const pc = call._spares.shift() || new RTCPeerConnection(rtcConfig(call, { pool }));
+  const neg = new Negotiator({
+    pc,
+    polite: P.isPolite(call.peerId, peer.id),
+    send: (data) => {
+      try { call.signaling.send(P.encodeSignal(peer.id, data)); } catch (err) { call._emit("error", { code: "signal-too-large", message: err.message, peerId: peer.id }); }
+    },
+    onError: (err) => call._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
+    beforeAnswer: () => adoptTransceivers(call, peer),
+    prepareRestart: () => refreshIceServers(call, pc),
+    canSignal: () => peer.pc === pc && canSignal(call, peer),
+    // "connected" once the connection itself is (it may follow ICE's change)
+    onRecovery: (state, attempt) => {
+      if (peer.pc === pc && (state === "reconnecting" || pc.connectionState === "connected")) emitPeerState(call, peer, attempt);
+    },
+  });
+  Object.assign(peer, { pc, neg, audioTx: null, videoTx: null, lastState: "new", flow: null });
+  watchFlows(call, pc);
+
+  // Always one audio and one video transceiver, so the camera, a new device
+  // or a screen can be swapped in with replaceTrack and no renegotiation.
+  // The side that answers takes them from the offer instead (beforeAnswer):
+  // Chromium never pairs an offer's m-lines with addTransceiver's
+  // transceivers, so adding its own would cost a second offer/answer round
+  // before its media could flow.
+  if (!answering) addOwnTransceivers(call, peer);
+
+  peer.dc = openChatChannel(call, peer, pc);
+
+  // Handlers use this connection's own negotiator: a replaced connection's
+  // late events must not reach its successor.
+  pc.onnegotiationneeded = () => neg.onNegotiationNeeded();
+  pc.onicecandidate = (ev) => neg.onIceCandidate(ev.candidate);
+  pc.oniceconnectionstatechange = () => neg.onIceConnectionStateChange();
+  pc.onsignalingstatechange = () => neg.onSignalingStateChange();
+  pc.onconnectionstatechange = () => {
+    if (peer.pc !== pc) return;
+    const state = pc.connectionState;
+    if (state === "connected" && !peer.safetyCode) updateSafetyCode(call, peer);
+    if (state === "connected" && call.timings.firstConnected === undefined) call.timings.firstConnected = performance.now() - call.t0;
+    if (state === "failed" && peer.limboTimer) return removePeer(call, peer.id);
+    emitPeerState(call, peer);
+  };
+  pc.ontrack = (ev) => {
+    if (peer.pc !== pc) return;
+    if (!peer.stream) peer.stream = ev.streams[0] || new MediaStream();
+    if (!peer.stream.getTracks().includes(ev.track)) peer.stream.addTrack(ev.track);
+    call._emit("track", { peerId: peer.id, track: ev.track, stream: peer.stream });
+  };
+  pc.ondatachannel = (ev) => {
+    if (ev.channel.label.startsWith("file:")) receiveFile(call, peer, ev.channel);
+  };
+}
+
+/**
+ * An offer arrives on a connection that has never been negotiated and
+ * already holds this side's own transceivers: offers crossed (this side is
+ * polite), or its own offer is about to be made. Instead of rolling its
+ * offer back, or answering and then offering its own m-lines in a second
+ * round, this side starts over with a fresh connection made for the remote
+ * offer. Chromium's rollback of a first offer whose ICE gathering has just
+ * begun can leave the answer's ICE agent gathering forever (no candidate,
+ * state "new"; traced in 4-peer calls where both sides offered at once),
+ * and a fresh connection answers in one round with two media m-lines
+ * instead of four.
+ * @param {Call} call
+ * @param {Peer} peer
+ * @param {{description?:{type:string}}} data the incoming signal
+ * @returns {boolean} true when the connection was replaced
+ */
+export function restartOnFirstGlare(call, peer, data) {
+  const pc = peer.pc;
+  if (!data.description || data.description.type !== "offer" || !peer.audioTx) return false;
+  if (pc.remoteDescription || pc.currentLocalDescription) return false;
+  const offering = pc.signalingState === "have-local-offer" || peer.neg.makingOffer;
+  if (offering && !peer.neg.polite) return false; // the impolite side ignores the offer
+  peer.neg.close();
+  try { pc.close(); } catch {}
+  connectPeer(call, peer, { answering: true });
+  if (offering) peer.neg.stats.rollbacks++; // counted as the collision it resolves
+  return true;
+}
+
+/**
+ * @param {Call} call
+ * @param {Peer} peer
+ */
+export function updateSafetyCode(call, peer) {
+  const l = peer.pc.localDescription, r = peer.pc.remoteDescription;
+  const code = l && r ? safetyCodeFromSdp(l.sdp, r.sdp) : null;
+  if (code && code !== peer.safetyCode) {
+    peer.safetyCode = code;
+    call._emit("safety-code", { peerId: peer.id, code });
+  }
+}
+
+/**
+ * @param {Call} call
+ * @param {string} id
+ */
+export function removePeer(call, id) {
+  const p = call.peersById.get(id);
+  if (!p) return;
+  call.peersById.delete(id);
+  p.closed = true;
+  clearTimeout(p.limboTimer);
+  clearTimeout(p.offerTimer);
+  clearTimeout(p.rejoinTimer);
+  p.neg.close();
+  for (const t of call.transfers.values()) if (t.peerId === id) t.cancel();
+  try { p.pc.close(); } catch {}
+  if (p.announced) call._emit("peer-left", { peerId: id });
+}

@@ -1,0 +1,140 @@
+// Keeping a call's connections alive: what state each is in as the SDK
+// tells it, a stalled media path noticed sooner than ICE does, and fresh
+// ICE servers for the ICE restarts negotiation.js makes.
+
+import * as P from "./protocol.js";
+import { apiGet } from "./rest.js";
+
+const ICE_FETCH_TIMEOUT_MS = 4000;
+const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
+const FLOW_CHECK_MS = 1000;
+const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
+const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
+
+/** @typedef {import("./call.js").Call} Call */
+/** @typedef {import("./peers.js").Peer} Peer */
+
+/**
+ * What the SDK tells about a peer: the connection's own state, except that
+ * a connection whose media path broke is "reconnecting" while the SDK
+ * restarts ICE, and "failed" once it cannot any more (signaling gone for good).
+ * @param {Call} call
+ * @param {Peer} peer
+ * @returns {import("./otter.js").PeerConnectionState}
+ */
+export function peerState(call, peer) {
+  const raw = peer.pc.connectionState;
+  if (raw === "closed") return raw;
+  const stuck = ["expired", "offline", "closed"].includes(call.signalingState);
+  // (a connection can look connected while nothing arrives: see checkFlows)
+  if (peer.neg.recovering && peer.neg.everConnected) return stuck && raw === "failed" ? "failed" : "reconnecting";
+  if (raw === "connected") return raw;
+  if (raw === "disconnected") return "reconnecting";
+  if (!peer.neg.everConnected) return raw; // new, connecting, failed: the first connection
+  return "reconnecting"; // once connected, anything short of connected again is the recovery
+}
+
+/**
+ * Emits a peer's connection-state when it changed.
+ * @param {Call} call
+ * @param {Peer} peer
+ * @param {number} [attempt]
+ */
+export function emitPeerState(call, peer, attempt) {
+  if (peer.closed) return;
+  const state = peerState(call, peer);
+  if (state === peer.lastState) return;
+  peer.lastState = state;
+  /** @type {import("./otter.js").CallEvents["connection-state"]} */
+  const detail = { scope: "peer", peerId: peer.id, state };
+  if (state === "reconnecting") detail.attempt = attempt ?? peer.neg.attempt;
+  call._emit("connection-state", detail);
+}
+
+/**
+ * Starts the once-a-second flow check, if the connections can tell their stats.
+ * @param {Call} call
+ * @param {RTCPeerConnection} pc
+ */
+export function watchFlows(call, pc) {
+  if (!call.flowTimer && typeof pc.getStats === "function") call.flowTimer = setInterval(() => checkFlows(call), FLOW_CHECK_MS);
+}
+
+/**
+ * Bytes received per connection, once a second: ICE's consent checks take
+ * 5 s or more to call a path dead whose relay went away; a connection that
+ * carried media and now receives nothing for STALL_MS is recovered sooner.
+ * @param {Call} call
+ */
+export async function checkFlows(call) {
+  if (call._checkingFlows) return;
+  call._checkingFlows = true;
+  try {
+    for (const peer of [...call.peersById.values()]) {
+      const pc = peer.pc;
+      if (peer.closed || !peer.neg.everConnected || pc.connectionState === "closed") continue;
+      /** @type {number|null} */
+      let bytes = null;
+      try {
+        (await pc.getStats()).forEach((s) => { if (s.type === "transport") bytes = (bytes || 0) + (s.bytesReceived || 0); });
+      } catch { continue; }
+      if (bytes === null || peer.pc !== pc) continue;
+      const now = Date.now();
+      const f = peer.flow;
+      if (!f || bytes < f.bytes) { peer.flow = { bytes, at: now, rate: 0 }; continue; }
+      if (bytes > f.bytes) {
+        f.rate = (bytes - f.bytes) / Math.max(1, now - f.at);
+        f.bytes = bytes;
+        f.at = now;
+        peer.neg.onMediaFlowing();
+      } else if (now - f.at >= STALL_MS && f.rate >= FLOWING_BYTES_PER_MS) {
+        peer.neg.onMediaStalled();
+      }
+    }
+  } finally {
+    call._checkingFlows = false;
+  }
+}
+
+/**
+ * Fresh ICE servers (new TURN credentials: the relay may be a new one) for
+ * a connection about to restart ICE; one request serves every connection.
+ * @param {Call} call
+ * @param {RTCPeerConnection} pc
+ */
+export async function refreshIceServers(call, pc) {
+  const iceServers = await freshIceServers(call);
+  if (pc.signalingState === "closed" || typeof pc.setConfiguration !== "function") return;
+  try {
+    pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
+  } catch (err) {
+    call._emit("error", { code: "negotiation", message: `ICE servers not applied: ${err && err.message}`, fatal: false });
+  }
+}
+
+/**
+ * @param {Call} call
+ * @returns {Promise<RTCIceServer[]>}
+ */
+function freshIceServers(call) {
+  if (call._iceFetch) return call._iceFetch;
+  if (call._iceFetchedAt && Date.now() - call._iceFetchedAt < ICE_REUSE_MS) return Promise.resolve(call.iceServers);
+  call._iceFetch = (async () => {
+    try {
+      const ice = await apiGet(P.iceServersUrl(call.config, call.roomId), call.token, ICE_FETCH_TIMEOUT_MS);
+      if (ice && Array.isArray(ice.iceServers) && ice.iceServers.length) {
+        call.iceServers = ice.iceServers;
+        call._iceFetchedAt = Date.now();
+      }
+    } catch {
+      // unreachable (the server is restarting) or the link expired: the
+      // current servers, whose credentials last their TTL; asked again
+      // a second later at the earliest
+      call._iceFetchedAt = Date.now() - ICE_REUSE_MS + 1000;
+    } finally {
+      call._iceFetch = null;
+    }
+    return call.iceServers;
+  })();
+  return call._iceFetch;
+}
