@@ -57,13 +57,15 @@ public struct ELFFile: Sendable, Equatable {
             tags.append((tag, value))
             at += 16
         }
-        guard let strtabAddress = tags.first(where: { $0.tag == 5 })?.value else {
+        guard let strtabEntry = tags.first(where: { $0.tag == 5 }) else {
             if tags.contains(where: { [1, 14, 15, 29].contains($0.tag) }) {
                 throw ImageError(.badELF, "dynamic section names libraries but has no string table")
             }
             return
         }
-        let strsz = tags.first(where: { $0.tag == 10 })?.value ?? UInt64(bytes.count)
+        var strsz = UInt64(bytes.count)
+        if let entry = tags.first(where: { $0.tag == 10 }) { strsz = entry.value }
+        let strtabAddress = strtabEntry.value
         // DT_STRTAB is a virtual address: map it to a file offset through the PT_LOAD segments.
         guard let seg = loads.first(where: { strtabAddress >= $0.vaddr && strtabAddress - $0.vaddr < $0.filesz }) else {
             throw ImageError(.badELF, "the dynamic string table lies in no loaded segment")

@@ -15,7 +15,7 @@ public enum Gzip {
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk)
         var status: Int32 = Z_OK
-        try input.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+        input.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             let base = raw.bindMemory(to: UInt8.self).baseAddress
             stream.next_in = UnsafeMutablePointer(mutating: base)
             // zlib's avail_in is 32-bit: feed at most 1 GiB at a time.

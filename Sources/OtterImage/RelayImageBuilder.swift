@@ -24,19 +24,24 @@ public struct RelayImageBuilder: Sendable {
     public var binary: URL
     public var caCertificates: URL?
     public var closure: DependencyClosure
+    /// Drop what the loader never reads (debug info, full symbol tables) from the binary
+    /// and its libraries: a debug build shrinks several times; crash backtraces lose names.
+    public var strip: Bool
 
     public init(binary: URL,
                 caCertificates: URL? = URL(fileURLWithPath: "/etc/ssl/certs/ca-certificates.crt"),
-                closure: DependencyClosure = DependencyClosure()) {
+                closure: DependencyClosure = DependencyClosure(),
+                strip: Bool = true) {
         self.binary = binary
         self.caCertificates = caCertificates
         self.closure = closure
+        self.strip = strip
     }
 
     /// The layer's entries, before tar: also what tests and `--list` look at.
     public func entries() throws -> [TarEntry] {
         var entries: [TarEntry] = [
-            .file(String(Self.binaryImagePath.dropFirst()), try read(binary), mode: 0o755),
+            .file(String(Self.binaryImagePath.dropFirst()), try object(binary), mode: 0o755),
             .file("etc/passwd", Data("root:x:0:0:root:/root:/sbin/nologin\notter:x:\(Self.userID):\(Self.userID):otter relay:/nonexistent:/sbin/nologin\n".utf8)),
             .file("etc/group", Data("root:x:0:\notter:x:\(Self.userID):\n".utf8)),
             // Foundation and the C library write temporary files here; world-writable with the sticky bit.
@@ -50,7 +55,7 @@ public struct RelayImageBuilder: Sendable {
             if let first = object.sameAs {
                 entries.append(.symlink(path, to: first))
             } else {
-                entries.append(.file(path, try read(URL(fileURLWithPath: object.hostPath)), mode: 0o755))
+                entries.append(.file(path, try self.object(URL(fileURLWithPath: object.hostPath)), mode: 0o755))
             }
         }
         return entries
@@ -74,6 +79,11 @@ public struct RelayImageBuilder: Sendable {
             layers: [Descriptor(mediaType: layer.mediaType, digest: layer.digest, size: layer.size)]))
         return OCIImage(manifest: manifest, manifestDigest: OCIDigest.sha256(manifest),
                         config: config, configDigest: configDigest, layers: [layer])
+    }
+
+    func object(_ url: URL) throws -> Data {
+        let bytes = try read(url)
+        return strip ? try ELFStrip.strip(bytes) : bytes
     }
 
     func read(_ url: URL) throws -> Data {

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -91,8 +92,9 @@ def test_building_again_gives_the_same_digests(image, tmp_path):
 
 def chroot_relay(rootfs, args, env, log):
     """`otter relay` inside the unpacked image alone: its root file system, its user, the given environment only."""
-    user = "65532:65532"
-    cmd = ["chroot", f"--userspec={user}", str(rootfs), "/otter", "relay", *args]
+    user = "65532:65532"  # the image config's User (checked above)
+    # chroot found here: the relay's environment has no PATH.
+    cmd = [shutil.which("chroot"), f"--userspec={user}", str(rootfs), "/otter", "relay", *args]
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
