@@ -35,7 +35,7 @@ public struct ELFFile: Sendable, Equatable {
         var dynamic: (offset: UInt64, size: UInt64)?
         for i in 0..<phnum {
             let (base, overflow) = phoff.addingReportingOverflow(UInt64(i * phentsize))
-            guard !overflow else { throw ImageError(.badELF, "program header table offset overflows") }
+            guard !overflow, base <= UInt64.max - 56 else { throw ImageError(.badELF, "program header table offset overflows") }
             let type = try r.u32(base)
             let offset = try r.u64(base + 8), vaddr = try r.u64(base + 16), filesz = try r.u64(base + 32)
             switch type {

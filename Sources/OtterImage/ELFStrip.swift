@@ -12,9 +12,11 @@ public enum ELFStrip {
         }
         let phoff = try r.u64(32), shoff = try r.u64(40)
         let phentsize = UInt64(try r.u16(54)), phnum = UInt64(try r.u16(56))
-        var end = phoff + phentsize * phnum  // both fields are 16-bit: no overflow
+        let (table, tableOverflow) = phoff.addingReportingOverflow(phentsize * phnum)  // 16-bit fields: the product fits
+        guard !tableOverflow, phentsize >= 56 || phnum == 0 else { throw ImageError(.badELF, "the program header table is out of range") }
+        var end = table
         for i in 0..<phnum {
-            let base = phoff + i * phentsize
+            let base = phoff + i * phentsize  // below `table`, so no overflow
             let (last, overflow) = try r.u64(base + 8).addingReportingOverflow(try r.u64(base + 32))
             guard !overflow else { throw ImageError(.badELF, "a program header's segment overflows") }
             end = max(end, last)

@@ -47,6 +47,7 @@ import Testing
         // Every prefix length around the headers and tables.
         for n in stride(from: 0, to: min(ls.count, 20_000), by: 61) {
             _ = try? ELFFile(bytes: ls.prefix(n))
+            _ = try? ELFStrip.strip(ls.prefix(n))
         }
         // Random byte flips, with a fixed seed so a failure can be replayed.
         var rng = SplitMix(seed: 42)
@@ -57,11 +58,13 @@ import Testing
                 copy[at] = UInt8(truncatingIfNeeded: rng.next())
             }
             _ = try? ELFFile(bytes: copy)
+            _ = try? ELFStrip.strip(copy)
         }
         // Tables pointing at the end of the address space.
         var huge = ls
         for i in 32..<40 { huge[i] = 0xFF }
         #expect(throws: ImageError.self) { try ELFFile(bytes: huge) }
+        #expect(throws: ImageError.self) { try ELFStrip.strip(huge) }
     }
 }
 
@@ -74,5 +77,29 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+@Suite struct ELFStripTests {
+    @Test func aStrippedProgramStillRunsAndReadelfSeesNoSections() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let original = try Data(contentsOf: URL(fileURLWithPath: "/bin/ls"))
+        let stripped = try ELFStrip.strip(original)
+        #expect(stripped.count < original.count)
+        let file = dir.appendingPathComponent("ls")
+        try stripped.write(to: file)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: file.path)
+        let listing = try run(file.path, [dir.path])
+        #expect(listing.status == 0 && listing.out.contains("ls"))
+        let header = try run("readelf", ["-h", file.path])
+        #expect(header.out.contains("Number of section headers:         0"))
+        // What the loader reads is unchanged.
+        #expect(try ELFFile(bytes: stripped) == ELFFile(bytes: original))
+    }
+
+    @Test func notELFIsAnError() {
+        #expect(throws: ImageError.self) { try ELFStrip.strip(Data("hello".utf8)) }
+        #expect(throws: ImageError.self) { try ELFStrip.strip(Data(count: 64)) }
     }
 }
