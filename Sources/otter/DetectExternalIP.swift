@@ -19,8 +19,10 @@ struct DetectExternalIP: AsyncParsableCommand {
     func run() async throws {
         do {
             print(try await TaskExternalIP.detect(environment: ProcessInfo.processInfo.environment, region: region))
+        } catch let e as TaskExternalIP.Failure {
+            CLI.fail(e.message)
         } catch {
-            CLI.fail(error.message)
+            CLI.fail("\(error)")
         }
     }
 }

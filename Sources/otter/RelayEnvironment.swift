@@ -17,8 +17,10 @@ enum RelayEnvironment {
                 let ip = try await detect(environment)
                 detected = ip
                 return ip
+            } catch let e as TaskExternalIP.Failure {
+                throw RelayError(.badValue, "external-ip=auto: \(e.message)")
             } catch {
-                throw RelayError(.badValue, "external-ip=auto: \(error.message)")
+                throw RelayError(.badValue, "external-ip=auto: \(error)")
             }
         }
         while i < arguments.count {

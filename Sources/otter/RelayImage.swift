@@ -42,7 +42,8 @@ struct RelayImage: ParsableCommand {
             CLI.fail(e.message)
         }
         let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
-        CLI.note(String(format: "wrote %@:%@ (%.1f MB compressed) in %.1f s", out, tag, Double(image.compressedSize) / 1e6, seconds))
+        let megabytes = String(format: "%.1f", Double(image.compressedSize) / 1e6)
+        CLI.note("wrote \(out):\(tag) (\(megabytes) MB compressed) in \(String(format: "%.1f", seconds)) s")
         print(image.manifestDigest)
     }
 
