@@ -46,6 +46,9 @@ public struct RelayImageBuilder: Sendable {
             .file("etc/group", Data("root:x:0:\notter:x:\(Self.userID):\n".utf8)),
             // Foundation and the C library write temporary files here; world-writable with the sticky bit.
             .directory("tmp", mode: 0o1777),
+            // Mount points a runtime fills. Swift reads its arguments from /proc/self/cmdline:
+            // without /proc, `otter relay` would see no subcommand.
+            .directory("proc", mode: 0o555), .directory("dev"), .directory("sys", mode: 0o555),
         ]
         if let ca = caCertificates {
             entries.append(.file("etc/ssl/certs/ca-certificates.crt", try read(ca)))

@@ -2,8 +2,8 @@
 
 Real parts: the otter binary builds the OCI layout; umoci (an independent OCI
 implementation) checks every digest while unpacking it; the relay then runs
-from the unpacked root file system alone — chroot into it, as the image's user
-(65532), with no environment but what ECS would inject — and coturn's
+from the unpacked root file system alone — unshare --root into it with a fresh /proc, as the
+image's user (65532), with no environment but what ECS would inject — and coturn's
 turnutils_uclient relays a round trip through it. The start-up test also uses
 moto's EC2 (signature checking on). Fake part, because ECS cannot run here: the
 task metadata and container credentials endpoints are a small local HTTP
@@ -34,6 +34,7 @@ from otter_testing import free_port  # noqa: E402
 SECRET = "image-secret"
 TOKEN = "ecs-agent-token"
 PRIVATE_IP = "10.42.0.7"
+IMAGE_USER = "65532:65532"
 
 
 def build_layout(out):
@@ -66,7 +67,7 @@ def test_the_image_is_linux_amd64_running_otter_relay_as_a_non_root_user(image):
     config = image["config"]
     assert (config["os"], config["architecture"]) == ("linux", "amd64")
     assert config["config"]["Entrypoint"] == ["/otter", "relay"]
-    assert config["config"]["User"] == "65532:65532"
+    assert config["config"]["User"] == IMAGE_USER
     assert {"3478/udp", "3478/tcp"} <= set(config["config"]["ExposedPorts"])
     rootfs = image["rootfs"]
     assert "otter:x:65532:65532:" in (rootfs / "etc/passwd").read_text()
@@ -94,11 +95,13 @@ def test_building_again_gives_the_same_digests(image, tmp_path):
         sorted(p.name for p in (image["layout"] / "blobs/sha256").iterdir())
 
 
-def chroot_relay(rootfs, args, env, log):
-    """`otter relay` inside the unpacked image alone: its root file system, its user, the given environment only."""
-    user = "65532:65532"  # the image config's User (checked above)
-    # chroot found here: the relay's environment has no PATH.
-    cmd = [shutil.which("chroot"), f"--userspec={user}", str(rootfs), "/otter", "relay", *args]
+def relay_in_image(rootfs, args, env, log):
+    """`otter relay` inside the unpacked image alone: its root file system as /, a fresh /proc
+    (as every container runtime mounts one), the image's user, the given environment only."""
+    uid, gid = IMAGE_USER.split(":")
+    # unshare found here: the relay's environment has no PATH.
+    cmd = [shutil.which("unshare"), "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
+           f"--root={rootfs}", f"--setgid={gid}", f"--setuid={uid}", "/otter", "relay", *args]
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -133,7 +136,7 @@ def test_the_relay_runs_from_the_unpacked_image_alone(image, echo_peer, tmp_path
     args = [f"--listening-port={port}", "--listening-ip=127.0.0.1", "--use-auth-secret", "--realm=otter.test",
             "--no-tls", "--no-cli", "--allow-loopback-peers", "--min-port=20000", "--max-port=29999", "--log-file=stdout"]
     with open(log_path, "w") as log:
-        proc = chroot_relay(image["rootfs"], args, {"TURN_SECRET": SECRET}, log)
+        proc = relay_in_image(image["rootfs"], args, {"TURN_SECRET": SECRET}, log)
     try:
         wait_listening(proc, log_path)
         cmd = ["turnutils_uclient", "-e", "127.0.0.1", "-r", str(echo_peer), "-p", str(port),
@@ -208,7 +211,7 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
     assert "--external-ip=auto" in cmd and not any("$" in a for a in cmd)
     log_path = tmp_path / "relay.log"
     with open(log_path, "w") as log:
-        proc = chroot_relay(image["rootfs"], cmd, env, log)
+        proc = relay_in_image(image["rootfs"], cmd, env, log)
     try:
         text = wait_listening(proc, log_path)
         assert f"external-ip={public_ip}" in text
