@@ -43,7 +43,8 @@ import Testing
         let layers = manifest["layers"] as! [[String: Any]]
         #expect(layers[0]["digest"] as? String == image.layers[0].digest)
         #expect((manifest["config"] as! [String: Any])["digest"] as? String == image.configDigest)
-        #expect(OCIDigest.sha256(try image.layers[0].bytes()) == image.layers[0].digest)
+        let layerBytes = try image.layers[0].bytes()
+        #expect(OCIDigest.sha256(layerBytes) == image.layers[0].digest)
     }
 
     @Test func theLayoutHoldsEveryBlobUnderItsDigest() throws {
