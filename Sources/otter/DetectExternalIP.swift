@@ -19,10 +19,8 @@ struct DetectExternalIP: AsyncParsableCommand {
     func run() async throws {
         do {
             print(try await TaskExternalIP.detect(environment: ProcessInfo.processInfo.environment, region: region))
-        } catch let e as TaskExternalIP.Failure {
-            CLI.fail(e.message)
         } catch {
-            CLI.fail("\(error)")
+            CLI.fail(error.message)  // typed: only TaskExternalIP.Failure reaches here
         }
     }
 }

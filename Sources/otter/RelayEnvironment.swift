@@ -17,10 +17,8 @@ enum RelayEnvironment {
                 let ip = try await detect(environment)
                 detected = ip
                 return ip
-            } catch let e as TaskExternalIP.Failure {
-                throw RelayError(.badValue, "external-ip=auto: \(e.message)")
             } catch {
-                throw RelayError(.badValue, "external-ip=auto: \(error)")
+                throw RelayError(.badValue, "external-ip=auto: \(error.message)")
             }
         }
         while i < arguments.count {
