@@ -39,14 +39,14 @@ let package = Package(
         ),
         // zlib, the gzip compressor for OCI image layers.
         .systemLibrary(
-            name: "CZlib",
+            name: "COtterZlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
         // Daemonless OCI image builder: tar/gzip layers, ELF dependency closure, OCI layout writer.
         .target(
             name: "OtterImage",
             dependencies: [
-                "CZlib",
+                "COtterZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

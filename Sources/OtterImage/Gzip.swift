@@ -1,4 +1,4 @@
-import CZlib
+import COtterZlib
 import Foundation
 
 /// gzip via zlib. zlib's own gzip header has mtime 0 and no file name, so the
