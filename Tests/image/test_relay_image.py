@@ -146,7 +146,8 @@ def test_the_relay_runs_from_the_unpacked_image_alone(image, echo_peer, tmp_path
         assert re.search(r"tot_send_msgs=80, tot_recv_msgs=80\s*$", out, re.M), out[-2000:]
         assert re.search(r"Total lost packets 0\b", out), out[-2000:]
     finally:
-        proc.terminate()
+        # unshare waits out SIGTERM; SIGKILL ends it and --kill-child the relay with it.
+        proc.kill()
         proc.wait(timeout=10)
     assert SECRET not in log_path.read_text()
 
@@ -218,6 +219,7 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
         port = int(next(a.split("=", 1)[1] for a in cmd if a.startswith("--listening-port=")))
         assert stun_binding(port)
     finally:
-        proc.terminate()
+        # unshare waits out SIGTERM; SIGKILL ends it and --kill-child the relay with it.
+        proc.kill()
         proc.wait(timeout=10)
     assert SECRET not in log_path.read_text()
