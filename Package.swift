@@ -40,6 +40,19 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
+        // zlib, the gzip compressor for OCI image layers.
+        .systemLibrary(
+            name: "COtterZlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Daemonless OCI image builder: tar/gzip layers, ELF dependency closure, OCI layout writer.
+        .target(
+            name: "OtterImage",
+            dependencies: [
+                "COtterZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // SigV4, credential chain, AWS clients over libcurl.
         .target(
             name: "OtterAWS",
@@ -115,6 +128,7 @@ let package = Package(
                 "OtterDeploy",
                 "OtterClient",
                 "OtterLocalState",
+                "OtterImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,6 +146,7 @@ let package = Package(
         ),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
         .testTarget(name: "OtterDeployTests", dependencies: ["OtterDeploy", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .testTarget(name: "OtterImageTests", dependencies: ["OtterImage"]),
         .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
         .testTarget(
             name: "OtterRelayTests",

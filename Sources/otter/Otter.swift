@@ -16,6 +16,7 @@ struct Otter: AsyncParsableCommand {
             Doctor.self,
             Template.self,
             Relay.self,
+            RelayImage.self,
         ]
     )
 

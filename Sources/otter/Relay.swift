@@ -18,6 +18,13 @@ struct Relay: AsyncParsableCommand {
 
         Options coturn has that otter relay does not implement are refused by name.
 
+        Without a shell (the relay image has none), two things come from the task itself:
+          --external-ip=auto: the ECS task's public IPv4 address, from the task
+            metadata endpoint (ECS_CONTAINER_METADATA_URI_V4) and EC2
+            DescribeNetworkInterfaces with the task role (as detect-external-ip).
+          TURN_SECRET: when set in the environment, one more static-auth-secret,
+            so the secret never appears in the command line.
+
         Quotas, coturn's options (0 means no limit, coturn's default for all):
           --user-quota=N: allocations per user at once. Default \(RelayConfiguration.defaultUserQuota).
           --total-quota=N: allocations in all at once. Default \(RelayConfiguration.defaultTotalQuota).
@@ -39,10 +46,14 @@ struct Relay: AsyncParsableCommand {
             print(Otter.helpMessage(for: Relay.self))
             return
         }
+        let environment = ProcessInfo.processInfo.environment
         var config: RelayConfiguration
         do {
-            config = try RelayConfiguration.parse(arguments: options)
-            config.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
+            let arguments = try await RelayEnvironment.resolve(options, environment: environment) { (env) async throws(TaskExternalIP.Failure) -> String in
+                try await TaskExternalIP.detect(environment: env)
+            }
+            config = try RelayConfiguration.parse(arguments: arguments)
+            config.applyIOPathSwitches(environment: environment)
         } catch let e as RelayError {
             throw Relay.fail(e)
         }

@@ -156,3 +156,57 @@ def test_entrypoint_expands_the_task_arguments_like_coturns_image(aws, ecs, tmp_
         assert "$TURN_SECRET" not in log and "s3cret" not in log
     finally:
         stop_process(proc)
+
+
+def run_relay_until_listening(args, env):
+    proc = subprocess.Popen([OTTER, "relay", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, deadline = [], time.time() + 30
+    try:
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                proc.wait(timeout=10)  # output closed: the relay exited
+                break
+            lines.append(line)
+            if "otter relay listening" in line:
+                break
+        return proc.poll(), "".join(lines)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_relay_finds_its_public_ip_and_secret_itself_without_a_shell(aws, ecs, tmp_path):
+    moto, public_ip = aws
+    _, base, seen = ecs
+    env = task_env(moto, base, tmp_path)
+    env["TURN_SECRET"] = "s3cret-from-secrets-manager"
+    port = free_port()
+    # What the relay image runs: no entrypoint script, no $(...) and no $TURN_SECRET in the arguments.
+    args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", f"--listening-port={port}",
+            "--listening-ip=127.0.0.1", "--use-auth-secret", "--realm=otter", "--external-ip=auto"]
+    status, log = run_relay_until_listening(args, env)
+    assert status is None and "otter relay listening" in log, log
+    assert f"external-ip={public_ip}" in log
+    assert "s3cret" not in log
+    assert ("/v4/task", None) in seen
+    # Without TURN_SECRET the same arguments have no secret, and the relay says so.
+    del env["TURN_SECRET"]
+    status, log = run_relay_until_listening(args, env)
+    assert status == 1 and "use-auth-secret needs at least one static-auth-secret" in log
+
+
+def test_relay_external_ip_auto_outside_ecs_is_a_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ECS_")}
+    env["TURN_SECRET"] = "x"
+    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", "-X", "auto", f"--listening-port={free_port()}",
+                                             "--listening-ip=127.0.0.1"], env)
+    assert status == 1 and "external-ip=auto" in log and "ECS_CONTAINER_METADATA_URI_V4 is not set" in log, log
+
+
+@pytest.mark.parametrize("arg", ["--static-auth-secret=$TURN_SECRET", "--external-ip=$(detect-external-ip)"])
+def test_relay_refuses_shell_idioms_it_cannot_expand(arg, tmp_path):
+    env = dict(os.environ, TURN_SECRET="x")
+    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", arg, f"--listening-port={free_port()}",
+                                             "--listening-ip=127.0.0.1"], env)
+    assert status == 1 and "runs without one" in log, log

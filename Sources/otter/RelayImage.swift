@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import OtterImage
+
+/// `otter relay-image`: the relay's OCI image, built from this very binary without Docker,
+/// written as an OCI layout directory (what `otter deploy` pushes to ECR).
+struct RelayImage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay-image",
+        abstract: "Write the relay's container image (OCI layout, linux/amd64) built from this otter binary; no Docker needed.",
+        discussion: """
+            The image holds this binary, the shared libraries it loads (the dynamic loader \
+            included), CA certificates and the non-root user otter (65532); its entrypoint is \
+            `otter relay`. The same binary gives the same digests.
+            Inspect or push it yourself, e.g.:
+              umoci unpack --rootless --image DIR:latest rootfs
+              skopeo copy oci:DIR:latest docker://REGISTRY/otter-relay:TAG
+            """
+    )
+
+    @Option(help: ArgumentHelp("Directory to write the OCI layout to (created if missing).", valueName: "dir"))
+    var out: String
+
+    @Option(help: ArgumentHelp("The tag recorded in index.json.", valueName: "tag"))
+    var tag: String = "latest"
+
+    @Option(help: ArgumentHelp("Build from this otter binary instead of the running one (it must be linux/amd64).", valueName: "file"))
+    var binary: String?
+
+    func validate() throws {
+        if out.isEmpty { throw ValidationError("--out needs a directory") }
+        if tag.isEmpty { throw ValidationError("--tag needs a value") }
+    }
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let image: OCIImage
+        do {
+            image = try RelayImageBuilder(binary: URL(fileURLWithPath: binary ?? Self.runningBinary())).build()
+            try OCILayout.write(image, to: URL(fileURLWithPath: out), tag: tag)
+        } catch let e as ImageError {
+            CLI.fail(e.message)
+        }
+        let seconds = (ContinuousClock.now - started) / .milliseconds(1) / 1000
+        let megabytes = String(format: "%.1f", Double(image.compressedSize) / 1e6)
+        CLI.note("wrote \(out):\(tag) (\(megabytes) MB compressed) in \(String(format: "%.1f", seconds)) s")
+        print(image.manifestDigest)
+    }
+
+    /// The executable of this process, symlinks resolved: what runs is what gets packaged.
+    static func runningBinary() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
