@@ -111,7 +111,7 @@ public final class EmbeddedRelay: Service, Sendable {
                 try await Task.sleep(for: .milliseconds(250))
             }
         }
-        logger.notice("relay restarted (SIGHUP): allocations dropped, TLS certificate read again")
+        logger.notice("relay restarted: allocations dropped, TLS certificate read again")
     }
 
     public func run() async throws {
