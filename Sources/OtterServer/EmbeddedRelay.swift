@@ -1,4 +1,6 @@
+import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import OtterRelay
 import ServiceLifecycle
 
@@ -9,9 +11,17 @@ import ServiceLifecycle
 /// (`--host 0.0.0.0`), anyone with a room link could relay into this
 /// machine's LAN, so the relay then refuses them, as `otter relay` does,
 /// unless `--relay-allow-private-peers` says the LAN is meant.
-public struct EmbeddedRelay: Service {
-    let server: RelayServer
+///
+/// SIGHUP restarts the relay alone (signaling stays up): it re-reads its TLS
+/// certificate, which is how a renewed one takes effect, and drops every
+/// allocation; calls through it recover by an ICE restart.
+public final class EmbeddedRelay: Service, Sendable {
+    let configuration: RelayConfiguration
+    let server: NIOLockedValueBox<RelayServer>
     let logger: Logger
+    let hangups = NIOLockedValueBox<HangupSource?>(nil)
+    let restarts: AsyncStream<Void>
+    let requestRestart: AsyncStream<Void>.Continuation
 
     public static func configuration(for config: ServerConfiguration, turnSecret: String) -> RelayConfiguration {
         var c = RelayConfiguration()
@@ -28,7 +38,16 @@ public struct EmbeddedRelay: Service {
         let privatePeers = allowsPrivatePeers(config)
         c.allowLoopbackPeers = privatePeers
         c.denyPrivatePeers = !privatePeers
-        c.noTLS = true
+        c.extraTCPPorts = config.relayTCPPort.map { [$0] } ?? []
+        if config.relayTLSEnabled {
+            c.certificateFile = config.relayTLSCertificate
+            c.privateKeyFile = config.relayTLSKey
+            c.tlsListeningPort = config.relayTLSPort
+            // Browsers speak TLS over TCP for turns: URLs; DTLS is never asked for.
+            c.noDTLS = true
+        } else {
+            c.noTLS = true
+        }
         c.udpOnPump = config.relayUDPOnPump
         c.tcpDirectWrites = config.relayTCPDirectWrites
         return c
@@ -56,17 +75,59 @@ public struct EmbeddedRelay: Service {
     }
 
     public init(config: ServerConfiguration, turnSecret: String, logger: Logger) {
-        self.server = RelayServer(configuration: Self.configuration(for: config, turnSecret: turnSecret), logger: logger)
+        configuration = Self.configuration(for: config, turnSecret: turnSecret)
+        server = NIOLockedValueBox(RelayServer(configuration: configuration, logger: logger))
         self.logger = logger
+        (restarts, requestRestart) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Binds now, so a port clash is reported before the links are printed.
+    /// Binds now, so a port clash is reported before the links are printed,
+    /// and from now on SIGHUP restarts the relay.
     public func start() async throws -> RelayServer.BoundPorts {
-        try await server.start()
+        let bound = try await server.withLockedValue { $0 }.start()
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { [requestRestart] in requestRestart.yield() }
+        source.resume()
+        hangups.withLockedValue { $0 = HangupSource(source: source) }
+        return bound
+    }
+
+    /// Stops the relay (every allocation goes) and starts a new one on the
+    /// same ports, with the certificate files read again.
+    public func restart() async throws {
+        let old = server.withLockedValue { $0 }
+        try await old.shutdown()
+        let fresh = RelayServer(configuration: configuration, logger: logger)
+        server.withLockedValue { $0 = fresh }
+        // The ports were just closed; a listener may need a moment to be free again.
+        var attempt = 0
+        while true {
+            do {
+                try await fresh.start()
+                break
+            } catch {
+                attempt += 1
+                if attempt >= 20 { throw error }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        logger.notice("relay restarted: allocations dropped, TLS certificate read again")
     }
 
     public func run() async throws {
-        try? await gracefulShutdown()
-        try await server.shutdown()
+        try? await cancelWhenGracefulShutdown {
+            for await _ in self.restarts {
+                do { try await self.restart() } catch {
+                    self.logger.error("relay restart failed: \(error). STUN/TURN is down until otter up is restarted.")
+                }
+            }
+        }
+        hangups.withLockedValue { $0?.source.cancel() }
+        try await server.withLockedValue { $0 }.shutdown()
     }
+}
+
+/// Dispatch sources are thread-safe but not marked Sendable.
+struct HangupSource: @unchecked Sendable {
+    let source: any DispatchSourceSignal
 }

@@ -19,6 +19,14 @@ public struct ServerConfiguration: Sendable {
     /// `host` is not a loopback address (`otter up --relay-allow-private-peers`).
     /// On a loopback host they are always allowed (see EmbeddedRelay).
     public var relayAllowsPrivatePeers = false
+    /// A second TCP port for the embedded relay (`--relay-tcp-port`, e.g. 443
+    /// for networks that let only that out), advertised as a `turn:` URL.
+    public var relayTCPPort: Int?
+    /// TURN over TLS (`--relay-tls-cert/--relay-tls-key`) on `relayTLSPort`,
+    /// advertised as a `turns:` URL; the certificate must name `relayHost`.
+    public var relayTLSCertificate: String?
+    public var relayTLSKey: String?
+    public var relayTLSPort = 5349
     /// The embedded relay's I/O paths (RelayConfiguration.udpOnPump and
     /// tcpDirectWrites); the CLI turns them off with OTTER_RELAY_UDP/TCP=nio.
     public var relayUDPOnPump = true
@@ -67,7 +75,16 @@ public struct ServerConfiguration: Sendable {
     }
 
     public var stunURLs: [String] { ["stun:\(relayHost):\(relayPort)"] }
+    /// The relay's TLS listener is on when both files are given.
+    public var relayTLSEnabled: Bool { relayTLSCertificate != nil && relayTLSKey != nil }
+
+    /// In the order browsers should try them (the cloud's TurnUrls order):
+    /// UDP, TCP, the extra TCP port, then TLS.
     public var turnURLs: [String] {
-        ["turn:\(relayHost):\(relayPort)?transport=udp", "turn:\(relayHost):\(relayPort)?transport=tcp"]
+        let host = relayHost
+        var urls = ["turn:\(host):\(relayPort)?transport=udp", "turn:\(host):\(relayPort)?transport=tcp"]
+        if let p = relayTCPPort { urls.append("turn:\(host):\(p)?transport=tcp") }
+        if relayTLSEnabled { urls.append("turns:\(host):\(relayTLSPort)?transport=tcp") }
+        return urls
     }
 }

@@ -22,6 +22,18 @@ struct Up: AsyncParsableCommand {
     @Option(help: "UDP/TCP port of the embedded STUN/TURN relay.")
     var relayPort = 3478
 
+    @Option(name: .customLong("relay-tcp-port"), help: "A second TCP port for the relay, e.g. 443 for networks that let only HTTPS out; handed to browsers as a turn: URL. Ports below 1024 need root or CAP_NET_BIND_SERVICE.")
+    var relayTCPPort: Int?
+
+    @Option(help: "PEM certificate for TURN over TLS (turns: URLs); it must name the host in the links. With --relay-tls-key. `kill -HUP` restarts the relay alone and re-reads it.")
+    var relayTlsCert: String?
+
+    @Option(help: "PEM private key for --relay-tls-cert.")
+    var relayTlsKey: String?
+
+    @Option(help: "TCP port for TURN over TLS.")
+    var relayTlsPort = 5349
+
     @Option(help: "URL other machines use to reach this server (e.g. http://192.168.1.20:8080); used in room links and config.js.")
     var publicURL: String?
 
@@ -47,6 +59,20 @@ struct Up: AsyncParsableCommand {
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1-65535") }
         guard (1...65535).contains(relayPort) else { throw ValidationError("--relay-port must be 1-65535") }
+        for (flag, p) in [("--relay-tcp-port", relayTCPPort), ("--relay-tls-port", relayTlsCert == nil ? nil : relayTlsPort)] {
+            guard let p else { continue }
+            guard (1...65535).contains(p) else { throw ValidationError("\(flag) must be 1-65535") }
+            guard p != relayPort else { throw ValidationError("\(flag) \(p) is --relay-port already; pick another port") }
+        }
+        if relayTCPPort != nil, relayTCPPort == relayTlsPort, relayTlsCert != nil {
+            throw ValidationError("--relay-tcp-port and --relay-tls-port are both \(relayTlsPort); pick two ports (the TCP port accepts TLS too)")
+        }
+        guard (relayTlsCert == nil) == (relayTlsKey == nil) else {
+            throw ValidationError("--relay-tls-cert and --relay-tls-key go together")
+        }
+        for file in [relayTlsCert, relayTlsKey].compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("cannot read \(file); check the path given to --relay-tls-cert / --relay-tls-key")
+        }
         guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
         guard requestTimeout > 0, joinTimeout > 0 else { throw ValidationError("timeouts must be positive") }
         if let u = publicURL {
@@ -90,6 +116,10 @@ struct Up: AsyncParsableCommand {
         settings.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
         settings.joinTimeout = .milliseconds(Int64(joinTimeout * 1000))
         settings.relayAllowsPrivatePeers = relayAllowPrivatePeers
+        settings.relayTCPPort = relayTCPPort
+        settings.relayTLSCertificate = relayTlsCert
+        settings.relayTLSKey = relayTlsKey
+        settings.relayTLSPort = relayTlsPort
         var relayIO = RelayConfiguration()
         relayIO.applyIOPathSwitches(environment: ProcessInfo.processInfo.environment)
         settings.relayUDPOnPump = relayIO.udpOnPump
@@ -114,7 +144,8 @@ struct Up: AsyncParsableCommand {
         let sample = try await state.rooms.create().url
         let relay = EmbeddedRelay(config: config, turnSecret: secrets.turnSecret, logger: Logger(label: "otter.relay"))
         do { _ = try await relay.start() } catch {
-            CLI.fail("the relay could not listen on \(host):\(relayPort) (\(error)). Is another TURN server running? Pick another --relay-port.")
+            let ports = [relayPort] + [relayTCPPort].compactMap { $0 } + (config.relayTLSEnabled ? [relayTlsPort] : [])
+            CLI.fail("the relay could not listen on \(host) port \(ports.map(String.init).joined(separator: "/")) (\(error)). Is another TURN server running? Pick another --relay-port (or --relay-tcp-port, --relay-tls-port).")
         }
 
         let storePath = store.path

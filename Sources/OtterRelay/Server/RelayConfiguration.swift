@@ -8,6 +8,10 @@ public struct RelayConfiguration: Sendable {
     /// 0 picks a free port (tests, embedding).
     public var listeningPort: Int = 3478
     public var tlsListeningPort: Int = 5349
+    /// Not a coturn option: more TCP ports served like the listening port
+    /// (TURN over TCP, and TLS when a certificate is set), e.g. 443 for
+    /// networks that let nothing else out. `otter up --relay-tcp-port`.
+    public var extraTCPPorts: [Int] = []
     public var certificateFile: String?
     public var privateKeyFile: String?
     /// Where relay sockets bind; defaults to the first listening IP.

@@ -16,6 +16,8 @@ public final class RelayServer: Sendable {
         public var udp: Int?
         public var tcp: Int?
         public var tls: Int?
+        /// One per RelayConfiguration.extraTCPPorts, in its order.
+        public var extraTCP: [Int] = []
         public var prometheus: Int?
     }
 
@@ -97,6 +99,12 @@ public final class RelayServer: Sendable {
                     opened.append(ch)
                     bound.tcp = bound.tcp ?? ch.localAddress?.port
                 }
+                for p in c.extraTCPPorts {
+                    let sniff = c.tlsEnabled ? try makeTLSContext() : nil
+                    let ch = try await bind { try await self.bindStream(ip: ip, port: p, tls: nil, sniffTLS: sniff) }(ip, p, "TCP")
+                    opened.append(ch)
+                    if index == 0 { bound.extraTCP.append(ch.localAddress?.port ?? p) }
+                }
                 if c.tlsEnabled {
                     let context = try makeTLSContext()
                     let ch = try await bind { try await self.bindStream(ip: ip, port: c.tlsListeningPort, tls: context, sniffTLS: nil) }(ip, c.tlsListeningPort, "TLS")
@@ -124,7 +132,8 @@ public final class RelayServer: Sendable {
         try await loop.submit { self.engine.lock.withLock { self.engine.startSweeping() } }.get()
         logger.info("otter relay listening", metadata: [
             "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
-            "tls": "\(bound.tls.map(String.init) ?? "-")", "realm": "\(c.realm)",
+            "tls": "\(bound.tls.map(String.init) ?? "-")",
+            "extra-tcp": "\(bound.extraTCP.isEmpty ? "-" : bound.extraTCP.map(String.init).joined(separator: ","))", "realm": "\(c.realm)",
             "relay-ports": "\(c.minPort)-\(c.maxPort)",
             // 0 is coturn's "no limit"; the defaults are finite (RelayConfiguration).
             "user-quota": "\(c.userQuota)", "total-quota": "\(c.totalQuota)", "max-bps": "\(c.maxBPS)",
