@@ -29,6 +29,9 @@ const REJOIN_WAIT_MS = 30000; // how long a peer the restarted server no longer 
 const ICE_FETCH_TIMEOUT_MS = 4000;
 const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
 const FLOW_CHECK_MS = 1000;
+// A recovery pings signaling: no frame back within this long, and the socket is
+// taken for dead (a changed address leaves its TCP connection silent for minutes).
+const SIGNALING_PROBE_MS = 1500;
 const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
 const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
 
@@ -534,6 +537,30 @@ export class Call extends EventTarget {
     }, delay);
   }
 
+  /**
+   * @private A connection's path broke: the signaling socket may have broken
+   * with it (the network changed) without a word, and the ICE restart's offer
+   * would be lost in it. A ping must be answered in time; else the socket is
+   * dropped and signaling reconnects at once.
+   */
+  _probeSignaling() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN || this._probing) return;
+    const sentAt = performance.now();
+    this._probing = true;
+    ws.send(P.encodePing());
+    setTimeout(() => {
+      this._probing = false;
+      if (this.ws !== ws || this.left || (this._heardAt || 0) >= sentAt) return;
+      ws.onclose = null;
+      ws.onmessage = null;
+      try { ws.close(); } catch {}
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      this._scheduleReconnect();
+    }, SIGNALING_PROBE_MS);
+  }
+
   /** @private */
   _send(text) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
@@ -574,7 +601,8 @@ export class Call extends EventTarget {
     const waiting = [...this.peersById.values()].filter((p) => p.awaitingRejoin);
     this._firstOffers = [];
     for (const id of m.peers) {
-      if (this.peersById.has(id)) continue;
+      // our own old seat, still held by a socket the server has not found dead yet
+      if (this.peersById.has(id) || this.pastIds?.includes(id)) continue;
       if (waiting.length) {
         // Perhaps one of those this side waits for, back with a new id: ask
         // it (it answers with the id this side knew) before starting over.
@@ -596,9 +624,10 @@ export class Call extends EventTarget {
 
   /** @private */
   _onServerFrame(m) {
+    this._heardAt = performance.now();
     switch (m.type) {
       case "peer-joined": {
-        if (this.peersById.has(m.peerId)) return;
+        if (this.peersById.has(m.peerId) || this.pastIds?.includes(m.peerId)) return;
         // The newcomer offers to everyone it finds in its welcome; we answer
         // when that offer arrives, which avoids a needless glare round. If no
         // offer comes (or the newcomer is a peer we still hear, coming back
@@ -764,6 +793,7 @@ export class Call extends EventTarget {
       canSignal: () => peer.pc === pc && this._canSignal(peer),
       // "connected" once the connection itself is (it may follow ICE's change)
       onRecovery: (state, attempt) => {
+        if (state === "reconnecting") this._probeSignaling();
         if (peer.pc === pc && (state === "reconnecting" || pc.connectionState === "connected")) this._emitPeerState(peer, attempt);
       },
     });
