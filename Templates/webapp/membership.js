@@ -50,7 +50,8 @@ export function onWelcome(call, m, first) {
   const waiting = [...call.peersById.values()].filter((p) => p.awaitingRejoin);
   call._firstOffers = [];
   for (const id of m.peers) {
-    if (call.peersById.has(id)) continue;
+    // our own old seat, still held by a socket the server has not found dead yet
+    if (call.peersById.has(id) || call.pastIds.includes(id)) continue;
     if (waiting.length) {
       // Perhaps one of those this side waits for, back with a new id: ask
       // it (it answers with the id this side knew) before starting over.
@@ -88,7 +89,7 @@ function cancelPendingJoin(call, id) {
 export function onServerFrame(call, m) {
   switch (m.type) {
     case "peer-joined": {
-      if (call.peersById.has(m.peerId)) return;
+      if (call.peersById.has(m.peerId) || call.pastIds.includes(m.peerId)) return;
       // The newcomer offers to everyone it finds in its welcome; we answer
       // when that offer arrives, which avoids a needless glare round. If no
       // offer comes (or the newcomer is a peer we still hear, coming back

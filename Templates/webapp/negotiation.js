@@ -343,6 +343,9 @@ export class Negotiator {
     }
     this._staleOffer = false;
     this.restartIce();
+    // after a rollback Chromium may not fire negotiationneeded again: offer
+    // now (the event, if it comes, finds the offer made)
+    if (this.pc.signalingState === "stable") this.onNegotiationNeeded();
     this._armRetry();
   }
 

@@ -140,6 +140,7 @@ export function connectPeer(call, peer, { answering = false, pool = false } = {}
     canSignal: () => peer.pc === pc && canSignal(call, peer),
     // "connected" once the connection itself is (it may follow ICE's change)
     onRecovery: (state, attempt) => {
+      if (state === "reconnecting") call.signaling.probe();
       if (peer.pc === pc && (state === "reconnecting" || pc.connectionState === "connected")) emitPeerState(call, peer, attempt);
     },
   });

@@ -10,6 +10,9 @@ const WELCOME_TIMEOUT_MS = 10000;
 const PING_INTERVAL_MS = 25000;
 const SIGNALING_RETRY_MAX_MS = 5000;
 const SIGNALING_RETRY_RECOVERING_MS = 2000;
+// A recovery pings signaling: no frame back within this long, and the socket is
+// taken for dead (a changed address leaves its TCP connection silent for minutes).
+const SIGNALING_PROBE_MS = 1500;
 
 /** @typedef {import("./otter.js").SignalingState} SignalingState */
 /** @typedef {NonNullable<ReturnType<typeof P.parseServerFrame>>} ServerFrame */
@@ -40,6 +43,9 @@ export class SignalingClient {
     this.reconnectTimer = null;
     /** @type {ReturnType<typeof setInterval>|undefined} */
     this.pingTimer = undefined;
+    /** when the last server frame arrived (performance.now()) */
+    this.heardAt = 0;
+    this.probing = false;
   }
 
   /** Whether a frame sent now goes out. */
@@ -80,6 +86,7 @@ export class SignalingClient {
       if (ws.readyState === WebSocket.OPEN) ws.send(P.encodeJoin());
       else ws.onopen = () => ws.send(P.encodeJoin());
       ws.onmessage = (ev) => {
+        this.heardAt = performance.now();
         const m = P.parseServerFrame(typeof ev.data === "string" ? ev.data : "");
         if (!m) return;
         if (m.type === "welcome") {
@@ -162,6 +169,30 @@ export class SignalingClient {
         this.scheduleReconnect();
       }
     }, delay);
+  }
+
+  /**
+   * A connection's path broke: the socket may have broken with it (the
+   * network changed) without a word, and the ICE restart's offer would be
+   * lost in it. A ping must be answered in time; else the socket is dropped
+   * and signaling reconnects at once.
+   */
+  probe() {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== 1 /* OPEN */ || this.probing) return;
+    const sentAt = performance.now();
+    this.probing = true;
+    ws.send(P.encodePing());
+    setTimeout(() => {
+      this.probing = false;
+      if (this.ws !== ws || this.closed || this.heardAt >= sentAt) return;
+      ws.onclose = null;
+      ws.onmessage = null;
+      try { ws.close(); } catch {}
+      this.ws = null;
+      clearInterval(this.pingTimer);
+      this.scheduleReconnect();
+    }, SIGNALING_PROBE_MS);
   }
 
   /**

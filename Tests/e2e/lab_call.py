@@ -33,6 +33,13 @@ pc.getStats().then(stats => {
                 localAddress: l && l.address, remote: r && r.candidateType, remoteProtocol: r && r.protocol,
                 remoteAddress: r && r.address};
   }
+  // every pair that ever worked (types, both ends): what else could have carried the call
+  out.succeeded = [];
+  stats.forEach(s => { if (s.type === 'candidate-pair' && (s.state === 'succeeded' || s.responsesReceived > 0)) {
+    const l = stats.get(s.localCandidateId), r = stats.get(s.remoteCandidateId);
+    out.succeeded.push({local: l && l.candidateType, remote: r && r.candidateType,
+                        localAddress: l && l.address, remoteAddress: r && r.address});
+  } });
   out.candidates = [];
   stats.forEach(s => { if (s.type === 'local-candidate' || s.type === 'remote-candidate')
     out.candidates.push(`${s.type === 'local-candidate' ? 'L' : 'R'} ${s.candidateType} ${s.protocol} ${s.address}:${s.port}${s.relayProtocol ? ' via ' + s.relayProtocol : ''}`); });

@@ -53,6 +53,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
+from selenium.webdriver.remote.file_detector import UselessFileDetector
 
 from otter_e2e import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, OUTPUT, REPO, WEBAPP, free_port, require_loopback_only
 
@@ -344,6 +345,8 @@ class Lab:
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         conn = ChromiumRemoteConnection(f"http://127.0.0.1:{fwd.port}", vendor_prefix="goog", browser_name="chrome")
         d = webdriver.Remote(command_executor=conn, options=opts)
+        # the browser shares this machine's files: paths as they are, no upload
+        d.file_detector = UselessFileDetector()
         d.set_page_load_timeout(90)
         d.set_script_timeout(60)
         d.lab_site = site

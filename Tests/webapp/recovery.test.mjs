@@ -61,6 +61,20 @@ async function until(cond, ms = 3000) {
   return cond();
 }
 
+/** A signaling socket to a live server: pings are answered (as the server
+ * does), every other frame is kept in `call.sent` when `keep`. */
+function serverSocket(call, keep = true) {
+  return {
+    readyState: 1,
+    close() {},
+    send(text) {
+      const m = JSON.parse(text);
+      if (m.action === "ping") setTimeout(() => { call.signaling.heardAt = performance.now(); }, 5);
+      else if (keep) call.sent.push(m);
+    },
+  };
+}
+
 /** A Call in a room, already connected to the peer `remoteId` (media flowing). */
 function inCall(myId, remoteId) {
   const call = new Call({ config, roomId: "r1", token: "t", room: {}, iceServers: oldServers, relay: true, stream: noMedia(), name: "", stopTracksOnLeave: false });
@@ -68,7 +82,7 @@ function inCall(myId, remoteId) {
   call.peerId = myId;
   call.signaling.state = "connected";
   call.sent = [];
-  call.signaling.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
+  call.signaling.ws = serverSocket(call);
   call.events = [];
   for (const type of ["connection-state", "peer-joined", "peer-left", "peer-rekeyed"]) call.on(type, (d) => call.events.push({ type, ...d }));
   const peer = addPeer(call, remoteId);
@@ -86,7 +100,7 @@ function signalingDown(call) {
 /** The (new) server welcomes a side back under a new id. */
 function welcomeBack(call, peerId, peers) {
   call.sent = [];
-  call.signaling.ws = { readyState: 1, send: (text) => call.sent.push(JSON.parse(text)), close() {} };
+  call.signaling.ws = serverSocket(call);
   onWelcome(call, { type: "welcome", peerId, peers }, false);
   call.signaling.setState("connected");
   for (const p of call.peersById.values()) if (canSignal(call, p)) p.neg.onSignalingReady();
@@ -243,7 +257,7 @@ test("connections recovering at once share one request for fresh ICE servers; a 
     call._held = null;
     call.peerId = "a1";
     call.signaling.state = "connected";
-    call.signaling.ws = { readyState: 1, send() {}, close() {} };
+    call.signaling.ws = serverSocket(call, false);
     const peers = ["b1", "c1", "d1"].map((id) => addPeer(call, id));
     for (const p of peers) p.pc.set("connected");
     for (const p of peers) p.pc.set("failed");
