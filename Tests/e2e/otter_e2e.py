@@ -339,3 +339,21 @@ def wait_media_flowing(driver, peer_id, timeout=20):
                 return first, s
         time.sleep(0.3)
     raise AssertionError(f"media from {peer_id} did not flow: first={first} last={s}")
+
+
+def start_relay_only_call(server, browsers, names=("Alice", "Bob")):
+    """Two browsers in a new two-seat room whose link forces relay-only ICE,
+    connected with media flowing both ways. Returns (drivers, peer ids as each
+    side sees the other)."""
+    room = server.create_room(max_peers=2)
+    url = room["url"].replace("?room=", "?relay=1&room=")
+    drivers = [browsers.new(), browsers.new()]
+    for d, name in zip(drivers, names):
+        join(d, url, name)
+        assert d.execute_script("return document.body.dataset.screen") == "call", error_text(d)
+    a, b = drivers
+    [b_id] = wait_connected(a, 1, timeout=40)
+    [a_id] = wait_connected(b, 1, timeout=40)
+    wait_media_flowing(a, b_id)
+    wait_media_flowing(b, a_id)
+    return drivers, (b_id, a_id)

@@ -17,7 +17,7 @@ import statistics
 import time
 
 from otter_e2e import browsers, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import error_text, join, peer_states, remote_peer_ids, wait, wait_connected, wait_media_flowing
+from otter_e2e import start_relay_only_call, peer_states, remote_peer_ids, wait
 from test_e2e_relay_restart import RECORDER_JS, call_stats, own_otter, wait_recovered  # noqa: F401  (own_otter: fixture)
 
 RECOVERY_LIMIT_S = 10
@@ -30,18 +30,8 @@ return pc.getConfiguration().iceServers.filter(s => s.username).map(s => s.usern
 
 
 def test_relay_only_call_recovers_when_only_the_relay_restarts(own_otter, browsers, output_dir):
-    room = own_otter.create_room(max_peers=2)
-    url = room["url"].replace("?room=", "?relay=1&room=")
-    a, b = browsers.new(), browsers.new()
-    join(a, url, "Alice")
-    assert a.execute_script("return document.body.dataset.screen") == "call", error_text(a)
-    join(b, url, "Bob")
-    assert b.execute_script("return document.body.dataset.screen") == "call", error_text(b)
-    drivers = [a, b]
-    [b_id] = wait_connected(a, 1, timeout=40)
-    [a_id] = wait_connected(b, 1, timeout=40)
-    wait_media_flowing(a, b_id)
-    wait_media_flowing(b, a_id)
+    drivers, (b_id, a_id) = start_relay_only_call(own_otter, browsers)
+    a, b = drivers
     pid = own_otter.proc.pid
 
     times = []

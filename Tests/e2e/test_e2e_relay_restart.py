@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from otter_e2e import browsers, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import REPO, OtterServer, otter_binary, error_text, join, peer_states, remote_peer_ids, wait, wait_connected, wait_media_flowing
+from otter_e2e import start_relay_only_call, OtterServer, otter_binary, peer_states, remote_peer_ids, wait
 
 RECOVERY_LIMIT_S = 15
 
@@ -115,18 +115,8 @@ def wait_recovered(drivers, before, limit):
 
 
 def test_relay_only_call_recovers_when_otter_up_restarts(own_otter, browsers, output_dir):
-    room = own_otter.create_room(max_peers=2)
-    url = room["url"].replace("?room=", "?relay=1&room=")
-    a, b = browsers.new(), browsers.new()
-    join(a, url, "Alice")
-    assert a.execute_script("return document.body.dataset.screen") == "call", error_text(a)
-    join(b, url, "Bob")
-    assert b.execute_script("return document.body.dataset.screen") == "call", error_text(b)
-    drivers = [a, b]
-    [b_id] = wait_connected(a, 1, timeout=40)
-    [a_id] = wait_connected(b, 1, timeout=40)
-    wait_media_flowing(a, b_id)
-    wait_media_flowing(b, a_id)
+    drivers, (b_id, a_id) = start_relay_only_call(own_otter, browsers)
+    a, b = drivers
 
     restarts = int(os.environ.get("OTTER_RELAY_RESTARTS", "3"))
     # long enough for both sides to notice on their own (a real restart takes seconds)

@@ -60,7 +60,7 @@ final class RefusingPort: @unchecked Sendable {
     let port: Int
 
     init() {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0, "socket: errno \(errno)")
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -70,6 +70,7 @@ final class RefusingPort: @unchecked Sendable {
         let r = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         precondition(r == 0, "bind: errno \(errno)")
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
     }
 
