@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
 from moto_signed import MotoServer  # noqa: E402
-from otter_testing import free_port, start_on_free_ports, stop_process, wait_until_serving  # noqa: E402
+from otter_testing import ADDRESS_IN_USE, PortTaken, free_port, start_on_free_ports, stop_process, wait_until_serving  # noqa: E402
 
 PRIVATE_IP = "10.42.0.7"
 TOKEN = "ecs-agent-token"
@@ -138,7 +138,7 @@ def test_entrypoint_expands_the_task_arguments_like_coturns_image(aws, ecs, tmp_
     def start():
         port = free_port("both")
         # Exactly as the task definition passes them: unexpanded.
-        args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", f"--listening-port={port}",
+        args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls",
                 "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1", "--use-auth-secret",
                 "--static-auth-secret=$TURN_SECRET", "--realm=otter", "--external-ip=$(detect-external-ip)"]
         with open(log_path, "w") as log:
@@ -159,6 +159,17 @@ def test_entrypoint_expands_the_task_arguments_like_coturns_image(aws, ecs, tmp_
 
 
 def run_relay_until_listening(args, env):
+    """Runs `otter relay ARGS` on a free port until it listens or exits; a port
+    taken meanwhile is retried on a new one. Returns (exit status or None, output)."""
+    def start():
+        status, log = _run_relay_once([*args, f"--listening-port={free_port('both')}"], env)
+        if status is not None and any(m in log for m in ADDRESS_IN_USE):
+            raise PortTaken(log)
+        return status, log
+    return start_on_free_ports(start)
+
+
+def _run_relay_once(args, env):
     proc = subprocess.Popen([OTTER, "relay", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines, deadline = [], time.time() + 30
     try:
@@ -181,9 +192,8 @@ def test_relay_finds_its_public_ip_and_secret_itself_without_a_shell(aws, ecs, t
     _, base, seen = ecs
     env = task_env(moto, base, tmp_path)
     env["TURN_SECRET"] = "s3cret-from-secrets-manager"
-    port = free_port()
     # What the relay image runs: no entrypoint script, no $(...) and no $TURN_SECRET in the arguments.
-    args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", f"--listening-port={port}",
+    args = ["-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls",
             "--listening-ip=127.0.0.1", "--use-auth-secret", "--realm=otter", "--external-ip=auto"]
     status, log = run_relay_until_listening(args, env)
     assert status is None and "otter relay listening" in log, log
@@ -199,7 +209,7 @@ def test_relay_finds_its_public_ip_and_secret_itself_without_a_shell(aws, ecs, t
 def test_relay_external_ip_auto_outside_ecs_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ECS_")}
     env["TURN_SECRET"] = "x"
-    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", "-X", "auto", f"--listening-port={free_port()}",
+    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", "-X", "auto",
                                              "--listening-ip=127.0.0.1"], env)
     assert status == 1 and "external-ip=auto" in log and "ECS_CONTAINER_METADATA_URI_V4 is not set" in log, log
 
@@ -207,6 +217,6 @@ def test_relay_external_ip_auto_outside_ecs_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("arg", ["--static-auth-secret=$TURN_SECRET", "--external-ip=$(detect-external-ip)"])
 def test_relay_refuses_shell_idioms_it_cannot_expand(arg, tmp_path):
     env = dict(os.environ, TURN_SECRET="x")
-    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", arg, f"--listening-port={free_port()}",
+    status, log = run_relay_until_listening(["--no-tls", "--use-auth-secret", arg,
                                              "--listening-ip=127.0.0.1"], env)
     assert status == 1 and "runs without one" in log, log

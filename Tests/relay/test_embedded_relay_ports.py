@@ -15,7 +15,8 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, otter_binary
+from conftest import otter_binary
+from otter_testing import free_port
 from test_embedded_relay_peers import Up, up  # noqa: F401  (fixture)
 from test_relay_interop import assert_no_loss
 
@@ -62,8 +63,14 @@ def certificates():
 @pytest.fixture
 def up_with_ports(certificates):
     _, (cert, key), _ = certificates
-    tcp, tls = free_port(), free_port()
-    u = Up("--relay-tcp-port", str(tcp), "--relay-tls-cert", cert, "--relay-tls-key", key, "--relay-tls-port", str(tls))
+    for attempt in range(5):
+        tcp, tls = free_port(), free_port()
+        try:
+            u = Up("--relay-tcp-port", str(tcp), "--relay-tls-cert", cert, "--relay-tls-key", key, "--relay-tls-port", str(tls))
+            break
+        except AssertionError as e:  # an extra port was taken meanwhile: new ones (Up moves only its own two)
+            if attempt == 4 or "Pick another --relay-port" not in str(e):
+                raise
     yield u, tcp, tls
     u.stop()
 
