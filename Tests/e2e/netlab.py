@@ -55,7 +55,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 
-from otter_e2e import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, OUTPUT, REPO, WEBAPP, free_port, require_loopback_only
+from otter_e2e import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, OUTPUT, REPO, WEBAPP, require_loopback_only
 
 SERVER_ADDRESS = "203.0.113.1"
 API_PORT = 8080
