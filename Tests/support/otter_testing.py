@@ -217,6 +217,17 @@ class OtterUp:
             with open(stored.removeprefix("stored in ").split(" ")[0]) as f:
                 self.lines["API key"] = f.read().strip()
 
+    def log_offset(self):
+        """Where the server log ends now: pass it to `log_since` to read what comes after."""
+        self.log.flush()
+        return os.path.getsize(self.log.name)
+
+    def log_since(self, offset):
+        """The server log (its stderr: swift-log lines) written after `offset`."""
+        with open(self.log.name) as f:
+            f.seek(offset)
+            return f.read()
+
     def restart(self, timeout=60):
         self.stop()
         return self.start(timeout)
