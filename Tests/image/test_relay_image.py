@@ -18,9 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
 from moto_signed import MotoServer  # noqa: E402
-from otter_testing import free_port  # noqa: E402
+from otter_testing import EcsTaskEndpoints, free_port  # noqa: E402
 
 SECRET = "image-secret"
 TOKEN = "ecs-agent-token"
@@ -165,34 +163,13 @@ def ecs():
         eip = ec2.allocate_address(Domain="vpc")
         ec2.associate_address(AllocationId=eip["AllocationId"], NetworkInterfaceId=eni)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                if self.path == "/v4/task":
-                    body = {"Containers": [{"Name": "relay", "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": [PRIVATE_IP]}]}]}
-                elif self.path == "/creds" and self.headers.get("Authorization") == TOKEN:
-                    body = {"AccessKeyId": moto.key_id, "SecretAccessKey": moto.secret, "Expiration": "2099-01-01T00:00:00Z"}
-                else:
-                    self.send_response(403)
-                    self.end_headers()
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        endpoints = EcsTaskEndpoints(moto, TOKEN, PRIVATE_IP)
+        base = endpoints.base
         env = {"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.url, "ECS_CONTAINER_METADATA_URI_V4": base + "/v4",
                "AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": TOKEN,
                "TURN_SECRET": SECRET}
         yield env, eip["PublicIp"]
-        server.shutdown()
+        endpoints.close()
 
 
 def stun_binding(port):
