@@ -108,7 +108,8 @@ public struct Deployer: Sendable {
             console.say("Relay image: \(image) (\(reason))")
         case .build(let binary):
             options.relayImage = try await RelayImagePublisher(client: client, console: console, stack: stackName, binary: binary,
-                                                               registryOverride: request.registryOverride).publish()
+                                                               registryOverride: request.registryOverride,
+                                                               cache: RelayImagePublisher.defaultCache()).publish()
             options.relayImageIsOtter = true
         }
         let stackTemplate = try OtterStack.template(options)

@@ -28,6 +28,15 @@ struct RelayImagePublisher: Sendable {
     let stack: String
     let binary: String
     let registryOverride: URL?
+    /// Built images by input (RelayImageCache); nil builds every time.
+    let cache: URL?
+
+    /// `$XDG_CACHE_HOME/otter/relay-image`, else `~/.cache/otter/relay-image`.
+    static func defaultCache(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["HOME"].map { $0 + "/.cache" }
+        return base.map { URL(fileURLWithPath: $0).appendingPathComponent("otter/relay-image") }
+    }
 
     /// The image reference for the task definition: `<repository URI>@sha256:<digest>`.
     func publish() async throws -> String {
@@ -37,8 +46,14 @@ struct RelayImagePublisher: Sendable {
 
         let started = ContinuousClock.now
         let image: OCIImage
+        let cached: Bool
         do {
-            image = try RelayImageBuilder(binary: URL(fileURLWithPath: binary)).build()
+            let builder = RelayImageBuilder(binary: URL(fileURLWithPath: binary))
+            if let cache {
+                (image, cached) = try RelayImageCache(directory: cache).image(for: builder)
+            } else {
+                (image, cached) = (try builder.build(), false)
+            }
         } catch let e as ImageError {
             throw DeployError(.relayImage, "could not build the relay image from \(binary): \(e.message). Pass --relay-image \(OtterStackOptions.defaultRelayImage) to deploy coturn's image instead.")
         }
@@ -60,7 +75,7 @@ struct RelayImagePublisher: Sendable {
             throw DeployError(.relayImage, "could not push the relay image to \(registry.host ?? registry.absoluteString)/\(repo.name): \(e.message). Nothing in the stack was changed; run `otter deploy` again.")
         }
         let reference = "\(repo.uri)@\(outcome.manifestDigest)"
-        let timing = "built in \(Self.seconds(built)) s"
+        let timing = cached ? "same binary: cached image, \(Self.seconds(built)) s" : "built in \(Self.seconds(built)) s"
         // `say` also clears the live progress line.
         if outcome.nothingPushed {
             console.say("Relay image: \(reference) (\(timing); already in ECR, nothing pushed)")

@@ -107,7 +107,7 @@ struct ImagePushRegistryTests {
         #expect(first.uploadedBytes == Int64(image.config.count) + image.layers[0].size)
         let layerProgress = seen.withLock { $0 }.filter { $0.digest == image.layers[0].digest }.map(\.sent)
         #expect(layerProgress == [131_072, 262_144, 300_000])
-        let methods = registry.requests().map(\.method)
+        let methods = registry.requests().map { $0.method }
         #expect(methods.filter { $0 == "PATCH" }.count == 2)
 
         // skopeo (containers/image, an independent client) reads it back by digest and by tag.
@@ -126,7 +126,7 @@ struct ImagePushRegistryTests {
         let second = try await pusher.push(image, tag: "relay-1")
         #expect(second.manifestDigest == first.manifestDigest)
         #expect(second.nothingPushed && second.skippedBlobs == 2)
-        #expect(Set(registry.requests(since: offset).map(\.method)) == ["HEAD"])
+        #expect(Set(registry.requests(since: offset).map { $0.method }) == ["HEAD"])
     }
 
     @Test func aSmallBlobGoesUpInOnePut() async throws {
@@ -134,7 +134,7 @@ struct ImagePushRegistryTests {
         let image = try Self.image(layerBytes: 1000)
         let outcome = try await RegistryPusher(registry: registry.url, repository: "small", authorization: nil).push(image, tag: "v1")
         #expect(outcome.uploadedBlobs == 2)
-        let methods = registry.requests().map(\.method)
+        let methods = registry.requests().map { $0.method }
         #expect(!methods.contains("PATCH"))
         #expect(methods.filter { $0 == "PUT" }.count == 3)  // two blobs, one manifest
     }

@@ -98,7 +98,8 @@ public struct ECR: Sendable {
             throw AWSError(.decoding, service: "ECR", message: "GetAuthorizationToken answered without a token and proxy endpoint")
         }
         // A JSON timestamp: epoch seconds (with a fraction) as a number.
-        let expires = (data["expiresAt"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        let seconds = (data["expiresAt"] as? Double) ?? (data["expiresAt"] as? Int).map(Double.init)
+        let expires = seconds.map { Date(timeIntervalSince1970: $0) }
         return Authorization(token: token, proxyEndpoint: endpoint, expiresAt: expires)
     }
 
