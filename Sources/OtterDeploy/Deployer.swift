@@ -1,6 +1,7 @@
 import Foundation
 import OtterAWS
 import OtterCore
+import OtterImage
 import OtterLocalState
 import OtterStacks
 
@@ -58,6 +59,8 @@ public struct DeployResult: Sendable, Codable {
     public var relayQuotas: [String: Int]?
     /// Set when the relay offers no `turns:` URL: how to get TURN over TLS.
     public var turnTlsHint: String?
+    /// The image the relay tasks run (by digest when deploy pushed it).
+    public var relayImage: String?
 }
 
 /// `otter deploy`: package, upload, change set, execute, follow, then the
@@ -109,7 +112,7 @@ public struct Deployer: Sendable {
         case .build(let binary):
             options.relayImage = try await RelayImagePublisher(client: client, console: console, stack: stackName, binary: binary,
                                                                registryOverride: request.registryOverride,
-                                                               cache: RelayImagePublisher.defaultCache()).publish()
+                                                               cache: RelayImageCache.defaultDirectory()).publish()
             options.relayImageIsOtter = true
         }
         let stackTemplate = try OtterStack.template(options)
@@ -152,6 +155,7 @@ public struct Deployer: Sendable {
         summary.turnUrls = relay.turnUrls.isEmpty ? nil : relay.turnUrls
         summary.relayQuotas = relay.quotas.isEmpty ? nil : relay.quotas
         summary.turnTlsHint = relay.tlsAdvice
+        summary.relayImage = options.relayImage
         state = DeployState(stack: stackName, region: region, account: identity.account, stackID: stack.stackID, status: stack.status,
                             apiURL: outputs["ApiUrl"], signalURL: outputs["SignalUrl"], webAppURL: outputs["WebAppUrl"],
                             artifactsBucket: bucket.name)

@@ -31,13 +31,6 @@ struct RelayImagePublisher: Sendable {
     /// Built images by input (RelayImageCache); nil builds every time.
     let cache: URL?
 
-    /// `$XDG_CACHE_HOME/otter/relay-image`, else `~/.cache/otter/relay-image`.
-    static func defaultCache(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
-        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["HOME"].map { $0 + "/.cache" }
-        return base.map { URL(fileURLWithPath: $0).appendingPathComponent("otter/relay-image") }
-    }
-
     /// The image reference for the task definition: `<repository URI>@sha256:<digest>`.
     func publish() async throws -> String {
         let repository = RelayRepository(stack: stack, ecr: ECR(client: client))
@@ -45,19 +38,21 @@ struct RelayImagePublisher: Sendable {
         console.say("Relay image repository: \(repo.uri)\(created ? " (created)" : "")")
 
         let started = ContinuousClock.now
-        let image: OCIImage
-        let cached: Bool
+        console.progress("Building the relay image from \(binary)…")
+        let built: (image: OCIImage, cached: Bool)
         do {
             let builder = RelayImageBuilder(binary: URL(fileURLWithPath: binary))
-            if let cache {
-                (image, cached) = try RelayImageCache(directory: cache).image(for: builder)
+            // A cache that cannot be written (read-only home) costs time, not the deploy.
+            if let cache, let hit = try? RelayImageCache(directory: cache).image(for: builder) {
+                built = hit
             } else {
-                (image, cached) = (try builder.build(), false)
+                built = (try builder.build(), false)
             }
         } catch let e as ImageError {
             throw DeployError(.relayImage, "could not build the relay image from \(binary): \(e.message). Pass --relay-image \(OtterStackOptions.defaultRelayImage) to deploy coturn's image instead.")
         }
-        let built = ContinuousClock.now - started
+        let (image, cached) = built
+        let buildTime = ContinuousClock.now - started
 
         let auth = try await ECR(client: client).authorizationToken()
         guard let registry = registryOverride ?? URL(string: auth.proxyEndpoint) else {
@@ -75,10 +70,10 @@ struct RelayImagePublisher: Sendable {
             throw DeployError(.relayImage, "could not push the relay image to \(registry.host ?? registry.absoluteString)/\(repo.name): \(e.message). Nothing in the stack was changed; run `otter deploy` again.")
         }
         let reference = "\(repo.uri)@\(outcome.manifestDigest)"
-        let timing = cached ? "same binary: cached image, \(Self.seconds(built)) s" : "built in \(Self.seconds(built)) s"
+        let timing = cached ? "same binary: cached image, \(Self.seconds(buildTime)) s" : "built in \(Self.seconds(buildTime)) s"
         // `say` also clears the live progress line.
         if outcome.nothingPushed {
-            console.say("Relay image: \(reference) (\(timing); already in ECR, nothing pushed)")
+            console.say("Relay image: \(reference) (\(timing); already in the registry, nothing pushed)")
         } else {
             console.say("Relay image: \(reference) (\(timing); pushed \(outcome.uploadedBlobs) blob(s), \(Self.megabytes(outcome.uploadedBytes)) MB, in \(Self.seconds(ContinuousClock.now - pushStarted)) s; \(outcome.skippedBlobs) already there)")
         }

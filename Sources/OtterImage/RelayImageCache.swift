@@ -14,6 +14,13 @@ public struct RelayImageCache: Sendable {
 
     public init(directory: URL) { self.directory = directory }
 
+    /// `$XDG_CACHE_HOME/otter/relay-image`, else `~/.cache/otter/relay-image`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["HOME"].map { $0 + "/.cache" }
+        return base.map { URL(fileURLWithPath: $0).appendingPathComponent("otter/relay-image") }
+    }
+
     /// The image for `builder`, from the cache when its inputs are unchanged.
     public func image(for builder: RelayImageBuilder) throws -> (image: OCIImage, cached: Bool) {
         let key = try self.key(builder)

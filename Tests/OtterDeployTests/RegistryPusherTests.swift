@@ -64,9 +64,10 @@ final class LocalRegistry: @unchecked Sendable {
         return text.split(separator: "\n").dropFirst(offset).compactMap { line in
             guard line.contains("response completed"),
                   let m = line.range(of: #"http\.request\.method=\S+"#, options: .regularExpression),
-                  let u = line.range(of: #"http\.request\.uri="[^"]+""#, options: .regularExpression) else { return nil }
+                  // quoted only when it needs to be
+                  let u = line.range(of: #"http\.request\.uri=("[^"]+"|\S+)"#, options: .regularExpression) else { return nil }
             return (String(line[m].dropFirst("http.request.method=".count)),
-                    String(line[u].dropFirst("http.request.uri=\"".count).dropLast()))
+                    String(line[u].dropFirst("http.request.uri=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
         }
     }
 

@@ -43,8 +43,10 @@ PRIVATE_IP = "10.42.0.7"
 IMAGE_USER = "65532:65532"
 
 
-def build_layout(out):
-    r = subprocess.run([OTTER, "relay-image", "--out", str(out)], capture_output=True, text=True, timeout=300)
+def build_layout(out, cache):
+    """`otter relay-image`, with its image cache (shared with `otter deploy`) in `cache`."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    r = subprocess.run([OTTER, "relay-image", "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
     digest = r.stdout.strip()
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), r.stdout
@@ -60,13 +62,14 @@ def image(tmp_path_factory):
     """The layout, built once, and its root file system as umoci unpacks it."""
     base = tmp_path_factory.mktemp("image")
     layout = base / "layout"
-    digest = build_layout(layout)
+    digest = build_layout(layout, base / "cache")
     bundle = base / "bundle"
     r = subprocess.run(["umoci", "unpack", "--image", f"{layout}:latest", str(bundle)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     manifest = json.loads(blob(layout, digest))
     config = json.loads(blob(layout, manifest["config"]["digest"]))
-    return {"layout": layout, "digest": digest, "rootfs": bundle / "rootfs", "manifest": manifest, "config": config}
+    return {"layout": layout, "digest": digest, "rootfs": bundle / "rootfs", "manifest": manifest, "config": config,
+            "cache": base / "cache"}
 
 
 def test_the_image_is_linux_amd64_running_otter_relay_as_a_non_root_user(image):
@@ -95,7 +98,7 @@ def test_skopeo_reads_the_layout(image):
 
 
 def test_building_again_gives_the_same_digests(image, tmp_path):
-    again = build_layout(tmp_path / "again")
+    again = build_layout(tmp_path / "again", tmp_path / "empty-cache")  # built anew, not read from the cache
     assert again == image["digest"]
     assert sorted(p.name for p in (tmp_path / "again/blobs/sha256").iterdir()) == \
         sorted(p.name for p in (image["layout"] / "blobs/sha256").iterdir())
@@ -241,8 +244,10 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
 DIGEST_REF = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/(otter/[a-z0-9./-]+/relay)@(sha256:[0-9a-f]{64})$")
 
 
-def deploy_env(moto, home, registry):
-    return moto.env(home, OTTER_POLL_SECONDS="0.2", OTTER_REGISTRY_URL=registry.url)
+def deploy_env(moto, home, registry, cache):
+    # The image cache the fixture's `otter relay-image` filled: deploy reads the same image
+    # from it instead of building it again (a debug binary takes minutes on a loaded machine).
+    return moto.env(home, OTTER_POLL_SECONDS="0.2", OTTER_REGISTRY_URL=registry.url, XDG_CACHE_HOME=str(cache))
 
 
 def test_deploy_pushes_the_image_it_runs_and_destroy_removes_the_repository(image, echo_peer, tmp_path):
@@ -252,7 +257,7 @@ def test_deploy_pushes_the_image_it_runs_and_destroy_removes_the_repository(imag
     removes the repository."""
     stack = "imgpush"
     with MotoServer(user="imagepusher") as moto, LocalRegistry(tmp_path / "registry") as registry:
-        env = deploy_env(moto, tmp_path, registry)
+        env = deploy_env(moto, tmp_path, registry, image["cache"])
         run = lambda *a: subprocess.run([OTTER, *a, "--data-dir", str(tmp_path / ".otter")], env=env, cwd=ROOT,
                                         capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
         r = run("deploy", "--yes", "--stack", stack)
@@ -305,7 +310,7 @@ def test_deploy_pushes_the_image_it_runs_and_destroy_removes_the_repository(imag
         mark = registry.mark()
         r = run("deploy", "--yes", "--stack", stack)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "already in ECR, nothing pushed" in r.stdout and "up to date" in r.stdout, r.stdout
+        assert "already in the registry, nothing pushed" in r.stdout and "up to date" in r.stdout, r.stdout
         sent = registry.requests(since=mark)
         assert sent and {method for method, _ in sent} == {"HEAD"}, sent
         params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}

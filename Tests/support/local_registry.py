@@ -64,7 +64,7 @@ class LocalRegistry:
             if "response completed" not in line:
                 continue
             m = re.search(r"http\.request\.method=(\S+)", line)
-            u = re.search(r'http\.request\.uri="([^"]+)"', line)
+            u = re.search(r'http\.request\.uri=("[^"]+"|\S+)', line)  # quoted only when it needs to be
             if m and u:
-                out.append((m.group(1), u.group(1)))
+                out.append((m.group(1), u.group(1).strip('"')))
         return out
