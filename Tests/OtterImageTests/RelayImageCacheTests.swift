@@ -24,7 +24,9 @@ import Testing
         bytes[bytes.count - 1] ^= 0xff
         try bytes.write(to: other)
         let third = try cache.image(for: RelayImageBuilder(binary: other))
-        #expect(!third.cached && third.image.manifestDigest != first.image.manifestDigest)
+        // (Its image may still equal the first: the changed byte is in the tail strip drops.)
+        #expect(!third.cached)
+        #expect(try cache.key(RelayImageBuilder(binary: other)) != (try cache.key(builder)))
     }
 
     @Test func aCorruptedCachedLayerIsRebuiltNotUsed() throws {
