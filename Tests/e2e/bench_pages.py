@@ -24,7 +24,7 @@ from pathlib import Path
 import otter_e2e as E
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PAGE_FILES = ("bare-call.html", "bare-call.js", "sdk-call.html", "sdk-call.js")
+PAGE_FILES = ("bare-call.html", "bare-call.js", "sdk-call.html", "sdk-call.js", "bench-trace.js")
 KINDS = ("webapp", "sdk", "bare", "readme")
 
 
@@ -118,7 +118,9 @@ def first_frame(server, a, b, kind, relay, timeout=40):
                 raise RuntimeError(f"{kind} page: {ff['error']}")
             phases = b.execute_script("return window.sdkPage ? window.sdkPage.phases() : window.benchPhases") or {}
         pair = _pair(b)
-        return {"ms": ff["shown"], "callback_ms": ff["callback"], "pair": pair,
+        # every RTCPeerConnection's timeline on B (fixtures/bench-trace.js; the app has none)
+        trace = b.execute_script("return window.benchTrace || null")
+        return {"ms": ff["shown"], "callback_ms": ff["callback"], "pair": pair, "trace": trace,
                 "phases": {k: round(v, 1) for k, v in phases.items() if isinstance(v, (int, float))}}
     finally:
         for d in (a, b):
