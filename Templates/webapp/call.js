@@ -84,6 +84,8 @@ export class Call extends EventTarget {
     /** @type {ReturnType<typeof setInterval>|null} */
     this.flowTimer = null;
     this._checkingFlows = false;
+    /** the last flow check found a connection receiving nothing new, or recovering */
+    this._flowSuspect = false;
     /** @type {Promise<RTCIceServer[]>|null} */
     this._iceFetch = null;
     this._iceFetchedAt = 0;

@@ -32,6 +32,22 @@ export function retryDelay(attempt, { base = 4000, max = 30000, random = Math.ra
   return Math.round(d * (0.75 + random() * 0.5));
 }
 
+/**
+ * Whether an offer restarts ICE: its ICE credentials differ from those of the
+ * remote description in place (RFC 8839 §4.4.1.1.1: a new ufrag/pwd is a restart).
+ * @param {{sdp:string}|null|undefined} current
+ * @param {{sdp:string}} offer
+ * @returns {boolean}
+ */
+export function isIceRestart(current, offer) {
+  const ufrag = (/** @type {string|undefined} */ sdp) => {
+    const m = /^a=ice-ufrag:(\S+)/m.exec(sdp || "");
+    return m ? m[1] : null;
+  };
+  const before = ufrag(current && current.sdp), after = ufrag(offer.sdp);
+  return !!before && !!after && before !== after;
+}
+
 export class Negotiator {
   /**
    * @param {object} opts
@@ -56,11 +72,13 @@ export class Negotiator {
    * @param {number} [opts.politeDelayMs] the polite side starts its restarts this much later, and not
    *   at all when the remote's restart offer came meanwhile (fewer crossed offers)
    * @param {()=>number} [opts.random] for the retry jitter (tests)
+   * @param {number} [opts.prepareWaitMs] how long the answer to the remote side's ICE restart waits for
+   *   prepareRestart() (fresh ICE servers) at most
    */
   constructor({
-    pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2000, beforeAnswer = () => {},
+    pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 800, beforeAnswer = () => {},
     stuckGraceMs = 10000, prepareRestart = () => {}, canSignal = () => true, onRecovery = () => {},
-    retryBaseMs = 4000, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random,
+    retryBaseMs = 2500, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random, prepareWaitMs = 2000,
   }) {
     this.pc = pc;
     this.prepareRestart = prepareRestart;
@@ -69,6 +87,7 @@ export class Negotiator {
     this.retryBaseMs = retryBaseMs;
     this.retryMaxMs = retryMaxMs;
     this.politeDelayMs = politeDelayMs;
+    this.prepareWaitMs = prepareWaitMs;
     this.random = random;
     /** ICE has been connected at least once on this connection */
     this.everConnected = false;
@@ -151,9 +170,18 @@ export class Negotiator {
         }
         if (offerCollision) this.stats.rollbacks++;
         if (description.type === "offer") this._remoteOffers++;
+        // The remote side restarts ICE (new credentials in its offer): its
+        // path broke, so this side's did too, whether or not it noticed yet.
+        // It recovers with it: "reconnecting", and fresh ICE servers (the
+        // relay may have restarted and forgotten its credentials) set before
+        // the answer starts gathering.
+        const remoteRestart = description.type === "offer" && this.everConnected &&
+          isIceRestart(this.pc.remoteDescription, description);
         this.isSettingRemoteAnswerPending = description.type === "answer";
         await this.pc.setRemoteDescription(description); // rolls back a local offer if needed
         this.isSettingRemoteAnswerPending = false;
+        if (this.closed) return;
+        if (remoteRestart) await this._joinRemoteRestart();
         if (this.closed) return;
         if (description.type === "offer") {
           this.beforeAnswer();
@@ -250,6 +278,22 @@ export class Negotiator {
     this._waitingForSignaling = false;
     this._staleOffer = true;
     this._scheduleRestart(0);
+  }
+
+  /**
+   * The remote side's ICE restart offer was applied: begin (or go on with)
+   * this side's recovery and wait, briefly, for its fresh ICE servers. A
+   * retry is armed in case the remote's restart does not get through.
+   */
+  async _joinRemoteRestart() {
+    if (!this.recovering) {
+      this._beginRecovery();
+      this._armRetry();
+    }
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    let timer;
+    await Promise.race([this._prepare(), new Promise((r) => { timer = this.timers.setTimeout(r, this.prepareWaitMs); })]);
+    this.timers.clearTimeout(timer);
   }
 
   _iceUp() {

@@ -7,8 +7,9 @@ import { apiGet } from "./rest.js";
 
 const ICE_FETCH_TIMEOUT_MS = 4000;
 const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
-const FLOW_CHECK_MS = 1000;
-const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
+const FLOW_TICK_MS = 250; // the check runs this often while a connection looks suspicious…
+const FLOW_CHECK_EVERY = 4; // …and every this many ticks (once a second) otherwise
+const STALL_MS = 1500; // nothing received this long on a connection that carried media: recover
 const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
 
 /** @typedef {import("./call.js").Call} Call */
@@ -57,11 +58,19 @@ export function emitPeerState(call, peer, attempt) {
  * @param {RTCPeerConnection} pc
  */
 export function watchFlows(call, pc) {
-  if (!call.flowTimer && typeof pc.getStats === "function") call.flowTimer = setInterval(() => checkFlows(call), FLOW_CHECK_MS);
+  if (call.flowTimer || typeof pc.getStats !== "function") return;
+  let tick = 0;
+  call.flowTimer = setInterval(() => {
+    // getStats once a second; four times a second once a check found nothing
+    // new on a connection that carried media (or one recovers), so a dead
+    // path is called stalled within STALL_MS + FLOW_TICK_MS, not + a second
+    if (++tick % FLOW_CHECK_EVERY === 0 || call._flowSuspect) checkFlows(call);
+  }, FLOW_TICK_MS);
 }
 
 /**
- * Bytes received per connection, once a second: ICE's consent checks take
+ * Bytes received per connection, once a second (more often while one looks
+ * suspicious: see watchFlows): ICE's consent checks take
  * 5 s or more to call a path dead whose relay went away; a connection that
  * carried media and now receives nothing for STALL_MS is recovered sooner.
  * @param {Call} call
@@ -69,8 +78,10 @@ export function watchFlows(call, pc) {
 export async function checkFlows(call) {
   if (call._checkingFlows) return;
   call._checkingFlows = true;
+  let suspect = false;
   try {
     for (const peer of [...call.peersById.values()]) {
+      if (peer.neg.recovering) suspect = true;
       const pc = peer.pc;
       if (peer.closed || !peer.neg.everConnected || pc.connectionState === "closed") continue;
       /** @type {number|null} */
@@ -87,12 +98,14 @@ export async function checkFlows(call) {
         f.bytes = bytes;
         f.at = now;
         peer.neg.onMediaFlowing();
-      } else if (now - f.at >= STALL_MS && f.rate >= FLOWING_BYTES_PER_MS) {
-        peer.neg.onMediaStalled();
+      } else if (f.rate >= FLOWING_BYTES_PER_MS) {
+        if (now - f.at >= STALL_MS) peer.neg.onMediaStalled();
+        else suspect = true;
       }
     }
   } finally {
     call._checkingFlows = false;
+    call._flowSuspect = suspect;
   }
 }
 
