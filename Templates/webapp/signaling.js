@@ -12,7 +12,7 @@ const SIGNALING_RETRY_MAX_MS = 5000;
 const SIGNALING_RETRY_RECOVERING_MS = 2000;
 // A recovery pings signaling: no frame back within this long, and the socket is
 // taken for dead (a changed address leaves its TCP connection silent for minutes).
-const SIGNALING_PROBE_MS = 1500;
+const SIGNALING_PROBE_MS = 1000;
 
 /** @typedef {import("./otter.js").SignalingState} SignalingState */
 /** @typedef {NonNullable<ReturnType<typeof P.parseServerFrame>>} ServerFrame */
@@ -137,7 +137,8 @@ export class SignalingClient {
     this.opts.onState(state);
   }
 
-  scheduleReconnect() {
+  /** @param {boolean} [now] reconnect at once (a probe found the socket dead while media waits on it) */
+  scheduleReconnect(now = false) {
     if (this.closed || this.reconnectTimer) return;
     if (P.isTokenExpired(this.opts.token)) {
       // The link expired mid-call: running connections go on, only new
@@ -149,7 +150,7 @@ export class SignalingClient {
     // At most 5 s apart, 2 s while a connection waits on signaling to
     // recover (its relay restarted with the server): its media is down.
     const max = this.opts.isRecovering() ? SIGNALING_RETRY_RECOVERING_MS : SIGNALING_RETRY_MAX_MS;
-    const delay = P.backoffDelay(this.attempt++, { max });
+    const delay = now ? 0 : P.backoffDelay(this.attempt++, { max });
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       if (this.closed) return;
@@ -191,7 +192,7 @@ export class SignalingClient {
       try { ws.close(); } catch {}
       this.ws = null;
       clearInterval(this.pingTimer);
-      this.scheduleReconnect();
+      this.scheduleReconnect(true);
     }, SIGNALING_PROBE_MS);
   }
 
