@@ -12,7 +12,7 @@ const SIGNALING_RETRY_MAX_MS = 5000;
 const SIGNALING_RETRY_RECOVERING_MS = 2000;
 // A recovery pings signaling: no frame back within this long, and the socket is
 // taken for dead (a changed address leaves its TCP connection silent for minutes).
-const SIGNALING_PROBE_MS = 1000;
+const SIGNALING_PROBE_MS = 1500;
 
 /** @typedef {import("./otter.js").SignalingState} SignalingState */
 /** @typedef {NonNullable<ReturnType<typeof P.parseServerFrame>>} ServerFrame */

@@ -121,7 +121,8 @@ function pair(seed, { forcePolite } = {}) {
   return { pcs, negs, errors };
 }
 
-async function settle(pcs, ms = 400) {
+// (a generous deadline: it returns as soon as both are stable; 400 ms failed at load 50 on 2 cores)
+async function settle(pcs, ms = 3000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
