@@ -13,6 +13,10 @@ const SIGNALING_RETRY_RECOVERING_MS = 2000;
 // A recovery pings signaling: no frame back within this long, and the socket is
 // taken for dead (a changed address leaves its TCP connection silent for minutes).
 const SIGNALING_PROBE_MS = 1500;
+// A rejoin refused as room-full may be refused for this side's own old seat:
+// its dead socket (the address changed) holds the seat until the server's
+// ping (every 30 s) finds it. Rejoins go on this long before giving up.
+const ROOM_FULL_RETRY_MS = 75000;
 
 /** @typedef {import("./otter.js").SignalingState} SignalingState */
 /** @typedef {NonNullable<ReturnType<typeof P.parseServerFrame>>} ServerFrame */
@@ -29,10 +33,13 @@ const SIGNALING_PROBE_MS = 1500;
 
 export class SignalingClient {
   /**
-   * @param {{config:import("./rest.js").ResolvedConfig, roomId:string, token:string} & SignalingHandlers} opts
+   * @param {{config:import("./rest.js").ResolvedConfig, roomId:string, token:string, roomFullRetryMs?:number} & SignalingHandlers} opts
    */
   constructor(opts) {
     this.opts = opts;
+    this.roomFullRetryMs = opts.roomFullRetryMs ?? ROOM_FULL_RETRY_MS;
+    /** when rejoins began to be refused as room-full (performance.now()), or 0 */
+    this.fullSince = 0;
     /** @type {WebSocket|null} */
     this.ws = null;
     /** @type {SignalingState} */
@@ -92,6 +99,7 @@ export class SignalingClient {
         if (m.type === "welcome") {
           welcomed = true;
           this.attempt = 0;
+          this.fullSince = 0;
           this.opts.onWelcome(m, first);
           this.setState("connected");
           this.opts.onConnected(first);
@@ -163,6 +171,11 @@ export class SignalingClient {
           return;
         }
         if (err.code === "room-full") {
+          // perhaps this side's own old seat, not yet freed: try again for a while
+          const now = performance.now();
+          if (!this.fullSince) this.fullSince = now;
+          if (now - this.fullSince < this.roomFullRetryMs) { this.scheduleReconnect(); return; }
+          this.fullSince = 0;
           this.setState("offline");
           this.opts.onGaveUp(err);
           return;
