@@ -61,8 +61,9 @@ export class Negotiator {
    *   is made, so the answer can already carry this side's media (no second offer/answer round)
    * @param {number} [opts.stuckGraceMs] how long ICE may stay "new"/"checking" once an offer/answer
    *   round is done before the impolite side restarts it (the polite side waits twice as long)
-   * @param {()=>Promise<void>|void} [opts.prepareRestart] runs when a recovery begins and before each
-   *   of its restarts (the SDK fetches fresh ICE servers and sets them on the connection)
+   * @param {(since:number)=>Promise<void>|void} [opts.prepareRestart] runs when a recovery begins and before
+   *   each of its restarts (the SDK fetches fresh ICE servers and sets them on the connection); `since` is
+   *   when the recovery began (Date.now()): servers fetched before it may predate the loss
    * @param {()=>boolean} [opts.canSignal] whether an offer can reach the remote peer now (signaling
    *   up, the peer's current id known); a restart waits for onSignalingReady() otherwise
    * @param {(state:"reconnecting"|"connected", attempt:number)=>void} [opts.onRecovery] a recovery began
@@ -95,6 +96,8 @@ export class Negotiator {
     this.recovering = false;
     /** restarts made in the current recovery */
     this.attempt = 0;
+    /** when the current (or last) recovery began, Date.now() */
+    this.recoveryBegan = 0;
     this._restartTimer = null;
     this._retryTimer = null;
     this._waitingForSignaling = false;
@@ -315,6 +318,7 @@ export class Negotiator {
     if (!this.recovering) {
       this.recovering = true;
       this.attempt = 0;
+      this.recoveryBegan = Date.now();
       this.onRecovery("reconnecting", 0);
     }
     this._prepare(); // fresh ICE servers while the grace runs
@@ -336,7 +340,7 @@ export class Negotiator {
     if (!this._preparing) {
       this._preparing = (async () => {
         try {
-          await this.prepareRestart();
+          await this.prepareRestart(this.recoveryBegan);
         } catch {
           // the servers it had still work until their credentials expire
         } finally {

@@ -511,15 +511,18 @@ test("the remote side restarts ICE first: this side shows reconnecting and answe
   let release;
   const n = new Negotiator({
     pc, polite: true, send: (d) => { if (d.description) log.push(`sent ${d.description.type}`); }, timers, retryBaseMs: 4000, random: () => 0.5,
-    prepareRestart: async () => { log.push("fetch"); await new Promise((r) => { release = r; }); log.push("servers set"); },
+    prepareRestart: async (since) => { log.push("fetch"); sinces.push(since); await new Promise((r) => { release = r; }); log.push("servers set"); },
     onRecovery: (state) => log.push(state),
   });
+  const sinces = [];
   pc.iceConnectionState = "connected";
   n.onIceConnectionStateChange();
   // its stall check has not fired yet when the remote's restart offer arrives
+  const before = Date.now();
   const answering = n.onSignal({ description: { type: "offer", sdp: "a=ice-ufrag:new2\r\n" } });
   assert.ok(await until(() => log.includes("fetch")));
   assert.deepEqual(log, ["reconnecting", "fetch"], "reconnecting at once; the answer waits for the fresh servers");
+  assert.ok(sinces[0] >= before && sinces[0] <= Date.now(), "the servers are asked for as of the offer's arrival (the loss came before it)");
   release();
   await answering;
   assert.deepEqual(log, ["reconnecting", "fetch", "servers set", "sent answer"]);
