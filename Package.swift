@@ -113,6 +113,7 @@ let package = Package(
                 "OtterClient",
                 "OtterLocalState",
                 "OtterStacks",
+                "OtterImage",
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -145,7 +146,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "OtterAWSTests", dependencies: ["OtterAWS"], exclude: ["Fixtures"]),
-        .testTarget(name: "OtterDeployTests", dependencies: ["OtterDeploy", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .testTarget(name: "OtterDeployTests", dependencies: ["OtterDeploy", "OtterImage", "OtterAWS", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "OtterImageTests", dependencies: ["OtterImage"]),
         .testTarget(name: "OtterStacksTests", dependencies: ["OtterStacks"], exclude: ["Golden"]),
         .testTarget(

@@ -14,6 +14,7 @@ public enum ErrorWording {
     public static let signalBeforeJoin = "join the room before signaling"
     public static func unknownPeer(_ peerID: some StringProtocol) -> String { "no peer \(peerID) in this room" }
     public static func roomFull(_ maxPeers: Int) -> String { "this room is full (\(maxPeers) people)" }
+    public static let rateLimited = "too many messages; slow down and reconnect"
 
     // Room tokens.
     public static let tokenExpired = "the room link has expired; ask for a new one"

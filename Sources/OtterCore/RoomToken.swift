@@ -43,6 +43,8 @@ public enum RoomRules {
     public static let defaultTTL: TimeInterval = 48 * 3600
     public static let maxTTL: TimeInterval = 30 * 24 * 3600
     public static let minTTL: TimeInterval = 60
+    /// Longer tokens are refused unread (as the Lambda handlers do): a real one is a few hundred characters.
+    public static let maxTokenChars = 4096
 }
 
 /// Signs and verifies room tokens: JWT, HS256 only, with the signing secret.
@@ -69,7 +71,7 @@ public struct RoomTokens: Sendable {
     /// must hold, then the claims: issuer, audience, and `exp` against `now`.
     public func verify(_ token: String, now: Date = Date()) async throws -> RoomClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
+        guard token.utf8.count <= RoomRules.maxTokenChars, parts.count == 3, let headerData = Base64URL.decode(String(parts[0])),
               let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
         else { throw OtterError(.badToken, ErrorWording.tokenNotJWT) }
         guard header["alg"] as? String == "HS256" else {

@@ -11,6 +11,7 @@ public struct DeployError: Error, Sendable, CustomStringConvertible {
         case bucketTaken
         case interrupted
         case aws
+        case relayImage
     }
 
     public let code: Code

@@ -1,6 +1,7 @@
 import Foundation
 import OtterAWS
 import OtterCore
+import OtterImage
 import OtterLocalState
 import OtterStacks
 
@@ -13,6 +14,10 @@ public struct DeployRequest: Sendable {
     public var lambdaDirectory: String
     public var webAppDirectory: String
     public var pollSeconds: Double
+    /// Where the relay image comes from; `.given(stack.relayImage)` unless the CLI decides otherwise.
+    public var relayImage: RelayImageSource
+    /// See `RelayImagePublisher.registryOverrideVariable`.
+    public var registryOverride: URL?
 
     /// Templates/limits.json, beside the handlers' folder: the zip carries it.
     public var limitsFile: String {
@@ -20,7 +25,8 @@ public struct DeployRequest: Sendable {
     }
 
     public init(stack: OtterStackOptions, yes: Bool, interactive: Bool, dataDirectory: String,
-                lambdaDirectory: String, webAppDirectory: String, pollSeconds: Double = 3) {
+                lambdaDirectory: String, webAppDirectory: String, pollSeconds: Double = 3,
+                relayImage: RelayImageSource? = nil, registryOverride: URL? = nil) {
         self.stack = stack
         self.yes = yes
         self.interactive = interactive
@@ -28,6 +34,8 @@ public struct DeployRequest: Sendable {
         self.lambdaDirectory = lambdaDirectory
         self.webAppDirectory = webAppDirectory
         self.pollSeconds = pollSeconds
+        self.relayImage = relayImage ?? .given(stack.relayImage)
+        self.registryOverride = registryOverride
     }
 }
 
@@ -51,6 +59,8 @@ public struct DeployResult: Sendable, Codable {
     public var relayQuotas: [String: Int]?
     /// Set when the relay offers no `turns:` URL: how to get TURN over TLS.
     public var turnTlsHint: String?
+    /// The image the relay tasks run (by digest when deploy pushed it).
+    public var relayImage: String?
 }
 
 /// `otter deploy`: package, upload, change set, execute, follow, then the
@@ -80,9 +90,8 @@ public struct Deployer: Sendable {
 
         // 1. Package and upload what the template points at.
         let handlers = try HandlerPackage.build(directory: request.lambdaDirectory, shared: [request.limitsFile])
-        let stackTemplate = try OtterStack.template(request.stack)
-        let template = stackTemplate.json.renderedBytes()
-        let templateKey = "templates/\(ArtifactsHash.hex(template)).json"
+        var options = request.stack
+        _ = try OtterStack.template(options)  // bad options fail before anything is created
         let bucket = ArtifactsBucket(stack: stackName, account: identity.account, region: region, s3: S3(client: client))
         let created = try await bucket.ensure(stack: stackName)
         console.say("Artifacts: s3://\(bucket.name)\(created ? " (created)" : "")")
@@ -93,6 +102,22 @@ public struct Deployer: Sendable {
         try state.save(dataDirectory: request.dataDirectory)
         let zipNew = try await bucket.upload(key: handlers.key, bytes: handlers.bytes, contentType: "application/zip")
         console.say("Handlers:  \(handlers.key) (\(handlers.files.count) files, \(handlers.bytes.count / 1024) KiB, \(zipNew ? "uploaded" : "unchanged"))")
+        // The relay image: pushed before the stack that runs it; the template pins its digest.
+        switch request.relayImage {
+        case .given(let image):
+            options.relayImage = image
+        case .pinned(let image, let reason):
+            options.relayImage = image
+            console.say("Relay image: \(image) (\(reason))")
+        case .build(let binary):
+            options.relayImage = try await RelayImagePublisher(client: client, console: console, stack: stackName, binary: binary,
+                                                               registryOverride: request.registryOverride,
+                                                               cache: RelayImageCache.defaultDirectory()).publish()
+            options.relayImageIsOtter = true
+        }
+        let stackTemplate = try OtterStack.template(options)
+        let template = stackTemplate.json.renderedBytes()
+        let templateKey = "templates/\(ArtifactsHash.hex(template)).json"
         _ = try await bucket.upload(key: templateKey, bytes: template, contentType: "application/json")
 
         // 2. The stack: create or update through a change set, once the roles its services assume exist.
@@ -103,7 +128,7 @@ public struct Deployer: Sendable {
         let review = ChangeSetReview(cfn: cfn, console: console, pollSeconds: request.pollSeconds)
         let parameters = [
             "ArtifactsBucket": bucket.name, "HandlersKey": handlers.key, "MaxPeers": String(request.stack.maxPeers),
-            "RelayImage": request.stack.relayImage, "RelayMinTasks": String(request.stack.relayMinTasks),
+            "RelayImage": options.relayImage, "RelayMinTasks": String(request.stack.relayMinTasks),
             "RelayMaxTasks": String(request.stack.relayMaxTasks),
         ]
         let result = try await review.create(stack: stackName, template: .url(bucket.templateURL(key: templateKey, region: region)),
@@ -130,6 +155,7 @@ public struct Deployer: Sendable {
         summary.turnUrls = relay.turnUrls.isEmpty ? nil : relay.turnUrls
         summary.relayQuotas = relay.quotas.isEmpty ? nil : relay.quotas
         summary.turnTlsHint = relay.tlsAdvice
+        summary.relayImage = options.relayImage
         state = DeployState(stack: stackName, region: region, account: identity.account, stackID: stack.stackID, status: stack.status,
                             apiURL: outputs["ApiUrl"], signalURL: outputs["SignalUrl"], webAppURL: outputs["WebAppUrl"],
                             artifactsBucket: bucket.name)

@@ -18,7 +18,8 @@ public struct DestroyRequest: Sendable {
 }
 
 /// `otter destroy`: empties the buckets the stack owns, deletes the stack
-/// (retrying a DELETE_FAILED), then the artifacts bucket, then local state.
+/// (retrying a DELETE_FAILED), then the artifacts bucket and the relay image
+/// repository, then local state.
 /// Safe to run again at any point, and on a stack that is already gone.
 public struct Destroyer: Sendable {
     let client: AWSClient
@@ -58,6 +59,7 @@ public struct Destroyer: Sendable {
         }
         guard try await cfn.describeStack(name: stackName) == nil, state == nil else { return }
         if try await s3.headBucket(artifactsBucket(state: nil, identity: identity)) { return }
+        if try await ECR(client: client).describeRepository(name: RelayRepository.name(stack: stackName)) != nil { return }
         var message = "no stack named \(stackName) exists in account \(identity.account), region \(region), and there is no local state for it in \(request.dataDirectory): nothing was removed."
         let others = DeployState.all(dataDirectory: request.dataDirectory)
         if !others.isEmpty {
@@ -121,6 +123,8 @@ public struct Destroyer: Sendable {
                 console.say("Left the bucket \(artifacts) alone: it is not tagged \(StackTags.stackKey)=\(stackName).")
             }
         }
+        // After the stack: its task definition no longer names the image.
+        try await RelayRepository(stack: stackName, ecr: ECR(client: client)).remove(stack: stackName, console: console)
         let folder = LocalState(directory: request.dataDirectory)
         if state != nil || folder.loadAPIKey(for: .stack(stackName)) != nil {
             folder.removeDeploy(stack: stackName)

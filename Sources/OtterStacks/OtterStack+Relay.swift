@@ -31,7 +31,7 @@ struct Relay {
         "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
     ]
 
-    /// coturn flags; `otter relay` accepts the same. The image's entrypoint
+    /// coturn flags; `otter relay` accepts the same. coturn's image entrypoint
     /// expands `$(detect-external-ip)` and `$TURN_SECRET` (coturn's image runs
     /// `exec $(eval "echo $@")`), so the values never appear in the template.
     /// The quotas bound what one link (one room's shared TURN username) or one task can
@@ -41,8 +41,12 @@ struct Relay {
         return [
             "-n", "--log-file=stdout", "--no-cli", "--no-tls", "--no-dtls", "--fingerprint",
             "--listening-port=\(OtterStack.relayPort)", "--min-port=\(low)", "--max-port=\(high)",
-            "--use-auth-secret", "--static-auth-secret=$TURN_SECRET", "--realm=otter",
-            "--external-ip=$(detect-external-ip)", "--no-multicast-peers",
+            // `otter relay` does in-process what coturn's entrypoint shell does: the secret
+            // from TURN_SECRET, the public address from the task's own interface.
+            "--use-auth-secret",
+        ] + (o.relayImageIsOtter ? [] : ["--static-auth-secret=$TURN_SECRET"]) + [
+            "--realm=otter", o.relayImageIsOtter ? "--external-ip=auto" : "--external-ip=$(detect-external-ip)",
+            "--no-multicast-peers",
             "--user-quota=\(o.relayUserQuota)", "--total-quota=\(o.relayTotalQuota)", "--max-bps=\(o.relayMaxBps)",
         ] + deniedPeerRanges.map { "--denied-peer-ip=\($0)" }
     }

@@ -25,6 +25,7 @@ public enum OtterStack {
             "relayUserQuota": .int(options.relayUserQuota), "relayTotalQuota": .int(options.relayTotalQuota),
             "relayMaxBps": .int(options.relayMaxBps),
         ]
+        if options.relayImageIsOtter { recorded["relayImageIsOtter"] = .bool(true) }
         if let domain = options.domain, let arn = options.certificateArn {
             recorded["domain"] = .string(domain)
             recorded["certificateArn"] = .string(arn)

@@ -21,6 +21,10 @@ public struct OtterStackOptions: Sendable, Equatable {
     /// balancer, which the user creates) and the ACM certificate for it. Both or neither.
     public var domain: String?
     public var certificateArn: String?
+    /// The relay image is Otter's own (`otter deploy` built it from itself): it has no shell,
+    /// so the task passes `--external-ip=auto` and takes the TURN secret from TURN_SECRET,
+    /// instead of the `$(detect-external-ip)` and `$TURN_SECRET` coturn's image expands.
+    public var relayImageIsOtter: Bool
 
     /// Pinned: an unpinned tag would let an upstream release (with the circuit breaker's
     /// rollback) change a redeploy. coturn's `X.Y.Z` tags follow that release's image rebuilds
@@ -54,7 +58,7 @@ public struct OtterStackOptions: Sendable, Equatable {
                 relayUserQuota: Int = OtterStackOptions.defaultRelayUserQuota,
                 relayTotalQuota: Int = OtterStackOptions.defaultRelayTotalQuota,
                 relayMaxBps: Int = OtterStackOptions.defaultRelayMaxBps,
-                domain: String? = nil, certificateArn: String? = nil) {
+                domain: String? = nil, certificateArn: String? = nil, relayImageIsOtter: Bool = false) {
         self.stackName = stackName
         self.maxPeers = maxPeers
         self.relayImage = relayImage
@@ -65,6 +69,7 @@ public struct OtterStackOptions: Sendable, Equatable {
         self.relayMaxBps = relayMaxBps
         self.domain = domain
         self.certificateArn = certificateArn
+        self.relayImageIsOtter = relayImageIsOtter
     }
 
     /// Checks the options; the messages name the option and the accepted values.

@@ -11,6 +11,9 @@ struct Deploy: AsyncParsableCommand {
         abstract: "Deploy (or update) Otter on AWS with CloudFormation.",
         discussion: """
             Packages the Lambda handlers, uploads them with the template to a tagged artifacts bucket, \
+            builds the relay image from this otter binary and pushes it to a tagged ECR repository \
+            (on Linux x86_64, without Docker; --relay-image IMAGE uses that image instead; \
+            OTTER_REGISTRY_URL sends the registry calls to another endpoint), \
             shows the change set and asks before running it (--yes skips), streams the stack's events, \
             then stores the API key (first deploy only), uploads the web app with its config.js and saves \
             the endpoints in <data-dir>/<stack>.json. Without a terminal, --yes is required (nothing is created \
@@ -37,6 +40,18 @@ struct Deploy: AsyncParsableCommand {
 
     var stackOptions: OtterStackOptions { stack.options }
 
+    /// --relay-image as given; else this binary's own image where it can run (the task is
+    /// linux/amd64), else the pinned coturn image.
+    var relayImageSource: RelayImageSource {
+        if let given = stack.relayImage { return .given(given) }
+        #if os(Linux) && arch(x86_64)
+        return .build(binary: RelayImage.runningBinary())
+        #else
+        return .pinned(OtterStackOptions.defaultRelayImage,
+                       reason: "this host cannot build the relay image from itself, which needs Linux x86_64 like the Fargate task; pass --relay-image to choose another")
+        #endif
+    }
+
     func run() async throws {
         let console = Console(progressToStderr: json, live: !verbose && isatty(json ? 2 : 1) == 1,
                               logPath: LocalState(directory: dataDir).deployLog(stack: stack.name))
@@ -46,9 +61,10 @@ struct Deploy: AsyncParsableCommand {
             CLI.fail("cannot find the Templates folder (Templates/lambda and Templates/webapp). Run otter from the Otter checkout.")
         }
         Interrupts.shared.install { CLI.fail("interrupted twice; stopped at once. Run `otter deploy` again to resume.", status: 130) }
+        let registry = ProcessInfo.processInfo.environment["OTTER_REGISTRY_URL"].flatMap { $0.isEmpty ? nil : URL(string: $0) }
         let request = DeployRequest(stack: stackOptions, yes: yes, interactive: isatty(0) == 1, dataDirectory: dataDir,
                                     lambdaDirectory: templates + "/lambda", webAppDirectory: templates + "/webapp",
-                                    pollSeconds: PollInterval.seconds)
+                                    pollSeconds: PollInterval.seconds, relayImage: relayImageSource, registryOverride: registry)
         let result: DeployResult
         do {
             result = try await Deployer(client: AWSClient(configuration: config), console: console, request: request).run()

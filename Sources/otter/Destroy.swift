@@ -6,7 +6,7 @@ import OtterDeploy
 /// `otter destroy`: everything `otter deploy` made, gone.
 struct Destroy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete the Otter stack, its buckets (all object versions) and the local state.",
+        abstract: "Delete the Otter stack, its buckets (all object versions), its relay image repository and the local state.",
         discussion: "Safe to run twice, and after an interrupted deploy or destroy."
     )
 

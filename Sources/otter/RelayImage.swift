@@ -11,7 +11,8 @@ struct RelayImage: ParsableCommand {
         discussion: """
             The image holds this binary, the shared libraries it loads (the dynamic loader \
             included), CA certificates and the non-root user otter (65532); its entrypoint is \
-            `otter relay`. The same binary gives the same digests.
+            `otter relay`. The same binary gives the same digests. Built images are kept in \
+            $XDG_CACHE_HOME/otter/relay-image (else ~/.cache/…; the 3 latest), shared with `otter deploy`.
             Inspect or push it yourself, e.g.:
               umoci unpack --rootless --image DIR:latest rootfs
               skopeo copy oci:DIR:latest docker://REGISTRY/otter-relay:TAG
@@ -36,7 +37,13 @@ struct RelayImage: ParsableCommand {
         let started = ContinuousClock.now
         let image: OCIImage
         do {
-            image = try RelayImageBuilder(binary: URL(fileURLWithPath: binary ?? Self.runningBinary())).build()
+            let builder = RelayImageBuilder(binary: URL(fileURLWithPath: binary ?? Self.runningBinary()))
+            // The cache `otter deploy` uses: the same inputs give the same bytes, built once.
+            if let dir = RelayImageCache.defaultDirectory(), let hit = try? RelayImageCache(directory: dir).image(for: builder) {
+                image = hit.image
+            } else {
+                image = try builder.build()
+            }
             try OCILayout.write(image, to: URL(fileURLWithPath: out), tag: tag)
         } catch let e as ImageError {
             CLI.fail(e.message)

@@ -12,8 +12,13 @@ struct StackOptions: ParsableArguments {
     @Option(help: "Default maximum peers of a new room (2-4).")
     var maxPeers: Int = StackOptions.defaults.maxPeers
 
-    @Option(help: "Relay container image taking coturn flags (coturn's image, or an otter relay image).")
-    var relayImage: String = StackOptions.defaults.relayImage
+    @Option(help: ArgumentHelp(
+        "Relay container image taking coturn flags, e.g. \(OtterStackOptions.defaultRelayImage). Without it, deploy on Linux x86_64 builds the relay image from this otter binary and pushes it to ECR; elsewhere (and in `otter template`) it is \(OtterStackOptions.defaultRelayImage).",
+        valueName: "image"))
+    var relayImage: String?
+
+    @Flag(help: "The --relay-image is an otter relay image (from `otter relay-image`; no shell): the task passes --external-ip=auto and the TURN secret through TURN_SECRET, as otter relay reads them, instead of coturn's shell expansions.")
+    var otterRelayImage = false
 
     @Option(help: "Fewest relay tasks (1-\(OtterStackOptions.relayTaskLimit)).")
     var relayMin: Int = StackOptions.defaults.relayMinTasks
@@ -45,13 +50,16 @@ struct StackOptions: ParsableArguments {
     var certificateArn: String?
 
     var options: OtterStackOptions {
-        OtterStackOptions(stackName: name, maxPeers: maxPeers, relayImage: relayImage,
+        OtterStackOptions(stackName: name, maxPeers: maxPeers, relayImage: relayImage ?? StackOptions.defaults.relayImage,
                           relayMinTasks: relayMin, relayMaxTasks: relayMax,
                           relayUserQuota: relayUserQuota, relayTotalQuota: relayTotalQuota, relayMaxBps: relayMaxBps,
-                          domain: domain, certificateArn: certificateArn)
+                          domain: domain, certificateArn: certificateArn, relayImageIsOtter: otterRelayImage)
     }
 
     func validate() throws {
+        if otterRelayImage && relayImage == nil {
+            throw ValidationError("--otter-relay-image describes the image given with --relay-image; give both (without --relay-image, otter deploy builds and pushes otter's own relay image by itself)")
+        }
         do { try options.validate() } catch { throw ValidationError(error.description) }
     }
 

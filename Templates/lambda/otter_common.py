@@ -49,7 +49,7 @@ ICE_TTL = LIMITS["iceTTLSeconds"]
 # handlers accept is one API Gateway accepts too.
 MAX_FRAME_BYTES = LIMITS["maxFrameBytes"]
 MAX_HTTP_BODY_BYTES = LIMITS["maxBodyBytes"]
-MAX_TOKEN_CHARS = 4096
+MAX_TOKEN_CHARS = LIMITS["token"]["maxChars"]
 ROOM_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 

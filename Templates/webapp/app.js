@@ -6,7 +6,15 @@ import { displayName, selfLabel } from "./names.js";
 import { isLandingUrl, roomLinkFromPaste } from "./links.js";
 import { checkSeat } from "./seat.js";
 
+/**
+ * The page's element with this id. Typed `any`: index.html fixes each id's
+ * element kind (input, select, video, button), which the checker cannot see.
+ * @param {string} id
+ * @returns {any}
+ */
 const $ = (id) => document.getElementById(id);
+/** Diagnostics the browser tests read (window.otterCall, diagnostics.otterFirstFrame). */
+const diagnostics = /** @type {any} */ (window);
 const LOST_AFTER_MS = 15000;
 const SEAT_CHECK_EVERY_MS = 3000;
 const LOST_RECONNECTING_MS = 60000;
@@ -76,12 +84,19 @@ function showError(code, detail, actions = []) {
   (first || $("error-title")).focus?.();
 }
 
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let toastTimer;
+
+/**
+ * @param {string} text
+ * @param {number} [ms]
+ */
 function toast(text, ms = 3500) {
   const t = $("toast");
   t.textContent = text;
   t.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { t.hidden = true; }, ms);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { t.hidden = true; }, ms);
 }
 
 // -------------------------------------------------------------------- lobby
@@ -166,6 +181,7 @@ function showSeat(seat, note = "") {
   $("seat-wait").className = seat === "waiting" ? "secondary" : "primary";
 }
 
+/** @param {MediaStreamConstraints} [constraints] */
 async function startPreview(constraints = { audio: true, video: true }) {
   stopPreview();
   try {
@@ -305,7 +321,7 @@ async function joinCall(media, clickedAt = performance.now()) {
       ? [{ label: "Try again", primary: true, run: () => location.reload() }] : []);
   }
   state.call = call;
-  window.otterCall = call; // for diagnostics and the browser tests
+  diagnostics.otterCall = call; // for diagnostics and the browser tests
   call.setMicrophone(state.micOn);
   call.setCamera(state.cameraOn);
   wireCall(call);
@@ -343,14 +359,14 @@ function wireCall(call) {
     const t = ensureTile(peerId);
     if (t.video.srcObject !== stream) t.video.srcObject = stream;
     t.video.play().catch(() => {});
-    if (!window.otterFirstFrame) {
+    if (!diagnostics.otterFirstFrame) {
       // For Scripts/bench-webapp: `shown` is when Chromium expects the frame on screen (its own
       // timestamp); `callback` is when this page got to know, a main-thread task later.
       const onFrame = (_now, md) => {
-        if (window.otterFirstFrame) return;
+        if (diagnostics.otterFirstFrame) return;
         const callback = performance.now() - state.joinStartedAt;
         const shown = md && md.expectedDisplayTime ? md.expectedDisplayTime - state.joinStartedAt : callback;
-        window.otterFirstFrame = { shown, callback };
+        diagnostics.otterFirstFrame = { shown, callback };
       };
       if (t.video.requestVideoFrameCallback) t.video.requestVideoFrameCallback(onFrame);
       else t.video.addEventListener("loadeddata", () => onFrame(), { once: true });
@@ -723,12 +739,13 @@ function bind() {
     }
   });
   $("file-input").addEventListener("change", (e) => {
-    if (state.call && e.target.files.length) sendFiles([...e.target.files]);
-    e.target.value = "";
+    const input = /** @type {HTMLInputElement} */ (e.target);
+    if (state.call && input.files.length) sendFiles([...input.files]);
+    input.value = "";
   });
   const stage = document.querySelector(".stage");
   stage.addEventListener("dragover", (e) => { e.preventDefault(); });
-  stage.addEventListener("drop", (e) => { e.preventDefault(); if (state.call && e.dataTransfer.files.length) sendFiles([...e.dataTransfer.files]); });
+  stage.addEventListener("drop", (/** @type {DragEvent} */ e) => { e.preventDefault(); if (state.call && e.dataTransfer.files.length) sendFiles([...e.dataTransfer.files]); });
   $("copy-link").addEventListener("click", async () => {
     const url = `${location.origin}${location.pathname}?room=${encodeURIComponent(state.link.roomId)}#token=${state.link.token}`;
     try { await navigator.clipboard.writeText(url); toast("Invite link copied"); } catch { toast(url, 8000); }
@@ -737,7 +754,7 @@ function bind() {
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape") $("safety-tip").hidden = true;
     if (!state.call || e.ctrlKey || e.metaKey || e.altKey) return;
-    const tag = (e.target && e.target.tagName) || "";
+    const tag = (e.target && /** @type {HTMLElement} */ (e.target).tagName) || "";
     if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
     if (e.key === "m" || e.key === "M") $("mic").click();
     if (e.key === "v" || e.key === "V") $("camera").click();

@@ -12,6 +12,9 @@
  */
 export const MAX_FRAME_BYTES = 32000;
 
+/** Longest room token the servers read (longer ones are refused unread). */
+export const MAX_TOKEN_CHARS = 4096;
+
 /** The sentences of errors the SDK words itself, as the servers word them. */
 export const MESSAGES = Object.freeze({
   "token-expired": "the room link has expired; ask for a new one",
@@ -142,7 +145,7 @@ export function parseRoomUrl(url) {
   const relayParam = u.searchParams.get("relay") ?? frag.get("relay");
   const relay = relayParam === "1" || relayParam === "true";
   if (!/^[A-Za-z0-9_-]{1,128}$/.test(roomId)) throw linkError("the link has no valid room id");
-  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw linkError("the link has no valid room token");
+  if (token.length > MAX_TOKEN_CHARS || !/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw linkError("the link has no valid room token");
   return { roomId, token, relay, base: u.origin + u.pathname };
 }
 

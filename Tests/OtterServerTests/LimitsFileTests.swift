@@ -37,6 +37,28 @@ struct LimitsFileTests {
         #expect(JSONBody.maxBytes == Self.int("maxBodyBytes"))
         #expect(Int(TurnCredentials.defaultTTL) == Self.int("iceTTLSeconds"))
         #expect(Int(ServerConfiguration().iceTTL) == Self.int("iceTTLSeconds"))
+        #expect(RoomRules.maxTokenChars == Self.int("token", "maxChars"))
+    }
+
+    /// `otter up`'s default signaling rate (per socket) is the file's.
+    @Test func signalRateIsTheLimits() {
+        #expect(ServerConfiguration().signalRate == Double(Self.int("signalRate", "messagesPerSecond") ?? -1))
+        #expect(ServerConfiguration().signalBurst == Double(Self.int("signalRate", "burst") ?? -1))
+    }
+
+    /// A token longer than the cap is refused unread with the "not a JWT" sentence, as the Lambda handlers do.
+    @Test func overlongTokenIsRefusedAsTheHandlersDo() async throws {
+        let tokens = try await RoomTokens(signingSecret: String(repeating: "s", count: 32))
+        let now = Date()
+        let claims = RoomClaims(roomID: "r1", maxPeers: 2, issuedAt: now, expiresAt: now.addingTimeInterval(600))
+        let good = try await tokens.sign(claims)
+        _ = try await tokens.verify(good)
+        let cap = try #require(Self.int("token", "maxChars"))
+        let long = good + String(repeating: "A", count: cap + 1 - good.utf8.count)
+        await #expect(throws: OtterError.self) { try await tokens.verify(long) }
+        do { _ = try await tokens.verify(long) } catch let error as OtterError {
+            #expect(error.message == ErrorWording.tokenNotJWT)
+        }
     }
 
     /// Each sentence `otter up` sends, filled with sample values, against the
@@ -54,6 +76,7 @@ struct LimitsFileTests {
             "signal-before-join": (ErrorWording.signalBeforeJoin, [:]),
             "unknown-peer": (ErrorWording.unknownPeer("p-9"), ["peerId": "p-9"]),
             "room-full": (ErrorWording.roomFull(3), ["maxPeers": "3"]),
+            "rate-limited": (ErrorWording.rateLimited, [:]),
             "token-expired": (ErrorWording.tokenExpired, [:]),
             "token-not-jwt": (ErrorWording.tokenNotJWT, [:]),
             "token-not-hs256": (ErrorWording.tokenNotHS256, [:]),

@@ -262,6 +262,34 @@ import Testing
         #expect(meta["relayUserQuota"] == 128 && meta["relayTotalQuota"] == 1000 && meta["relayMaxBps"] == 500_000)
     }
 
+    /// Otter's own image has no shell: nothing in its command may need one (otter relay refuses
+    /// `$TURN_SECRET` and `$(detect-external-ip)` verbatim), the secret still comes from the
+    /// task's secrets, and the execution role may pull from exactly that repository.
+    @Test func otterRelayImageRunsWithoutAShellAndPullsOnlyItsRepository() throws {
+        let t = try OtterStack.template(StackVariants.otterImage).json
+        let r = t["Resources"]!
+        let container = r["RelayTask"]!["Properties"]!["ContainerDefinitions"]!.array![0]
+        let command = container["Command"]!.array!.compactMap(\.string)
+        #expect(!command.contains { $0.contains("$") }, "\(command)")
+        #expect(command.contains("--external-ip=auto") && command.contains("--use-auth-secret"))
+        #expect(!command.contains { $0.hasPrefix("--static-auth-secret") })
+        #expect(container["Secrets"]!.array!.contains { $0["Name"] == "TURN_SECRET" })
+        #expect(t["Parameters"]!["RelayImage"]!["Default"]!.string == StackVariants.otterImage.relayImage)
+        #expect(t["Metadata"]!["Otter"]!["options"]!["relayImageIsOtter"] == true)
+        let statements = r["RelayExecutionRole"]!["Properties"]!["Policies"]!.array![0]["PolicyDocument"]!["Statement"]!.array!
+        let pull = try #require(statements.first { $0["Sid"] == "EcrPull" })
+        let resource = pull["Resource"]!.rendered()
+        #expect(resource.contains(":ecr:eu-west-1:123456789012:repository/otter/otter/relay\"") && !resource.contains("*"), "\(resource)")
+        let actions = pull["Action"]!.array?.compactMap(\.string) ?? [pull["Action"]!.string!]
+        #expect(Set(actions) == ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"])
+        let login = try #require(statements.first { $0["Sid"] == "EcrLogin" })
+        #expect(login["Action"]!.rendered().contains("ecr:GetAuthorizationToken") && login["Resource"]!.rendered().contains("*"))
+        #expect(statements.filter { $0.rendered().contains("ecr:") }.count == 2)
+        // The task role is unchanged: the image pull is the agent's, not the relay's.
+        let task = try OtterStack.template(OtterStackOptions()).json["Resources"]!["RelayTaskRole"]!
+        #expect(r["RelayTaskRole"]! == task)
+    }
+
     /// A pinned default image: a bare name means `latest`, and a new upstream release would
     /// arrive with the next redeploy (and the circuit breaker could roll it back).
     @Test func relayImageIsPinned() throws {
@@ -360,5 +388,12 @@ enum StackVariants {
         OtterStackOptions(relayMinTasks: 3, relayMaxTasks: 3),
         OtterStackOptions(relayUserQuota: 16, relayTotalQuota: 200, relayMaxBps: 250_000),
         OtterStackOptions(domain: "turn.example.com", certificateArn: certificateArn),
+        otterImage,
     ]
+    /// What `otter deploy` builds and pushes: its own image in the stack's ECR repository, by digest.
+    static var otterImage: OtterStackOptions {
+        var o = OtterStackOptions(relayImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter/otter/relay@sha256:" + String(repeating: "5e", count: 32))
+        o.relayImageIsOtter = true
+        return o
+    }
 }

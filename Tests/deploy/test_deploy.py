@@ -42,8 +42,16 @@ def aws(moto, service):
     return moto.client(service)
 
 
+# Without --relay-image, deploy builds the relay image from the otter binary and pushes it to
+# ECR: moto has no registry to push to, and that path has its own test against a real registry
+# (Tests/image/test_relay_image.py). These tests deploy coturn's pinned image, as a user may.
+PINNED_RELAY = ("--relay-image", "coturn/coturn:4.6.3")
+
+
 def otter(moto, tmp_path, *args, secret=None, timeout=240, stdin=None):
     env = moto.env(tmp_path, secret=secret, OTTER_POLL_SECONDS="0.2")
+    if args and args[0] == "deploy" and "--relay-image" not in args:
+        args = (*args, *PINNED_RELAY)
     return subprocess.run([OTTER, *args, "--data-dir", str(tmp_path / ".otter")], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout,
                           stdin=stdin if stdin is not None else subprocess.DEVNULL)
@@ -366,6 +374,8 @@ def run_on_a_terminal(moto, tmp_path, args, answer, timeout=120):
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(ROOT)
+        if args[0] == "deploy" and "--relay-image" not in args:
+            args = [*args, *PINNED_RELAY]
         os.execve(OTTER, [OTTER, *args, "--data-dir", str(tmp_path / ".otter")], env)
     out, answered, deadline = b"", False, time.time() + timeout
     while time.time() < deadline:
@@ -560,7 +570,7 @@ def test_ctrl_c_while_waiting_for_cloudformation_leaves_things_consistent(moto, 
     cfn = BusyCloudFormation()
     try:
         env = moto.env(tmp_path, OTTER_POLL_SECONDS="0.2", AWS_ENDPOINT_URL_CLOUDFORMATION=cfn.url)
-        proc = subprocess.Popen([OTTER, "deploy", "--yes", "--stack", "busy", "--data-dir", str(tmp_path / ".otter")],
+        proc = subprocess.Popen([OTTER, "deploy", "--yes", "--stack", "busy", *PINNED_RELAY, "--data-dir", str(tmp_path / ".otter")],
                                 env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)
         deadline = time.time() + 60

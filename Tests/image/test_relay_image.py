@@ -8,6 +8,11 @@ turnutils_uclient relays a round trip through it. The start-up test also uses
 moto's EC2 (signature checking on). Fake part, because ECS cannot run here: the
 task metadata and container credentials endpoints are a small local HTTP
 server answering in ECS's documented shapes (see Tests/relay/test_detect_external_ip.py).
+
+The push test deploys against moto (ECR's API, CloudFormation, signature checking on) and a
+real registry, Debian's docker-registry: moto has no registry endpoint, so OTTER_REGISTRY_URL
+(the documented override, as AWS_ENDPOINT_URL is for the API) sends the registry calls to it.
+skopeo pulls the image back by the digest deploy put in the template.
 """
 
 import hashlib
@@ -18,9 +23,7 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,8 +31,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
+from local_registry import LocalRegistry  # noqa: E402
 from moto_signed import MotoServer  # noqa: E402
-from otter_testing import free_port  # noqa: E402
+from otter_testing import EcsTaskEndpoints, free_port  # noqa: E402
 
 SECRET = "image-secret"
 TOKEN = "ecs-agent-token"
@@ -37,8 +41,10 @@ PRIVATE_IP = "10.42.0.7"
 IMAGE_USER = "65532:65532"
 
 
-def build_layout(out):
-    r = subprocess.run([OTTER, "relay-image", "--out", str(out)], capture_output=True, text=True, timeout=300)
+def build_layout(out, cache):
+    """`otter relay-image`, with its image cache (shared with `otter deploy`) in `cache`."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    r = subprocess.run([OTTER, "relay-image", "--out", str(out)], capture_output=True, text=True, timeout=600, env=env)
     assert r.returncode == 0, r.stderr
     digest = r.stdout.strip()
     assert re.fullmatch(r"sha256:[0-9a-f]{64}", digest), r.stdout
@@ -54,13 +60,14 @@ def image(tmp_path_factory):
     """The layout, built once, and its root file system as umoci unpacks it."""
     base = tmp_path_factory.mktemp("image")
     layout = base / "layout"
-    digest = build_layout(layout)
+    digest = build_layout(layout, base / "cache")
     bundle = base / "bundle"
     r = subprocess.run(["umoci", "unpack", "--image", f"{layout}:latest", str(bundle)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     manifest = json.loads(blob(layout, digest))
     config = json.loads(blob(layout, manifest["config"]["digest"]))
-    return {"layout": layout, "digest": digest, "rootfs": bundle / "rootfs", "manifest": manifest, "config": config}
+    return {"layout": layout, "digest": digest, "rootfs": bundle / "rootfs", "manifest": manifest, "config": config,
+            "cache": base / "cache"}
 
 
 def test_the_image_is_linux_amd64_running_otter_relay_as_a_non_root_user(image):
@@ -89,7 +96,7 @@ def test_skopeo_reads_the_layout(image):
 
 
 def test_building_again_gives_the_same_digests(image, tmp_path):
-    again = build_layout(tmp_path / "again")
+    again = build_layout(tmp_path / "again", tmp_path / "empty-cache")  # built anew, not read from the cache
     assert again == image["digest"]
     assert sorted(p.name for p in (tmp_path / "again/blobs/sha256").iterdir()) == \
         sorted(p.name for p in (image["layout"] / "blobs/sha256").iterdir())
@@ -132,13 +139,18 @@ def echo_peer():
 # ("recv: Connection reset by peer"), while the same binary outside the image relays TCP; not yet explained.
 @pytest.mark.parametrize("transport", ["udp"])
 def test_the_relay_runs_from_the_unpacked_image_alone(image, echo_peer, tmp_path, transport):
+    relayed_round_trip(image["rootfs"], echo_peer, tmp_path, transport)
+
+
+def relayed_round_trip(rootfs, echo_peer, tmp_path, transport="udp"):
+    """`otter relay` from `rootfs` alone; turnutils_uclient relays 80 messages through it to the echo peer."""
     port = free_port("both")
     log_path = tmp_path / "relay.log"
     # The secret comes from the environment, as ECS injects it from Secrets Manager; nothing else is set.
     args = [f"--listening-port={port}", "--listening-ip=127.0.0.1", "--use-auth-secret", "--realm=otter.test",
             "--no-tls", "--no-cli", "--allow-loopback-peers", "--min-port=20000", "--max-port=29999", "--log-file=stdout"]
     with open(log_path, "w") as log:
-        proc = relay_in_image(image["rootfs"], args, {"TURN_SECRET": SECRET}, log)
+        proc = relay_in_image(rootfs, args, {"TURN_SECRET": SECRET}, log)
     try:
         wait_listening(proc, log_path)
         cmd = ["turnutils_uclient", "-e", "127.0.0.1", "-r", str(echo_peer), "-p", str(port),
@@ -165,34 +177,13 @@ def ecs():
         eip = ec2.allocate_address(Domain="vpc")
         ec2.associate_address(AllocationId=eip["AllocationId"], NetworkInterfaceId=eni)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                if self.path == "/v4/task":
-                    body = {"Containers": [{"Name": "relay", "Networks": [{"NetworkMode": "awsvpc", "IPv4Addresses": [PRIVATE_IP]}]}]}
-                elif self.path == "/creds" and self.headers.get("Authorization") == TOKEN:
-                    body = {"AccessKeyId": moto.key_id, "SecretAccessKey": moto.secret, "Expiration": "2099-01-01T00:00:00Z"}
-                else:
-                    self.send_response(403)
-                    self.end_headers()
-                    return
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+        endpoints = EcsTaskEndpoints(moto, TOKEN, PRIVATE_IP)
+        base = endpoints.base
         env = {"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto.url, "ECS_CONTAINER_METADATA_URI_V4": base + "/v4",
                "AWS_CONTAINER_CREDENTIALS_FULL_URI": base + "/creds", "AWS_CONTAINER_AUTHORIZATION_TOKEN": TOKEN,
                "TURN_SECRET": SECRET}
         yield env, eip["PublicIp"]
-        server.shutdown()
+        endpoints.close()
 
 
 def stun_binding(port):
@@ -225,3 +216,85 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
         proc.kill()
         proc.wait(timeout=10)
     assert SECRET not in log_path.read_text()
+
+
+DIGEST_REF = re.compile(r"^123456789012\.dkr\.ecr\.us-east-1\.amazonaws\.com/(otter/[a-z0-9./-]+/relay)@(sha256:[0-9a-f]{64})$")
+
+
+def deploy_env(moto, home, registry, cache):
+    # The image cache the fixture's `otter relay-image` filled: deploy reads the same image
+    # from it instead of building it again (a debug binary takes minutes on a loaded machine).
+    return moto.env(home, OTTER_POLL_SECONDS="0.2", OTTER_REGISTRY_URL=registry.url, XDG_CACHE_HOME=str(cache))
+
+
+def test_deploy_pushes_the_image_it_runs_and_destroy_removes_the_repository(image, echo_peer, tmp_path):
+    """deploy with no --relay-image: builds the image from the otter binary, creates the
+    stack's ECR repository (tagged), pushes to a real registry, pins the digest in the
+    template; the image pulled back runs the relay. A redeploy pushes nothing; destroy
+    removes the repository."""
+    stack = "imgpush"
+    with MotoServer(user="imagepusher") as moto, LocalRegistry(tmp_path / "registry") as registry:
+        env = deploy_env(moto, tmp_path, registry, image["cache"])
+        run = lambda *a: subprocess.run([OTTER, *a, "--data-dir", str(tmp_path / ".otter")], env=env, cwd=ROOT,
+                                        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+        r = run("deploy", "--yes", "--stack", stack)
+        assert r.returncode == 0, r.stdout + r.stderr
+        cfn, ecr = moto.client("cloudformation"), moto.client("ecr")
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}
+        ref = params["RelayImage"]
+        m = DIGEST_REF.match(ref)
+        assert m, ref
+        repo_name, digest = m.group(1), m.group(2)
+        # the same binary gives the same image `otter relay-image` writes
+        assert digest == image["digest"]
+        assert f"Relay image: {ref} (" in r.stdout and "pushed 2 blob(s)" in r.stdout, r.stdout
+
+        # the repository: Otter's, tagged like the artifacts bucket, created before the stack
+        repo = ecr.describe_repositories(repositoryNames=[repo_name])["repositories"][0]
+        assert repo["repositoryUri"] == ref.split("@")[0]
+        tags = {t["Key"]: t["Value"] for t in ecr.list_tags_for_resource(resourceArn=repo["repositoryArn"])["tags"]}
+        assert tags == {"otter:stack": stack, "otter:role": "relay-image"}
+        assert repo["imageTagMutability"] == "IMMUTABLE"
+        out = r.stdout
+        assert out.index("Relay image repository:") < out.index(f"Stack {stack}: creating"), out
+
+        # the template deploy used: the image by digest, no shell needed, pull grant on that repository only
+        body = cfn.get_template(StackName=stack)["TemplateBody"]
+        template = json.loads(body) if isinstance(body, str) else body
+        container = template["Resources"]["RelayTask"]["Properties"]["ContainerDefinitions"][0]
+        assert "--external-ip=auto" in container["Command"] and not any("$" in a for a in container["Command"])
+        assert template["Parameters"]["RelayImage"]["Default"] == ref
+        # cfn-lint stays clean on this variant too (Tests/stacks lints what `otter template` makes)
+        deployed = tmp_path / "deployed.json"
+        deployed.write_text(json.dumps(template))
+        lint = subprocess.run([shutil.which("cfn-lint") or "/root/.pyenv/shims/cfn-lint", "--format", "json", str(deployed)],
+                              capture_output=True, text=True, timeout=300)
+        assert json.loads(lint.stdout or "null") == [], lint.stdout + lint.stderr
+
+        # pull it back from the registry by that digest (skopeo, an independent client), run it
+        pulled = tmp_path / "pulled"
+        r2 = subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://127.0.0.1:{registry.port}/{repo_name}@{digest}",
+                             f"oci:{pulled}:relay"], capture_output=True, text=True, timeout=300)
+        assert r2.returncode == 0, r2.stderr
+        index = json.loads((pulled / "index.json").read_text())
+        assert [d["digest"] for d in index["manifests"]] == [digest]
+        bundle = tmp_path / "bundle"
+        r3 = subprocess.run(["umoci", "unpack", "--image", f"{pulled}:relay", str(bundle)], capture_output=True, text=True, timeout=300)
+        assert r3.returncode == 0, r3.stderr
+        relayed_round_trip(bundle / "rootfs", echo_peer, tmp_path)
+
+        # a second deploy of the same binary: HEADs only, the same digest, up to date
+        mark = registry.mark()
+        r = run("deploy", "--yes", "--stack", stack)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "already in the registry, nothing pushed" in r.stdout and "up to date" in r.stdout, r.stdout
+        sent = registry.requests(since=mark)
+        assert sent and {method for method, _ in sent} == {"HEAD"}, sent
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Parameters"]}
+        assert params["RelayImage"] == ref
+
+        # destroy removes the repository and says so
+        r = run("destroy", "--yes", "--stack", stack)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"Relay image repository {repo_name} deleted" in r.stdout, r.stdout
+        assert [x["repositoryName"] for x in ecr.describe_repositories()["repositories"]] == []

@@ -12,6 +12,7 @@ import base64
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -225,7 +226,46 @@ def cloud_operations(path=OPENAPI):
 
 HTTP_ROUTES = [(m, tuple(p for p in path.split("/") if p), f"{m} {path}", module)
                for m, path, module in cloud_operations()]
-WS_ROUTES = {"join": "ws_join", "signal": "ws_signal", "ping": "ws_ping"}
+
+
+def ws_handlers(path=None):
+    """{route key: handler module} of the template's WebSocket API (SignalApi),
+    with its $connect authorizer under None (no frame's action): what `otter template`
+    wires, read from it rather than copied here."""
+    path = Path(path) if path else template_source()[0]
+    resources = json.loads(path.read_text())["Resources"]
+
+    def module(uri):  # "...functions/${WsJoinFunction.Arn}/invocations" -> "ws_join"
+        function = re.search(r"\$\{(\w+)\.Arn\}", uri["Fn::Sub"]).group(1)
+        return resources[function]["Properties"]["Handler"].split(".")[0]
+
+    out = {}
+    for r in resources.values():
+        p = r["Properties"]
+        if p.get("ApiId") != {"Ref": "SignalApi"}:
+            continue
+        if r["Type"] == "AWS::ApiGatewayV2::Route":
+            integration = re.fullmatch(r"integrations/\$\{(\w+)\}", p["Target"]["Fn::Sub"]).group(1)
+            out[p["RouteKey"]] = module(resources[integration]["Properties"]["IntegrationUri"])
+        elif r["Type"] == "AWS::ApiGatewayV2::Authorizer":
+            out[None] = module(p["AuthorizerUri"])
+    return out
+
+
+_ws_handlers = None
+
+
+def ws_table():
+    """ws_handlers() of the template the tests use, read once."""
+    global _ws_handlers
+    if _ws_handlers is None:
+        _ws_handlers = ws_handlers()
+    return _ws_handlers
+
+
+def ws_handler(key):
+    """The handler module API Gateway runs for the WebSocket route `key` (None: $connect's authorizer)."""
+    return handler_module(ws_table()[key])
 
 
 class Gateway:
@@ -276,7 +316,7 @@ class Gateway:
         import time as _t
         connected_at = int(_t.time() * 1000)
         try:
-            out = handler_module("ws_authorizer").handler(ev.ws_authorizer_event(cid, token, connected_at), None)
+            out = ws_handler(None).handler(ev.ws_authorizer_event(cid, token, connected_at), None)
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 raise Refused(401) from None
@@ -285,7 +325,7 @@ class Gateway:
         if not any(s["Effect"] == "Allow" for s in statements) or any(s["Effect"] == "Deny" for s in statements):
             raise Refused(403)
         authorizer = {"principalId": out["principalId"], **(out.get("context") or {}), "integrationLatency": 1}
-        result = handler_module("ws_connect").handler(ev.ws_connect_event(cid, token, authorizer, connected_at), None)
+        result = ws_handler("$connect").handler(ev.ws_connect_event(cid, token, authorizer, connected_at), None)
         if not 200 <= int(result.get("statusCode", 200)) < 300:
             raise Refused(int(result["statusCode"]))
         with self.lock:
@@ -301,12 +341,13 @@ class Gateway:
         route = "$default"
         try:
             frame = json.loads(text)
-            if isinstance(frame, dict) and frame.get("action") in WS_ROUTES:
-                route = frame["action"]
+            action = frame.get("action") if isinstance(frame, dict) else None
+            # Route selection on $request.body.action: a custom route key, else $default.
+            if isinstance(action, str) and not action.startswith("$") and action in ws_table():
+                route = action
         except ValueError:
             pass
-        module = WS_ROUTES.get(route, "ws_default")
-        handler_module(module).handler(
+        ws_handler(route).handler(
             ev.ws_message_event(cid, route, text, sock["connected_at"], sock["authorizer"]), None)
         self._after()
 
@@ -319,7 +360,7 @@ class Gateway:
         sock["closed"] = True
         _mgmt_backend().connections.pop(backend_key(cid), None)
         _mgmt_backend().connections.pop(cid, None)
-        handler_module("ws_disconnect").handler(
+        ws_handler("$disconnect").handler(
             ev.ws_disconnect_event(cid, sock["connected_at"], sock["authorizer"], status), None)
         self._after()
 
@@ -368,5 +409,5 @@ class Gateway:
                     return
                 cid = self._closing.pop(0)
                 sock = self.sockets[cid]
-            handler_module("ws_disconnect").handler(
+            ws_handler("$disconnect").handler(
                 ev.ws_disconnect_event(cid, sock["connected_at"], sock["authorizer"], 1005, "Server closed"), None)

@@ -30,3 +30,12 @@ def test_router_sends_each_openapi_operation_to_its_handler(gw, monkeypatch, met
 def test_openapi_marks_cloud_operations():
     ops = {(m, p) for m, p, _ in otter_cloud.cloud_operations()}
     assert ("POST", "/rooms") in ops and ("GET", "/healthz") in ops
+
+
+def test_router_takes_websocket_routes_from_the_template():
+    """The stand-in's WebSocket table is the template's SignalApi, not a copy:
+    every route and the authorizer name a handler module that exists."""
+    table = otter_cloud.ws_handlers()
+    assert {"$connect", "$disconnect", "$default", "join", "signal", "ping", None} <= set(table)
+    for key, module in table.items():
+        assert callable(getattr(importlib.import_module(module), "handler", None)), f"{key} → {module}"

@@ -10,14 +10,11 @@ part, because ECS cannot run here: the task metadata and container credentials
 endpoints are a small local HTTP server answering in ECS's documented shapes.
 """
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -26,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OTTER = os.environ.get("OTTER_BIN", str(ROOT / ".build/debug/otter"))
 sys.path.insert(0, str(ROOT / "Tests" / "support"))
 from moto_signed import MotoServer  # noqa: E402
-from otter_testing import ADDRESS_IN_USE, PortTaken, free_port, start_on_free_ports, stop_process, wait_until_serving  # noqa: E402
+from otter_testing import ADDRESS_IN_USE, EcsTaskEndpoints, PortTaken, free_port, start_on_free_ports, stop_process, wait_until_serving  # noqa: E402
 
 PRIVATE_IP = "10.42.0.7"
 TOKEN = "ecs-agent-token"
@@ -50,37 +47,9 @@ def aws():
 def ecs(aws):
     """The two ECS endpoints a task sees, on loopback."""
     moto, _ = aws
-    seen = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def do_GET(self):
-            seen.append((self.path, self.headers.get("Authorization")))
-            if self.path == "/v4/task":
-                body = {"Cluster": "otter", "Containers": [{"Name": "relay", "Networks": [
-                    {"NetworkMode": "awsvpc", "IPv4Addresses": [self.server.private_ip]}]}]}
-            elif self.path == "/creds" and self.headers.get("Authorization") == TOKEN:
-                body = {"AccessKeyId": moto.key_id, "SecretAccessKey": moto.secret, "RoleArn": "arn:aws:iam::123456789012:role/relay",
-                        "Expiration": "2099-01-01T00:00:00Z"}
-            else:
-                self.send_response(403)
-                self.end_headers()
-                return
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.private_ip = PRIVATE_IP
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server, base, seen
-    server.shutdown()
+    endpoints = EcsTaskEndpoints(moto, TOKEN, PRIVATE_IP)
+    yield endpoints, endpoints.base, endpoints.seen
+    endpoints.close()
 
 
 def task_env(moto, base, tmp_path, token=TOKEN):

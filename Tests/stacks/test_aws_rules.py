@@ -26,6 +26,7 @@ LAMBDA_DIR = ROOT / "Templates" / "lambda"
 import cfn_model  # noqa: E402
 from cfn_model import Stack, as_list, otter, render  # noqa: E402
 
+OTTER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/otter/otter/relay@sha256:" + "5e" * 32
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f6b1c2e-1111-2222-3333-444455556666"
 
 
@@ -39,6 +40,8 @@ def variants():
         "relay-fixed": ["--relay-min", "3", "--relay-max", "3"],  # no scaling policy
         "domain": ["--domain", "turn.example.com", "--certificate-arn", CERTIFICATE_ARN],
         "quotas": ["--relay-user-quota", "16", "--relay-total-quota", "200", "--relay-max-bps", "250000"],
+        # what `otter deploy` pushes and pins: its own image in the stack's ECR repository, by digest
+        "otter-image": ["--relay-image", OTTER_IMAGE, "--otter-relay-image"],
     }
 
 

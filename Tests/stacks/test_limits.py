@@ -49,3 +49,13 @@ def test_design_states_the_limits():
     flat = re.sub(r"\s+", " ", DESIGN)
     missing = [e for e in expected if e not in flat]
     assert not missing, f"docs/DESIGN.md does not say: {missing}"
+
+
+def test_stage_throttling_is_the_limits():
+    """The cloud stages' throttling (the cloud's rate limits) is limits.json's stageThrottling."""
+    resources = render([])["Resources"]
+    stages = {r["Properties"]["ApiId"]["Ref"]: r["Properties"]["DefaultRouteSettings"]
+              for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Stage"}
+    for api, name in (("SignalApi", "signal"), ("HttpApi", "rest")):
+        want = LIMITS["stageThrottling"][name]
+        assert (stages[api]["ThrottlingRateLimit"], stages[api]["ThrottlingBurstLimit"]) == (want["rateLimit"], want["burstLimit"]), api

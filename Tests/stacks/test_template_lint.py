@@ -29,6 +29,8 @@ VARIANTS = {
     "other-stack": ["--stack", "otter-staging"],
     "relay-quotas": ["--relay-user-quota", "16", "--relay-total-quota", "200", "--relay-max-bps", "250000"],
     "domain-tls": ["--domain", "turn.example.com", "--certificate-arn", CERTIFICATE_ARN],
+    "otter-image": ["--relay-image", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/otter/otter/relay@sha256:" + "5e" * 32,
+                    "--otter-relay-image"],
 }
 
 
@@ -126,6 +128,7 @@ def test_same_options_same_bytes():
     (["--domain", "turn", "--certificate-arn", CERTIFICATE_ARN], "--domain must be a host name"),
     (["--domain", "turn.example.com", "--certificate-arn", "arn:aws:iam::123456789012:server-certificate/x"],
      "--certificate-arn must be an ACM certificate ARN"),
+    (["--otter-relay-image"], "--otter-relay-image describes the image given with --relay-image"),
 ])
 @pytest.mark.parametrize("command", ["template", "deploy"])
 def test_bad_options_are_refused_clearly(args, message, command):
@@ -141,7 +144,7 @@ def test_template_and_deploy_declare_the_same_stack_options():
         text = otter("--help", command=command).stdout
         return {word for word in text.split() if word.startswith("--")}
     stack = {"--stack", "--max-peers", "--relay-image", "--relay-min", "--relay-max", "--relay-user-quota",
-             "--relay-total-quota", "--relay-max-bps", "--domain", "--certificate-arn"}
+             "--relay-total-quota", "--relay-max-bps", "--domain", "--certificate-arn", "--otter-relay-image"}
     assert stack <= options("template")
     assert stack <= options("deploy")
 

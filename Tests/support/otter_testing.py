@@ -278,3 +278,52 @@ class OtterUp:
         self.log.flush()
         with open(self.log.name) as f:
             return f.read()
+
+
+class EcsTaskEndpoints:
+    """The two endpoints an ECS task sees, on loopback: task metadata v4
+    (`<base>/v4/task`: one container "relay" on `private_ip` in awsvpc mode) and
+    the container credentials (`<base>/creds`, only with the task's
+    Authorization `token`; a moto server's `key_id`/`secret`). Every request is
+    recorded in `seen` as (path, Authorization). Point a task at it with
+    ECS_CONTAINER_METADATA_URI_V4=`base`/v4 and AWS_CONTAINER_CREDENTIALS_FULL_URI=`base`/creds.
+    A stand-in: no ECS runs here (moto has no task metadata endpoint)."""
+
+    def __init__(self, moto, token, private_ip):
+        import json
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.private_ip = private_ip
+        self.seen = []
+        endpoints = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                endpoints.seen.append((self.path, self.headers.get("Authorization")))
+                if self.path == "/v4/task":
+                    body = {"Cluster": "otter", "Containers": [{"Name": "relay", "Networks": [
+                        {"NetworkMode": "awsvpc", "IPv4Addresses": [endpoints.private_ip]}]}]}
+                elif self.path == "/creds" and self.headers.get("Authorization") == token:
+                    body = {"AccessKeyId": moto.key_id, "SecretAccessKey": moto.secret,
+                            "RoleArn": "arn:aws:iam::123456789012:role/relay", "Expiration": "2099-01-01T00:00:00Z"}
+                else:
+                    self.send_response(403)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def close(self):
+        self._server.shutdown()
+        self._server.server_close()

@@ -12,6 +12,13 @@ test("the SDK refuses frames over the servers' limit", () => {
   assert.equal(P.MAX_FRAME_BYTES, limits.maxFrameBytes);
 });
 
+test("the SDK refuses a room link whose token the servers would not read", () => {
+  assert.equal(P.MAX_TOKEN_CHARS, limits.token.maxChars);
+  const token = (n) => `a.b.${"c".repeat(n - 4)}`;
+  assert.equal(P.parseRoomUrl(`http://h/?room=r1#token=${token(limits.token.maxChars)}`).token.length, limits.token.maxChars);
+  assert.throws(() => P.parseRoomUrl(`http://h/?room=r1#token=${token(limits.token.maxChars + 1)}`), { code: "invalid-link" });
+});
+
 test("the SDK words its errors as the servers do", () => {
   assert.ok(Object.keys(P.MESSAGES).length > 0);
   for (const [code, text] of Object.entries(P.MESSAGES)) {

@@ -81,16 +81,16 @@ public struct AWSClient: Sendable {
         return xml["\(action)Result"] ?? xml
     }
 
-    // MARK: JSON protocol (DynamoDB)
+    // MARK: JSON protocol (DynamoDB, ECR)
 
     /// Calls a JSON-protocol action (`X-Amz-Target: <prefix>.<action>`) and returns the decoded object.
     public func json(_ service: AWSService, action: String, _ input: [String: Any]) async throws -> [String: Any] {
-        guard case .json(let prefix) = service.wireProtocol else {
+        guard case .json(let prefix, let version) = service.wireProtocol else {
             preconditionFailure("\(service.displayName) does not speak the JSON protocol")
         }
         let body = try JSONSerialization.data(withJSONObject: input, options: [.sortedKeys])
         let response = try await send(service, method: "POST",
-                                      headers: [("Content-Type", "application/x-amz-json-1.0"), ("X-Amz-Target", "\(prefix).\(action)")],
+                                      headers: [("Content-Type", "application/x-amz-json-\(version)"), ("X-Amz-Target", "\(prefix).\(action)")],
                                       body: Array(body))
         if response.body.isEmpty { return [:] }
         guard let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] else {

@@ -124,7 +124,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         guard limiter.allow() else {
-            reply(.error(code: .rateLimited, message: "too many messages; slow down and reconnect"), context: context)
+            reply(.error(code: .rateLimited, message: ErrorWording.rateLimited), context: context)
             close(context: context, code: .normalClosure, reason: "")
             return
         }
