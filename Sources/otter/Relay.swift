@@ -70,8 +70,6 @@ struct Relay: AsyncParsableCommand {
         } catch let e as RelayError {
             throw Relay.fail(e)
         }
-        // Serving: drop the start-up pages from the resident set (see ResidentMemory).
-        ResidentMemory.trimStartupPages()
         await waitForTermination()
         try await server.shutdown()
     }

@@ -20,8 +20,6 @@ final class DatagramBatch {
         var wouldBlock = 0
         /// Any other error on the datagram (unreachable, too big): dropped.
         var failed = 0
-        /// Queued on a socket closed before the flush (see discard(fd:)).
-        var discarded = 0
     }
 
     let capacity: Int
@@ -74,15 +72,17 @@ final class DatagramBatch {
         count += 1
     }
 
-    /// Drops the datagrams queued on `fd`: call before closing it, so a
-    /// flush never writes to a descriptor that was closed (and maybe reused).
-    func discard(fd: CInt) {
-        for i in 0..<count where fds[i] == fd { fds[i] = -1 }
+    /// Whether a datagram waits on `fd`: the engine flushes before closing
+    /// it (RelayEngine.sendQueued), so no flush meets a closed descriptor.
+    func holds(fd: CInt) -> Bool {
+        for i in 0..<count where fds[i] == fd { return true }
+        return false
     }
 
     /// Sends everything queued: one sendmmsg per run of datagrams on the
     /// same socket, in the order they were queued. A datagram the kernel
-    /// refuses is dropped and the rest of its run sent after it.
+    /// refuses is dropped and the rest of its run sent after it, except
+    /// after a full buffer (EAGAIN), which drops the rest of the run.
     @discardableResult
     func flush() -> Result {
         var r = Result()
@@ -91,11 +91,6 @@ final class DatagramBatch {
             let fd = fds[start]
             var end = start + 1
             while end < count && fds[end] == fd { end += 1 }
-            if fd < 0 {
-                r.discarded += end - start
-                start = end
-                continue
-            }
             var i = start
             while i < end {
                 let n = crelay_sendmmsg(fd, headers + i, UInt32(end - i), CInt(MSG_DONTWAIT))
@@ -107,7 +102,13 @@ final class DatagramBatch {
                 // n < 0: datagram i failed (sendmmsg reports the error of the first datagram only).
                 switch errno {
                 case EINTR: continue
-                case EAGAIN, EWOULDBLOCK, ENOBUFS: r.wouldBlock += 1
+                case EAGAIN, EWOULDBLOCK, ENOBUFS:
+                    // The socket's buffer is full: so it is for the rest of
+                    // the run too. Drop them all rather than spend a failing
+                    // system call on each while the relay is overloaded.
+                    r.wouldBlock += end - i
+                    i = end
+                    continue
                 default: r.failed += 1
                 }
                 i += 1

@@ -357,6 +357,16 @@ final class RelayEngine: @unchecked Sendable {
         metrics.droppedSocketFull &+= r.wouldBlock
         metrics.sendErrors &+= r.failed
     }
+
+    /// Before a relay socket closes: datagrams the client sent before it
+    /// freed its allocation (a Refresh of lifetime 0 or a framing error
+    /// later in the same read) still leave, as without the batch, and no
+    /// flush ever writes to a descriptor closed (and maybe reused) since.
+    /// Only the pump thread fills the batch and it flushes before giving up
+    /// the lock, so closes from other threads always find it empty.
+    func sendQueued(on fd: CInt) {
+        if let batch, batch.holds(fd: fd) { flushBatch(batch) }
+    }
     #endif
 
     /// A Data indication carrying a peer's datagram (no channel bound to the peer).
@@ -426,7 +436,7 @@ final class RelayEngine: @unchecked Sendable {
         case .channel(let ch, _): ch.close(promise: nil)
         case .pump(let fd, let token):
             #if os(Linux)
-            batch?.discard(fd: fd)
+            sendQueued(on: fd)
             if token != 0 { pump?.remove(fd: fd) }
             #endif
             close(fd)
@@ -442,7 +452,7 @@ final class RelayEngine: @unchecked Sendable {
         } else if fd >= 0 {
             pumpRelays[a.pumpToken] = nil
             #if os(Linux)
-            batch?.discard(fd: fd)
+            sendQueued(on: fd)
             pump?.remove(fd: fd)
             #endif
             close(fd)

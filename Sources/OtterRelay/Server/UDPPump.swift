@@ -112,8 +112,8 @@ final class UDPPump: @unchecked Sendable {
 
     /// Before closing a relay socket (closing alone would also drop it from
     /// the set, but only once no other descriptor refers to the socket).
+    /// The engine sends what the batch holds for it first (sendQueued).
     func remove(fd: CInt) {
-        batch.discard(fd: fd)
         _ = crelay_epoll_del(epfd, fd)
     }
 
