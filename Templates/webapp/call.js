@@ -84,9 +84,16 @@ export class Call extends EventTarget {
     /** @type {ReturnType<typeof setInterval>|null} */
     this.flowTimer = null;
     this._checkingFlows = false;
+    /** the last flow check found a connection receiving nothing new, or recovering */
+    this._flowSuspect = false;
+    /** a request for fresh ICE servers in flight, and when it began (Date.now()) */
     /** @type {Promise<RTCIceServer[]>|null} */
     this._iceFetch = null;
-    this._iceFetchedAt = 0;
+    this._iceFetchBegan = 0;
+    /** when the request that gave iceServers began (0: none since the call began or the server came back) */
+    this._iceFreshSince = 0;
+    /** when a request for ICE servers last failed */
+    this._iceFailedAt = 0;
     this.signaling = new SignalingClient({
       config, roomId, token,
       onWelcome: (m, first) => {

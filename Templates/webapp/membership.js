@@ -26,7 +26,11 @@ export function onWelcome(call, m, first) {
   if (Array.isArray(m.iceServers) && m.iceServers.length && !call.iceServers.length) call.iceServers = m.iceServers;
   const listed = new Set(m.peers);
   if (oldId && oldId !== m.peerId) call.pastIds.push(oldId);
-  if (!first) call._iceFetchedAt = 0; // the server is back: restarts from now on ask it for fresh ICE servers
+  if (!first) {
+    // the server is back: restarts from now on ask it for fresh ICE servers, at once
+    call._iceFreshSince = 0;
+    call._iceFailedAt = 0;
+  }
   if (!first && oldId && oldId !== m.peerId) {
     // Rejoined with a new id. Every connection is kept: those that work
     // tell their peer the new id over their data channel; for the others

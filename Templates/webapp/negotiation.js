@@ -32,6 +32,22 @@ export function retryDelay(attempt, { base = 4000, max = 30000, random = Math.ra
   return Math.round(d * (0.75 + random() * 0.5));
 }
 
+/**
+ * Whether an offer restarts ICE: its ICE credentials differ from those of the
+ * remote description in place (RFC 8839 §4.4.1.1.1: a new ufrag/pwd is a restart).
+ * @param {{sdp:string}|null|undefined} current
+ * @param {{sdp:string}} offer
+ * @returns {boolean}
+ */
+export function isIceRestart(current, offer) {
+  const ufrag = (/** @type {string|undefined} */ sdp) => {
+    const m = /^a=ice-ufrag:(\S+)/m.exec(sdp || "");
+    return m ? m[1] : null;
+  };
+  const before = ufrag(current && current.sdp), after = ufrag(offer.sdp);
+  return !!before && !!after && before !== after;
+}
+
 export class Negotiator {
   /**
    * @param {object} opts
@@ -45,8 +61,9 @@ export class Negotiator {
    *   is made, so the answer can already carry this side's media (no second offer/answer round)
    * @param {number} [opts.stuckGraceMs] how long ICE may stay "new"/"checking" once an offer/answer
    *   round is done before the impolite side restarts it (the polite side waits twice as long)
-   * @param {()=>Promise<void>|void} [opts.prepareRestart] runs when a recovery begins and before each
-   *   of its restarts (the SDK fetches fresh ICE servers and sets them on the connection)
+   * @param {(since:number)=>Promise<void>|void} [opts.prepareRestart] runs when a recovery begins and before
+   *   each of its restarts (the SDK fetches fresh ICE servers and sets them on the connection); `since` is
+   *   when the recovery began (Date.now()): servers fetched before it may predate the loss
    * @param {()=>boolean} [opts.canSignal] whether an offer can reach the remote peer now (signaling
    *   up, the peer's current id known); a restart waits for onSignalingReady() otherwise
    * @param {(state:"reconnecting"|"connected", attempt:number)=>void} [opts.onRecovery] a recovery began
@@ -56,11 +73,13 @@ export class Negotiator {
    * @param {number} [opts.politeDelayMs] the polite side starts its restarts this much later, and not
    *   at all when the remote's restart offer came meanwhile (fewer crossed offers)
    * @param {()=>number} [opts.random] for the retry jitter (tests)
+   * @param {number} [opts.prepareWaitMs] how long the answer to the remote side's ICE restart waits for
+   *   prepareRestart() (fresh ICE servers) at most
    */
   constructor({
-    pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 2000, beforeAnswer = () => {},
+    pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 800, beforeAnswer = () => {},
     stuckGraceMs = 10000, prepareRestart = () => {}, canSignal = () => true, onRecovery = () => {},
-    retryBaseMs = 4000, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random,
+    retryBaseMs = 2500, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random, prepareWaitMs = 2000,
   }) {
     this.pc = pc;
     this.prepareRestart = prepareRestart;
@@ -69,6 +88,7 @@ export class Negotiator {
     this.retryBaseMs = retryBaseMs;
     this.retryMaxMs = retryMaxMs;
     this.politeDelayMs = politeDelayMs;
+    this.prepareWaitMs = prepareWaitMs;
     this.random = random;
     /** ICE has been connected at least once on this connection */
     this.everConnected = false;
@@ -76,6 +96,8 @@ export class Negotiator {
     this.recovering = false;
     /** restarts made in the current recovery */
     this.attempt = 0;
+    /** when the current (or last) recovery began, Date.now() */
+    this.recoveryBegan = 0;
     this._restartTimer = null;
     this._retryTimer = null;
     this._waitingForSignaling = false;
@@ -151,9 +173,18 @@ export class Negotiator {
         }
         if (offerCollision) this.stats.rollbacks++;
         if (description.type === "offer") this._remoteOffers++;
+        // The remote side restarts ICE (new credentials in its offer): its
+        // path broke, so this side's did too, whether or not it noticed yet.
+        // It recovers with it: "reconnecting", and fresh ICE servers (the
+        // relay may have restarted and forgotten its credentials) set before
+        // the answer starts gathering.
+        const remoteRestart = description.type === "offer" && this.everConnected &&
+          isIceRestart(this.pc.remoteDescription, description);
         this.isSettingRemoteAnswerPending = description.type === "answer";
         await this.pc.setRemoteDescription(description); // rolls back a local offer if needed
         this.isSettingRemoteAnswerPending = false;
+        if (this.closed) return;
+        if (remoteRestart) await this._joinRemoteRestart();
         if (this.closed) return;
         if (description.type === "offer") {
           this.beforeAnswer();
@@ -252,6 +283,22 @@ export class Negotiator {
     this._scheduleRestart(0);
   }
 
+  /**
+   * The remote side's ICE restart offer was applied: begin (or go on with)
+   * this side's recovery and wait, briefly, for its fresh ICE servers. A
+   * retry is armed in case the remote's restart does not get through.
+   */
+  async _joinRemoteRestart() {
+    if (!this.recovering) {
+      this._beginRecovery();
+      this._armRetry();
+    }
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    let timer;
+    await Promise.race([this._prepare(), new Promise((r) => { timer = this.timers.setTimeout(r, this.prepareWaitMs); })]);
+    this.timers.clearTimeout(timer);
+  }
+
   _iceUp() {
     const s = this.pc.iceConnectionState;
     return s === "connected" || s === "completed";
@@ -271,6 +318,7 @@ export class Negotiator {
     if (!this.recovering) {
       this.recovering = true;
       this.attempt = 0;
+      this.recoveryBegan = Date.now();
       this.onRecovery("reconnecting", 0);
     }
     this._prepare(); // fresh ICE servers while the grace runs
@@ -292,7 +340,7 @@ export class Negotiator {
     if (!this._preparing) {
       this._preparing = (async () => {
         try {
-          await this.prepareRestart();
+          await this.prepareRestart(this.recoveryBegan);
         } catch {
           // the servers it had still work until their credentials expire
         } finally {

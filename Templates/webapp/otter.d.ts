@@ -59,8 +59,8 @@ export interface Preparation {
 /**
  * A peer connection as the SDK tells it: the browser's own states, except that
  * once connected, a connection whose media path broke (ICE disconnected or
- * failed, or nothing received for 2 s) is "reconnecting" while the SDK
- * restarts ICE with fresh ICE servers (retrying with backoff for as long as
+ * failed, or nothing received for 1.5 s, or the peer restarted ICE) is "reconnecting" while the SDK
+ * restarts ICE with fresh ICE servers, asked for after the loss (retrying with backoff for as long as
  * the call lasts), and "failed" only when it cannot any more (signaling
  * expired or gone). "disconnected" is never told: it is "reconnecting".
  */

@@ -136,7 +136,7 @@ export function connectPeer(call, peer, { answering = false, pool = false } = {}
     },
     onError: (err) => call._emit("error", { code: "negotiation", message: String(err && err.message), peerId: peer.id, fatal: false }),
     beforeAnswer: () => adoptTransceivers(call, peer),
-    prepareRestart: () => refreshIceServers(call, pc),
+    prepareRestart: (since) => refreshIceServers(call, pc, since),
     canSignal: () => peer.pc === pc && canSignal(call, peer),
     // "connected" once the connection itself is (it may follow ICE's change)
     onRecovery: (state, attempt) => {

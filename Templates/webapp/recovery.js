@@ -6,9 +6,12 @@ import * as P from "./protocol.js";
 import { apiGet } from "./rest.js";
 
 const ICE_FETCH_TIMEOUT_MS = 4000;
-const ICE_REUSE_MS = 5000; // ICE servers fetched this recently serve every connection's restart
-const FLOW_CHECK_MS = 1000;
-const STALL_MS = 2000; // nothing received this long on a connection that carried media: recover
+const ICE_SHARE_MS = 500; // a request begun this long before a recovery began serves it (see freshIceServers)…
+const ICE_REUSE_MS = 5000; // …and is asked again for a recovery's later restarts once older than this
+const ICE_FAILED_PAUSE_MS = 1000; // a failed request is made again this long after at the earliest
+const FLOW_TICK_MS = 250; // the check runs this often while a connection looks suspicious…
+const FLOW_CHECK_EVERY = 4; // …and every this many ticks (once a second) otherwise
+const STALL_MS = 1500; // nothing received this long on a connection that carried media: recover
 const FLOWING_BYTES_PER_MS = 2; // what "carried media" means (audio alone is ~5)
 
 /** @typedef {import("./call.js").Call} Call */
@@ -57,11 +60,19 @@ export function emitPeerState(call, peer, attempt) {
  * @param {RTCPeerConnection} pc
  */
 export function watchFlows(call, pc) {
-  if (!call.flowTimer && typeof pc.getStats === "function") call.flowTimer = setInterval(() => checkFlows(call), FLOW_CHECK_MS);
+  if (call.flowTimer || typeof pc.getStats !== "function") return;
+  let tick = 0;
+  call.flowTimer = setInterval(() => {
+    // getStats once a second; four times a second once a check found nothing
+    // new on a connection that carried media (or one recovers), so a dead
+    // path is called stalled within STALL_MS + FLOW_TICK_MS, not + a second
+    if (++tick % FLOW_CHECK_EVERY === 0 || call._flowSuspect) checkFlows(call);
+  }, FLOW_TICK_MS);
 }
 
 /**
- * Bytes received per connection, once a second: ICE's consent checks take
+ * Bytes received per connection, once a second (more often while one looks
+ * suspicious: see watchFlows): ICE's consent checks take
  * 5 s or more to call a path dead whose relay went away; a connection that
  * carried media and now receives nothing for STALL_MS is recovered sooner.
  * @param {Call} call
@@ -69,8 +80,10 @@ export function watchFlows(call, pc) {
 export async function checkFlows(call) {
   if (call._checkingFlows) return;
   call._checkingFlows = true;
+  let suspect = false;
   try {
     for (const peer of [...call.peersById.values()]) {
+      if (peer.neg.recovering) suspect = true;
       const pc = peer.pc;
       if (peer.closed || !peer.neg.everConnected || pc.connectionState === "closed") continue;
       /** @type {number|null} */
@@ -87,23 +100,28 @@ export async function checkFlows(call) {
         f.bytes = bytes;
         f.at = now;
         peer.neg.onMediaFlowing();
-      } else if (now - f.at >= STALL_MS && f.rate >= FLOWING_BYTES_PER_MS) {
-        peer.neg.onMediaStalled();
+      } else if (f.rate >= FLOWING_BYTES_PER_MS) {
+        if (now - f.at >= STALL_MS) peer.neg.onMediaStalled();
+        else suspect = true;
       }
     }
   } finally {
     call._checkingFlows = false;
+    call._flowSuspect = suspect;
   }
 }
 
 /**
  * Fresh ICE servers (new TURN credentials: the relay may be a new one) for
- * a connection about to restart ICE; one request serves every connection.
+ * a connection about to restart ICE; one request serves every connection
+ * recovering from the same loss.
  * @param {Call} call
  * @param {RTCPeerConnection} pc
+ * @param {number} [since] when this connection's recovery began (Date.now()); servers asked for
+ *   before it are not reused
  */
-export async function refreshIceServers(call, pc) {
-  const iceServers = await freshIceServers(call);
+export async function refreshIceServers(call, pc, since = Date.now()) {
+  const iceServers = await freshIceServers(call, since);
   if (pc.signalingState === "closed" || typeof pc.setConfiguration !== "function") return;
   try {
     pc.setConfiguration({ ...pc.getConfiguration(), iceServers });
@@ -113,28 +131,48 @@ export async function refreshIceServers(call, pc) {
 }
 
 /**
+ * ICE servers asked for after a loss. A recovery begins at least
+ * ICE_SHARE_MS after the loss it recovers from (a stall is STALL_MS of
+ * silence, ICE's disconnected takes longer, a peer's restart offer follows
+ * its own recovery), so a request begun up to ICE_SHARE_MS before this
+ * recovery began was still made after the loss and serves it too
+ * (connections noticing one loss together share it). An older answer is
+ * not reused, however recent: the relay may have restarted (forgetting its
+ * allocations, perhaps its secret) after it was given; nor one older than
+ * ICE_REUSE_MS, for the later restarts of a long recovery.
  * @param {Call} call
+ * @param {number} since when the recovery began (Date.now())
  * @returns {Promise<RTCIceServer[]>}
  */
-function freshIceServers(call) {
-  if (call._iceFetch) return call._iceFetch;
-  if (call._iceFetchedAt && Date.now() - call._iceFetchedAt < ICE_REUSE_MS) return Promise.resolve(call.iceServers);
-  call._iceFetch = (async () => {
+function freshIceServers(call, since) {
+  const from = since - ICE_SHARE_MS;
+  if (call._iceFetch && call._iceFetchBegan >= from) return call._iceFetch;
+  const asked = call._iceFreshSince;
+  if (asked && asked >= from && Date.now() - asked < ICE_REUSE_MS) return Promise.resolve(call.iceServers);
+  const began = Date.now();
+  /** @type {Promise<RTCIceServer[]>} */
+  let fetching;
+  fetching = (async () => {
     try {
+      // a request that just failed (the server is restarting) is not
+      // repeated at once for every connection and retry
+      const wait = call._iceFailedAt + ICE_FAILED_PAUSE_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const ice = await apiGet(P.iceServersUrl(call.config, call.roomId), call.token, ICE_FETCH_TIMEOUT_MS);
-      if (ice && Array.isArray(ice.iceServers) && ice.iceServers.length) {
+      if (ice && Array.isArray(ice.iceServers) && ice.iceServers.length && began >= call._iceFreshSince) {
         call.iceServers = ice.iceServers;
-        call._iceFetchedAt = Date.now();
+        call._iceFreshSince = began;
       }
     } catch {
       // unreachable (the server is restarting) or the link expired: the
-      // current servers, whose credentials last their TTL; asked again
-      // a second later at the earliest
-      call._iceFetchedAt = Date.now() - ICE_REUSE_MS + 1000;
+      // current servers, whose credentials last their TTL
+      call._iceFailedAt = Date.now();
     } finally {
-      call._iceFetch = null;
+      if (call._iceFetch === fetching) call._iceFetch = null;
     }
     return call.iceServers;
   })();
-  return call._iceFetch;
+  call._iceFetch = fetching;
+  call._iceFetchBegan = began;
+  return fetching;
 }

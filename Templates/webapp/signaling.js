@@ -13,6 +13,10 @@ const SIGNALING_RETRY_RECOVERING_MS = 2000;
 // A recovery pings signaling: no frame back within this long, and the socket is
 // taken for dead (a changed address leaves its TCP connection silent for minutes).
 const SIGNALING_PROBE_MS = 1500;
+// A rejoin refused as room-full may be refused for this side's own old seat:
+// its dead socket (the address changed) holds the seat until the server's
+// ping (every 30 s) finds it. Rejoins go on this long before giving up.
+const ROOM_FULL_RETRY_MS = 75000;
 
 /** @typedef {import("./otter.js").SignalingState} SignalingState */
 /** @typedef {NonNullable<ReturnType<typeof P.parseServerFrame>>} ServerFrame */
@@ -29,10 +33,13 @@ const SIGNALING_PROBE_MS = 1500;
 
 export class SignalingClient {
   /**
-   * @param {{config:import("./rest.js").ResolvedConfig, roomId:string, token:string} & SignalingHandlers} opts
+   * @param {{config:import("./rest.js").ResolvedConfig, roomId:string, token:string, roomFullRetryMs?:number} & SignalingHandlers} opts
    */
   constructor(opts) {
     this.opts = opts;
+    this.roomFullRetryMs = opts.roomFullRetryMs ?? ROOM_FULL_RETRY_MS;
+    /** when rejoins began to be refused as room-full (performance.now()), or 0 */
+    this.fullSince = 0;
     /** @type {WebSocket|null} */
     this.ws = null;
     /** @type {SignalingState} */
@@ -92,6 +99,7 @@ export class SignalingClient {
         if (m.type === "welcome") {
           welcomed = true;
           this.attempt = 0;
+          this.fullSince = 0;
           this.opts.onWelcome(m, first);
           this.setState("connected");
           this.opts.onConnected(first);
@@ -137,7 +145,8 @@ export class SignalingClient {
     this.opts.onState(state);
   }
 
-  scheduleReconnect() {
+  /** @param {boolean} [now] reconnect at once (a probe found the socket dead while media waits on it) */
+  scheduleReconnect(now = false) {
     if (this.closed || this.reconnectTimer) return;
     if (P.isTokenExpired(this.opts.token)) {
       // The link expired mid-call: running connections go on, only new
@@ -149,7 +158,7 @@ export class SignalingClient {
     // At most 5 s apart, 2 s while a connection waits on signaling to
     // recover (its relay restarted with the server): its media is down.
     const max = this.opts.isRecovering() ? SIGNALING_RETRY_RECOVERING_MS : SIGNALING_RETRY_MAX_MS;
-    const delay = P.backoffDelay(this.attempt++, { max });
+    const delay = now ? 0 : P.backoffDelay(this.attempt++, { max });
     this.reconnectTimer = setTimeout(async () => {
       this.reconnectTimer = null;
       if (this.closed) return;
@@ -162,6 +171,11 @@ export class SignalingClient {
           return;
         }
         if (err.code === "room-full") {
+          // perhaps this side's own old seat, not yet freed: try again for a while
+          const now = performance.now();
+          if (!this.fullSince) this.fullSince = now;
+          if (now - this.fullSince < this.roomFullRetryMs) { this.scheduleReconnect(); return; }
+          this.fullSince = 0;
           this.setState("offline");
           this.opts.onGaveUp(err);
           return;
@@ -191,7 +205,7 @@ export class SignalingClient {
       try { ws.close(); } catch {}
       this.ws = null;
       clearInterval(this.pingTimer);
-      this.scheduleReconnect();
+      this.scheduleReconnect(true);
     }, SIGNALING_PROBE_MS);
   }
 

@@ -27,7 +27,7 @@ are gone (a run killed before its cleanup).
 API (kept stable; other tests use it):
     lab = Lab()                                  # or the `lab` fixture
     site = lab.site("a", nat=False)              # Site: .ns, .router, .address, .uplink
-    server = lab.otter(binary)                   # LabOtter: .create_room(), .info, .lines, .stop()
+    server = lab.otter(binary)                   # LabOtter: .create_room(), .info, .lines, .stop(); web_dir=
     driver = lab.browser(site)                   # selenium WebDriver, Chromium in site.ns
     lab.nft(ns, ruleset)                         # `nft -f -` in that namespace
     lab.block_udp(site)                          # drop every UDP datagram in/out of the site's uplink
@@ -314,9 +314,10 @@ class Lab:
 
     # ------------------------------------------------------------ programs
 
-    def otter(self, binary, extra_args=()):
-        """`otter up` in the public namespace on 203.0.113.1."""
-        return LabOtter(self, binary, extra_args).start()
+    def otter(self, binary, extra_args=(), web_dir=None):
+        """`otter up` in the public namespace on 203.0.113.1, serving `web_dir`
+        (default: this checkout's web app)."""
+        return LabOtter(self, binary, extra_args, web_dir).start()
 
     def browser(self, site, extra_flags=()):
         """Headless Chromium inside the site's namespace, driven through its
@@ -400,8 +401,9 @@ class LabOtter:
     203.0.113.1, which every site routes to; the test process reaches the API
     through a forwarder."""
 
-    def __init__(self, lab, binary, extra_args=()):
+    def __init__(self, lab, binary, extra_args=(), web_dir=None):
         self.lab, self.binary, self.extra_args = lab, binary, list(extra_args)
+        self.web_dir = web_dir or WEBAPP
         self.tmp = tempfile.mkdtemp(prefix="otter-lab-up-")
         lab.dirs.append(Path(self.tmp))
         self.lines, self.info, self.proc = [], {}, None
@@ -415,7 +417,7 @@ class LabOtter:
     def start(self, timeout=60):
         self.lines, self.info = [], {}
         args = [self.binary, "up", "--host", SERVER_ADDRESS, "--port", str(API_PORT), "--relay-port", str(RELAY_PORT),
-                "--data-dir", self.tmp, "--web-dir", str(WEBAPP), *self.extra_args]
+                "--data-dir", self.tmp, "--web-dir", str(self.web_dir), *self.extra_args]
         self.proc = self.lab.popen(self.lab.public, *args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.tmp)
         got = threading.Event()
         wanted = {"API URL": "api_url", "API key": "api_key", "Relay": "relay"}

@@ -12,14 +12,9 @@ transport carried the call.
   make Chromium trust it: `--ignore-certificate-errors-spki-list` with the
   certificate's SPKI hash.
 """
-import base64
-import hashlib
-import subprocess
-
-from netlab import API_PORT, SERVER_ADDRESS, lab, otter_binary  # noqa: F401  (fixture)
+from netlab import SERVER_ADDRESS, lab, otter_binary  # noqa: F401  (fixture)
 from lab_call import start_call, wait_decoding
-
-TLS_PORT = 5349
+from lab_paths import TLS_PORT, allow_only_tcp, relay_tls_cert
 
 # The selected pair's local candidate with the URL of the ICE server it came from.
 LOCAL_URL_JS = """
@@ -32,22 +27,6 @@ pc.getStats().then(stats => {
   done(l ? {type: l.candidateType, relayProtocol: l.relayProtocol, url: l.url} : null);
 }, () => done(null));
 """
-
-
-def allow_only_tcp(lab, site, port):
-    """Alice's uplink passes TCP to the server's HTTP port and to `port` (and
-    what comes back on those connections); everything else is dropped."""
-    lab.nft(site.uplink_ns, f"""
-        table inet tcponly {{
-          chain outgoing {{ type filter hook output priority filter; policy accept;
-            oifname "{site.uplink}" ip daddr {SERVER_ADDRESS} tcp dport {{ {API_PORT}, {port} }} accept
-            oifname "{site.uplink}" drop
-          }}
-          chain incoming {{ type filter hook input priority filter; policy accept;
-            iifname "{site.uplink}" ct state established,related accept
-            iifname "{site.uplink}" drop
-          }}
-        }}""")
 
 
 def call_through(lab, server, site_a, site_b, extra_flags=()):
@@ -77,20 +56,14 @@ def test_udp_blocked_and_only_tcp_443_connects_through_the_relay_on_443(lab):
 
 
 def test_turn_over_tls_when_only_the_tls_port_is_allowed(lab, tmp_path):
-    cert, key = tmp_path / "relay.pem", tmp_path / "relay.key"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=otter lab relay",
-                    "-addext", f"subjectAltName=IP:{SERVER_ADDRESS}"], check=True, capture_output=True, timeout=60)
-    der = subprocess.run(["openssl", "x509", "-in", str(cert), "-pubkey", "-noout"], check=True, capture_output=True).stdout
-    spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=der, check=True, capture_output=True).stdout
-    spki_hash = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    cert, key, trust = relay_tls_cert(tmp_path)
     server = lab.otter(otter_binary(), ["--relay-tls-cert", str(cert), "--relay-tls-key", str(key),
                                         "--relay-tls-port", str(TLS_PORT)])
     assert f"turns:{SERVER_ADDRESS}:{TLS_PORT}?transport=tcp" in server.info["relay"], server.info
     a_site, b_site = lab.site("a"), lab.site("b")
     allow_only_tcp(lab, a_site, TLS_PORT)
     _, a_last, b_last, local = call_through(lab, server, a_site, b_site,
-                                            [f"--ignore-certificate-errors-spki-list={spki_hash}"])
+                                            [trust])
     pa = a_last["pair"]
     assert pa["local"] == "relay" and pa["relayProtocol"] == "tls", (pa, a_last["candidates"])
     assert local["url"] == f"turns:{SERVER_ADDRESS}:{TLS_PORT}?transport=tcp", local

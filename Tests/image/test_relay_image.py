@@ -135,9 +135,9 @@ def echo_peer():
     proc.wait(timeout=10)
 
 
-# UDP only for now: over TCP, uclient's connection to the relay in the image is reset
-# ("recv: Connection reset by peer"), while the same binary outside the image relays TCP; not yet explained.
-@pytest.mark.parametrize("transport", ["udp"])
+# Over TCP too: the image runs unprivileged, which once closed every TCP client
+# (Tests/relay/test_relay_interop.py::test_uclient_relays_through_a_relay_running_unprivileged).
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
 def test_the_relay_runs_from_the_unpacked_image_alone(image, echo_peer, tmp_path, transport):
     relayed_round_trip(image["rootfs"], echo_peer, tmp_path, transport)
 

@@ -31,8 +31,10 @@ class Relay:
     "--prometheus={metrics}": each gets a free port, kept in `ports`. When any
     port was taken meanwhile, the relay starts again on new ones."""
 
-    def __init__(self, args, tmp_path, config=None):
+    def __init__(self, args, tmp_path, config=None, user=None):
         self.tmp_path = tmp_path
+        # `user` ("uid:gid") runs the relay unprivileged, as the relay image does (65532).
+        self.user = user
         otter_testing.start_on_free_ports(lambda: self._start(args, config))
 
     def _start(self, args, config):
@@ -46,7 +48,9 @@ class Relay:
         self.log = open(self.log_path, "w+")
         # TLS stays off unless the test gives a certificate.
         tls = [] if any(a.startswith("--cert") for a in args) else ["--no-tls"]
-        self.args = [otter_binary(), "relay", "--listening-ip=127.0.0.1", f"--listening-port={self.port}",
+        drop = [] if self.user is None else ["setpriv", f"--reuid={self.user.split(':')[0]}",
+                                             f"--regid={self.user.split(':')[1]}", "--clear-groups"]
+        self.args = [*drop, otter_binary(), "relay", "--listening-ip=127.0.0.1", f"--listening-port={self.port}",
                      "--realm=otter.test", *tls, "--no-cli", *(a.format(**self.ports) for a in args)]
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
         otter_testing.wait_until_serving(self.proc, self.log_path, lambda: stun_binding_ok(self.port),
@@ -69,8 +73,8 @@ def _placeholders(args):
 def start_relay(tmp_path):
     started = []
 
-    def start(*args, config=None):
-        r = Relay(list(args), tmp_path, config)
+    def start(*args, config=None, user=None):
+        r = Relay(list(args), tmp_path, config, user)
         started.append(r)
         return r
 

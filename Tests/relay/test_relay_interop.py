@@ -60,6 +60,16 @@ def test_uclient_static_user(start_relay, echo_peer, transport):
     assert_no_loss(uclient(relay.port, echo_peer, *args), 100)
 
 
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_uclient_relays_through_a_relay_running_unprivileged(start_relay, echo_peer, transport):
+    """The relay image runs as user 65532, without capabilities. Accepted TCP connections
+    once had TCP_NODELAY set at the socket level, i.e. SO_DEBUG, which needs CAP_NET_ADMIN:
+    as root it passed unnoticed, unprivileged every TCP client was closed at once."""
+    relay = start_relay(*REST, user="65532:65532")
+    args = ["-W", SECRET, "-m", "2", "-n", "40", "-l", "170", *(["-t"] if transport == "tcp" else [])]
+    assert_no_loss(uclient(relay.port, echo_peer, *args), 2 * 40)
+
+
 def test_uclient_many_clients(start_relay, echo_peer):
     relay = start_relay(*REST)
     assert_no_loss(uclient(relay.port, echo_peer, "-W", SECRET, "-m", "40", "-n", "50", "-l", "170"), 2000)

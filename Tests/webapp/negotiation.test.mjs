@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { Negotiator, retryDelay } from "../../Templates/webapp/negotiation.js";
+import { Negotiator, retryDelay, isIceRestart } from "../../Templates/webapp/negotiation.js";
 import { isPolite } from "../../Templates/webapp/protocol.js";
 
 // A fake RTCPeerConnection with the JSEP signaling state machine that matters
@@ -121,7 +121,8 @@ function pair(seed, { forcePolite } = {}) {
   return { pcs, negs, errors };
 }
 
-async function settle(pcs, ms = 400) {
+// (a generous deadline: it returns as soon as both are stable; 400 ms failed at load 50 on 2 cores)
+async function settle(pcs, ms = 3000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 10));
@@ -265,7 +266,7 @@ test("recovery: reconnecting at once, fresh ICE servers before the restart, retr
   const pc = new FakePC("a", () => 0);
   const log = [];
   const n = new Negotiator({
-    pc, polite: false, send: () => {}, timers, disconnectedGraceMs: 2000, random: () => 0.5,
+    pc, polite: false, send: () => {}, timers, disconnectedGraceMs: 2000, retryBaseMs: 4000, random: () => 0.5,
     prepareRestart: async () => { log.push("prepare"); await null; log.push("servers set"); },
     onRecovery: (state, attempt) => log.push(`${state} ${attempt}`),
   });
@@ -328,7 +329,7 @@ test("recovery waits for signaling, then restarts and gives up an offer lost in 
 test("recovery: the polite side lets the impolite side's restart offer go first", async () => {
   const timers = manualTimers();
   const pc = new FakePC("p", () => 0);
-  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, politeDelayMs: 500, random: () => 0.5 });
+  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, politeDelayMs: 500, retryBaseMs: 4000, random: () => 0.5 });
   pc.iceConnectionState = "connected";
   n.onIceConnectionStateChange();
   pc.iceConnectionState = "failed";
@@ -492,4 +493,65 @@ test("holdOffers: a connection waiting for the remote offer does not offer; lift
   n.holdOffers = false;
   await Promise.all([n.onNegotiationNeeded(), n.onNegotiationNeeded()]); // the event may also come
   assert.equal(sent.filter((d) => d.description && d.description.type === "offer").length, 1);
+});
+
+test("isIceRestart: an offer with new ICE credentials is a restart, the first one or the same ones are not", () => {
+  const sdp = (u) => ({ type: "offer", sdp: `v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:${u}\r\na=ice-pwd:x\r\n` });
+  assert.equal(isIceRestart(null, sdp("abcd")), false, "no remote description yet: a first offer");
+  assert.equal(isIceRestart(sdp("abcd"), sdp("abcd")), false, "a renegotiation keeps the credentials");
+  assert.equal(isIceRestart(sdp("abcd"), sdp("efgh")), true);
+  assert.equal(isIceRestart(sdp("abcd"), { type: "offer", sdp: "v=0\r\n" }), false, "no credentials: cannot tell");
+});
+
+test("the remote side restarts ICE first: this side shows reconnecting and answers with fresh ICE servers", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  pc.remoteDescription = { type: "answer", sdp: "a=ice-ufrag:old1\r\n" };
+  const log = [];
+  let release;
+  const n = new Negotiator({
+    pc, polite: true, send: (d) => { if (d.description) log.push(`sent ${d.description.type}`); }, timers, retryBaseMs: 4000, random: () => 0.5,
+    prepareRestart: async (since) => { log.push("fetch"); sinces.push(since); await new Promise((r) => { release = r; }); log.push("servers set"); },
+    onRecovery: (state) => log.push(state),
+  });
+  const sinces = [];
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  // its stall check has not fired yet when the remote's restart offer arrives
+  const before = Date.now();
+  const answering = n.onSignal({ description: { type: "offer", sdp: "a=ice-ufrag:new2\r\n" } });
+  assert.ok(await until(() => log.includes("fetch")));
+  assert.deepEqual(log, ["reconnecting", "fetch"], "reconnecting at once; the answer waits for the fresh servers");
+  assert.ok(sinces[0] >= before && sinces[0] <= Date.now(), "the servers are asked for as of the offer's arrival (the loss came before it)");
+  release();
+  await answering;
+  assert.deepEqual(log, ["reconnecting", "fetch", "servers set", "sent answer"]);
+  assert.equal(n.recovering, true);
+  assert.equal(timers.t.length, 1, "a retry is armed in case the remote restart does not get through");
+  pc.iceConnectionState = "checking";
+  n.onIceConnectionStateChange();
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(log.at(-1), "connected");
+  assert.equal(timers.t.length, 0);
+  assert.equal(pc.restartCalls, 0, "the remote's restart did it: no own restart");
+});
+
+test("the remote's restart answer waits for fresh ICE servers at most prepareWaitMs", async () => {
+  const timers = manualTimers();
+  const pc = new FakePC("a", () => 0);
+  pc.remoteDescription = { type: "answer", sdp: "a=ice-ufrag:old1\r\n" };
+  const sent = [];
+  const n = new Negotiator({
+    pc, polite: true, send: (d) => sent.push(d), timers, prepareWaitMs: 2000,
+    prepareRestart: () => new Promise(() => {}), // the API does not answer
+  });
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  const answering = n.onSignal({ description: { type: "offer", sdp: "a=ice-ufrag:new2\r\n" } });
+  await timers.advance(1999);
+  assert.equal(sent.length, 0);
+  await timers.advance(1);
+  await answering;
+  assert.equal(sent.filter((d) => d.description && d.description.type === "answer").length, 1);
 });

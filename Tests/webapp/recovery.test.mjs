@@ -306,3 +306,29 @@ test("stall watch: a connection that carried media and receives nothing for 2 s 
     A.call._teardown();
   }
 });
+
+test("a second loss soon after a recovery asks for ICE servers again: the relay may have restarted since the last answer", async () => {
+  fetches = [];
+  iceAnswer = () => ({ iceServers: newServers, ttlSeconds: 3600 });
+  const A = inCall("a1", "b1");
+  A.peer.pc.set("failed");
+  assert.ok(await until(() => A.peer.pc.log.includes("restartIce")), JSON.stringify(A.peer.pc.log));
+  A.peer.pc.set("connected");
+  assert.equal(A.peer.neg.recovering, false);
+  assert.equal(fetches.length, 1);
+  // the relay restarts again, a second after the first answer (well within
+  // the 5 s a recovery's own restarts reuse one answer): new credentials
+  const newer = [{ urls: ["turn:127.0.0.1:3478"], username: "3:r1", credential: "newer" }];
+  iceAnswer = () => ({ iceServers: newer, ttlSeconds: 3600 });
+  await new Promise((r) => setTimeout(r, 1000));
+  A.peer.pc.log.length = 0;
+  A.peer.pc.set("failed");
+  assert.ok(await until(() => A.peer.pc.log.includes("restartIce")), JSON.stringify(A.peer.pc.log));
+  assert.equal(fetches.length, 2, "asked again for the new loss");
+  const log = A.peer.pc.log;
+  assert.deepEqual(log.slice(0, log.indexOf("restartIce")).filter((l) => l.startsWith("servers")).slice(-1), ["servers newer"],
+    `the restart uses the answer given after the loss: ${JSON.stringify(log)}`);
+  assert.ok(!log.includes("servers fresh"), JSON.stringify(log));
+  assert.deepEqual(A.call.iceServers, newer);
+  A.call._teardown();
+});
