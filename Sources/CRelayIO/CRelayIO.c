@@ -11,6 +11,10 @@ int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int 
     return recvmmsg(fd, (struct mmsghdr *)vec, count, flags, NULL);
 }
 
+int crelay_sendmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)vec, count, flags);
+}
+
 int crelay_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 
 int crelay_epoll_add(int epfd, int fd, uint64_t token) {

@@ -125,6 +125,41 @@ import Testing
         }
     }
 
+    @Test func datagramsSentJustBeforeARefreshOfZeroStillReachThePeer() async throws {
+        // ChannelData frames and a Refresh of lifetime 0 in one write reach
+        // the pump in one read: the datagrams wait in its send batch
+        // (DatagramBatch) when the Refresh frees the allocation and closes
+        // the relay socket they are queued on. They must still leave, as
+        // they would unbatched, and no flush may touch the closed socket.
+        try await withRelay(Self.loopbackPeer) { port, server in
+            let c = restTCPClient(port)
+            let peer = UDPSocket()
+            _ = try Self.allocateAndBind(c, peer: peer)
+            var bytes: [UInt8] = []
+            for i in 0..<5 {
+                var cd = ByteBuffer()
+                ChannelData.write(channel: 0x4000, payload: ByteBuffer(bytes: Self.datagram(i)), padded: true, into: &cd)
+                bytes += Array(cd.readableBytesView)
+            }
+            let refresh = c.build(.refresh) { $0.append(.lifetime, uint32: 0) }
+            c.send(bytes + refresh)
+            var reply: STUNMessage?
+            while reply == nil, let f = c.nextFrame() {
+                if case .stun(let b) = f, Array(b[8..<20]) == Array(refresh[8..<20]) {
+                    reply = try? STUNMessage(parsing: ByteBuffer(bytes: b))
+                }
+            }
+            #expect(reply?.isSuccess == true && reply?.lifetime == 0, "the Refresh is answered")
+            for i in 0..<5 {
+                let got = peer.receive()
+                #expect(got?.bytes == Self.datagram(i), "datagram \(i)")
+            }
+            let text = try await server.metricsText()
+            #expect(text.contains("otter_relay_send_errors_total 0"))
+            #expect(text.contains("turn_total_allocations 0"))
+        }
+    }
+
     @Test func closingMidStreamFreesTheAllocationAndItsRelayPort() async throws {
         try await withRelay(Self.loopbackPeer) { port, server in
             let c = restTCPClient(port, receiveBuffer: 4096)

@@ -17,6 +17,9 @@ struct crelay_mmsghdr {
 #ifdef __linux__
 // recvmmsg without a timeout.
 int crelay_recvmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int flags);
+// sendmmsg: returns how many were sent, or -1 with errno for the first
+// datagram when none was.
+int crelay_sendmmsg(int fd, struct crelay_mmsghdr *vec, unsigned int count, int flags);
 // A close-on-exec epoll instance.
 int crelay_epoll_create(void);
 // Level-triggered EPOLLIN with a 64-bit token.

@@ -1,4 +1,9 @@
 import NIOCore
+#if os(Linux)
+// Not for a call of its own: the release (whole-module) build finds Glibc's
+// MSG_DONTWAIT only through it, as CRelayIO's header includes <sys/socket.h>.
+import CRelayIO
+#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

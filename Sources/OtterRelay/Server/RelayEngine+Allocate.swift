@@ -144,6 +144,7 @@ extension RelayEngine {
             case .channel(let channel, _): channel.close(promise: nil)
             case .pump(let fd, _):
                 #if os(Linux)
+                sendQueued(on: fd)
                 pump?.remove(fd: fd)
                 #endif
                 close(fd)

@@ -41,6 +41,9 @@ final class RelayEngine: @unchecked Sendable {
     var pumpWriters: [UInt64: StreamWriter] = [:]
     #if os(Linux)
     var pump: UDPPump?
+    /// The pump's send batch: datagrams it relays from its receive slots or
+    /// stream buffer (`buffer` nil) wait there for one sendmmsg per socket.
+    var batch: DatagramBatch?
     #endif
 
     struct Reservation {
@@ -239,6 +242,13 @@ final class RelayEngine: @unchecked Sendable {
         if a.bps > 0, !a.toPeer.admit(bytes: n, rate: a.bps, now: .now()) { metrics.droppedOverBandwidth &+= 1; return }
         metrics.bytesFromClients &+= n
         metrics.packetsFromClients &+= 1
+        #if os(Linux)
+        if buffer == nil, a.relayChannel == nil, a.relayFD >= 0, let batch {
+            if batch.isFull { flushBatch(batch) }
+            batch.append(fd: a.relayFD, to: &peer.raw, header: nil, bytes: bytes)
+            return
+        }
+        #endif
         // While NIO still holds queued datagrams for this socket, queue behind them to keep their order.
         if a.relayFD >= 0, !a.needsFlush {
             switch RawDatagram.send(fd: a.relayFD, to: &peer.raw, header: nil, bytes: bytes) {
@@ -299,6 +309,13 @@ final class RelayEngine: @unchecked Sendable {
         // A UDP client is sent to directly unless NIO holds queued datagrams for it (keeps their order).
         let direct: UDPListener?
         if case .udp(let l, _) = a.link, l.fd >= 0, !l.queued { direct = l } else { direct = nil }
+        #if os(Linux)
+        if buffer == nil, let number, let direct, var client = a.clientRaw, let batch {
+            if batch.isFull { flushBatch(batch) }
+            batch.append(fd: direct.fd, to: &client, header: UInt32(number) << 16 | UInt32(n), bytes: bytes)
+            return false
+        }
+        #endif
         if let number, let direct, var client = a.clientRaw {
             // The 4-byte header goes in its own iovec: no buffer, no copy.
             switch RawDatagram.send(fd: direct.fd, to: &client, header: UInt32(number) << 16 | UInt32(n), bytes: bytes) {
@@ -332,6 +349,25 @@ final class RelayEngine: @unchecked Sendable {
         a.link.write(out)
         return true
     }
+
+    #if os(Linux)
+    /// Sends the pump's batch now and counts what the kernel refused.
+    func flushBatch(_ batch: DatagramBatch) {
+        let r = batch.flush()
+        metrics.droppedSocketFull &+= r.wouldBlock
+        metrics.sendErrors &+= r.failed
+    }
+
+    /// Before a relay socket closes: datagrams the client sent before it
+    /// freed its allocation (a Refresh of lifetime 0 or a framing error
+    /// later in the same read) still leave, as without the batch, and no
+    /// flush ever writes to a descriptor closed (and maybe reused) since.
+    /// Only the pump thread fills the batch and it flushes before giving up
+    /// the lock, so closes from other threads always find it empty.
+    func sendQueued(on fd: CInt) {
+        if let batch, batch.holds(fd: fd) { flushBatch(batch) }
+    }
+    #endif
 
     /// A Data indication carrying a peer's datagram (no channel bound to the peer).
     func dataIndication(from peer: STUNAddress, bytes: UnsafeRawBufferPointer, buffer: ByteBuffer?,
@@ -400,6 +436,7 @@ final class RelayEngine: @unchecked Sendable {
         case .channel(let ch, _): ch.close(promise: nil)
         case .pump(let fd, let token):
             #if os(Linux)
+            sendQueued(on: fd)
             if token != 0 { pump?.remove(fd: fd) }
             #endif
             close(fd)
@@ -415,6 +452,7 @@ final class RelayEngine: @unchecked Sendable {
         } else if fd >= 0 {
             pumpRelays[a.pumpToken] = nil
             #if os(Linux)
+            sendQueued(on: fd)
             pump?.remove(fd: fd)
             #endif
             close(fd)

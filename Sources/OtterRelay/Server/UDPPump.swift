@@ -22,7 +22,11 @@ import Musl
 final class UDPPump: @unchecked Sendable {
     /// Datagrams one recvmmsg may return. epoll is level-triggered, so a
     /// socket with more waiting comes back in the next batch.
-    static let slotCount = 16
+    static let receiveCount = 16
+    /// Receive slots in all: each recvmmsg takes the next `receiveCount`
+    /// free ones, so datagrams relayed from earlier slots can wait in the
+    /// send batch (no copy) until it is flushed, which frees them all.
+    static let slotCount = 64
     static let slotSize = RelayEngine.datagramBufferSize
     /// Tokens at or above this are listeners (index = token - listenerBase);
     /// relay sockets count up from 1.
@@ -47,6 +51,22 @@ final class UDPPump: @unchecked Sendable {
     private let ready: UnsafeMutablePointer<UInt32>
     /// Where TCP clients are read into (shared: one read at a time).
     private let streamBuffer: UnsafeMutableRawPointer
+    /// The first free receive slot (see slotCount).
+    private var nextSlot = 0
+    /// Relayed datagrams waiting for one sendmmsg per socket (see DatagramBatch).
+    let batch = DatagramBatch(capacity: UDPPump.slotCount)
+    /// Microseconds the pump sleeps after a small batch before waiting
+    /// again, so the next wake-up finds more datagrams to batch
+    /// (OTTER_RELAY_PUMP_LINGER_US; 0, the default, never sleeps).
+    let lingerMicros: UInt32 = {
+        guard let v = getenv("OTTER_RELAY_PUMP_LINGER_US"), let n = UInt32(String(cString: v)) else { return 0 }
+        return min(n, 10_000)
+    }()
+    /// Whether relayed datagrams go through the batch (OTTER_RELAY_PUMP_BATCH=0 sends each at once).
+    let batching: Bool = {
+        guard let v = getenv("OTTER_RELAY_PUMP_BATCH") else { return true }
+        return String(cString: v) != "0"
+    }()
     private let exited = ConditionLock(value: false)
     private var thread: Thread?
 
@@ -92,11 +112,13 @@ final class UDPPump: @unchecked Sendable {
 
     /// Before closing a relay socket (closing alone would also drop it from
     /// the set, but only once no other descriptor refers to the socket).
+    /// The engine sends what the batch holds for it first (sendQueued).
     func remove(fd: CInt) {
         _ = crelay_epoll_del(epfd, fd)
     }
 
     func start(engine: RelayEngine) {
+        if batching { engine.lock.withLock { engine.batch = batch } }
         let t = Thread { [self] in
             self.run(engine: engine)
             self.exited.lock()
@@ -147,30 +169,47 @@ final class UDPPump: @unchecked Sendable {
                 }
                 // Datagrams that fell back to NIO's queue (allocations with a NIO relay channel).
                 engine.flushDirty()
+                flushBatch(engine: engine)
+                nextSlot = 0
             }
             if stopping { return }
+            if lingerMicros > 0 && n < 8 { usleep(lingerMicros) }
         }
     }
 
-    /// One recvmmsg on `fd`; returns how many slots it filled.
-    private func receive(_ fd: CInt) -> Int {
-        for i in 0..<Self.slotCount {
+    /// Sends the batch and counts what the kernel refused.
+    private func flushBatch(engine: RelayEngine) {
+        if batch.count > 0 { engine.flushBatch(batch) }
+    }
+
+    /// One recvmmsg on `fd` into the next free slots (flushing the batch
+    /// first when fewer than `receiveCount` are free); returns the first
+    /// slot and how many it filled.
+    private func receive(_ fd: CInt, engine: RelayEngine) -> (first: Int, count: Int) {
+        if nextSlot + Self.receiveCount > Self.slotCount {
+            flushBatch(engine: engine)
+            nextSlot = 0
+        }
+        let first = nextSlot
+        for i in first..<first + Self.receiveCount {
             headers[i].msg_hdr = msghdr(msg_name: UnsafeMutableRawPointer(names + i),
                                         msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size),
                                         msg_iov: iovecs + i, msg_iovlen: 1,
                                         msg_control: nil, msg_controllen: 0, msg_flags: 0)
             headers[i].msg_len = 0
         }
-        let n = crelay_recvmmsg(fd, headers, UInt32(Self.slotCount), CInt(MSG_DONTWAIT))
-        return n > 0 ? Int(n) : 0
+        let n = crelay_recvmmsg(fd, headers + first, UInt32(Self.receiveCount), CInt(MSG_DONTWAIT))
+        let count = n > 0 ? Int(n) : 0
+        nextSlot += count
+        return (first, count)
     }
 
     private func readListener(engine: RelayEngine, index: Int) {
         guard index < engine.pumpListeners.count else { return }
         let listener = engine.pumpListeners[index]
         guard listener.fd >= 0 else { return }
-        let n = receive(listener.fd)
-        for i in 0..<n {
+        let (first, n) = receive(listener.fd, engine: engine)
+        for i in first..<first + n {
             let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
             engine.pumpClientDatagram(listener: listener, index: index, from: names + i,
                                       length: headers[i].msg_hdr.msg_namelen, bytes: bytes)
@@ -182,6 +221,8 @@ final class UDPPump: @unchecked Sendable {
     /// from the buffer and the new unfinished one is kept.
     private func readStream(engine: RelayEngine, writer w: StreamWriter) {
         guard w.fd >= 0 else { return }
+        // The batch may point into the stream buffer (the last read's frames): send it before reusing it.
+        flushBatch(engine: engine)
         let kept = w.partial.count
         if kept > 0 { w.partial.withUnsafeBytes { streamBuffer.copyMemory(from: $0.baseAddress!, byteCount: kept) } }
         let n = read(w.fd, streamBuffer + kept, Self.streamBufferSize - kept)
@@ -208,8 +249,8 @@ final class UDPPump: @unchecked Sendable {
     private func readRelay(engine: RelayEngine, token: UInt64) {
         // Gone (removed in this batch or just before): its socket is closed or closing.
         guard let a = engine.pumpRelays[token], a.relayFD >= 0 else { return }
-        let n = receive(a.relayFD)
-        for i in 0..<n {
+        let (first, n) = receive(a.relayFD, engine: engine)
+        for i in first..<first + n {
             let bytes = UnsafeRawBufferPointer(start: data + i * Self.slotSize, count: Int(headers[i].msg_len))
             guard let peer = STUNAddress(sockaddr: names + i) else { continue }
             // Queued only for a TLS client (one that took a reserved pump socket): NIO flushes on its loop.
