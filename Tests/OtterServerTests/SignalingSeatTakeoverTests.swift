@@ -117,7 +117,8 @@ extension SignalingConnectionTests {
         let again = try socket()
         #expect(try join(again, resume: (seated[1].peerID, seated[1].resume))["code"] as? String == "room-full")
         // A socket that already holds a seat cannot join again, resume or not.
-        try send(seated[0].channel, #"{"action":"join","resume":{"peerId":"\#(welcome["peerId"] as? String ?? "")","key":"\#(welcome["resume"] as? String ?? "")"}}"#)
+        let newID = try #require(welcome["peerId"] as? String), newKey = try #require(welcome["resume"] as? String)
+        try send(seated[0].channel, #"{"action":"join","resume":{"peerId":"\#(newID)","key":"\#(newKey)"}}"#)
         #expect(try json(seated[0].channel)["code"] as? String == "bad-message")
         #expect(hub.peers(in: "room-1").count == 2)
     }

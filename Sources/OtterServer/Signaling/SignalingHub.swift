@@ -78,21 +78,21 @@ public final class SignalingHub: Sendable {
         let resumeKey = Secrets.newSecret(bytes: 16)  // 128 bits; drawn outside the lock
         let (result, others, replaced): (JoinResult, [SignalingPeer], Seat?) = state.withLock { s in
             var members = s.rooms[roomID, default: [:]]
-            var replaced: (id: String, seat: Seat)?
+            var taken: (id: String, seat: Seat)?
             if let resume, let seat = members[resume.peerID], seat.peer !== peer,
                Secrets.constantTimeEquals(Array(seat.resumeKey.utf8), Array(resume.key.utf8)) {
                 members[resume.peerID] = nil
-                replaced = (resume.peerID, seat)
+                taken = (resume.peerID, seat)
             }
             // `members` is a copy: a refusal below leaves the room (and any claimed seat) as it was.
             guard members.count < maxPeers else { return (.full, [], nil) }
             var peerID = Secrets.newSecret(bytes: 8)
-            while members[peerID] != nil || peerID == replaced?.id { peerID = Secrets.newSecret(bytes: 8) }
+            while members[peerID] != nil || peerID == taken?.id { peerID = Secrets.newSecret(bytes: 8) }
             let others = members.values.map(\.peer)
             let ids = members.keys.sorted()
             members[peerID] = Seat(peer: peer, resumeKey: resumeKey)
             s.rooms[roomID] = members
-            return (.joined(peerID: peerID, peers: ids, resumeKey: resumeKey, replaced: replaced?.id), others, replaced?.seat)
+            return (.joined(peerID: peerID, peers: ids, resumeKey: resumeKey, replaced: taken?.id), others, taken?.seat)
         }
         guard case .joined(let id, _, _, let replacedID) = result else { return result }
         if let replacedID, let replaced {
