@@ -65,6 +65,28 @@ public final class SignalingHub: Sendable {
         case full
     }
 
+    /// Registers an open socket; false when the server is already shutting down.
+    func connect(_ peer: SignalingPeer) -> Bool {
+        state.withLock { s in
+            guard !s.closing else { return false }
+            s.connections[ObjectIdentifier(peer)] = peer
+            return true
+        }
+    }
+
+    func disconnect(_ peer: SignalingPeer) {
+        _ = state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(peer)) }
+    }
+
+    /// Closes every socket with "going away" (graceful shutdown).
+    public func closeAll() {
+        let all = state.withLock { s in
+            s.closing = true
+            return Array(s.connections.values)
+        }
+        for peer in all { peer.requestClose(.goingAway, reason: "server is shutting down") }
+    }
+
     /// Seats a peer if the room has space; tells the others it arrived.
     ///
     /// With a `resume` claim whose key matches the claimed seat of this room,
