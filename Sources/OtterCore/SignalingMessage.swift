@@ -2,7 +2,9 @@ import Foundation
 
 /// Frames a client sends on the signaling socket (DESIGN.md "Signaling protocol").
 public enum ClientMessage: Sendable, Equatable {
-    case join
+    /// `resume`: the seat this client held on an earlier socket, to take over
+    /// (DESIGN.md "Seat takeover"); nil for a plain join.
+    case join(resume: ResumeClaim?)
     case signal(to: String, data: RawJSON)
     case ping
 
@@ -34,7 +36,7 @@ public enum ClientMessage: Sendable, Equatable {
             throw OtterError(.badMessage, ErrorWording.frameWithoutAction)
         }
         switch action {
-        case "join": return .join
+        case "join": return .join(resume: resumeClaim(member("resume"), in: frame))
         case "ping": return .ping
         case "signal":
             guard let to = string("to"), !to.isEmpty else {
@@ -48,11 +50,44 @@ public enum ClientMessage: Sendable, Equatable {
             throw OtterError(.badMessage, ErrorWording.unknownAction(action.prefix(40)))
         }
     }
+
+    /// `{"peerId":…,"key":…}` as a claim, or nil for anything else: a claim
+    /// that cannot match (malformed, too long) makes a plain join, like a
+    /// wrong key, so a rejoin is never refused for its optional hint.
+    private static func resumeClaim(_ range: Range<Int>?, in frame: [UInt8]) -> ResumeClaim? {
+        guard let range, frame[range.lowerBound] == UInt8(ascii: "{") else { return nil }
+        let object = Array(frame[range])
+        guard let members = try? JSONScanner.objectMembers(object) else { return nil }
+        func string(_ key: String) -> String? {
+            guard let r = members.last(where: { $0.key == key })?.value, object[r.lowerBound] == UInt8(ascii: "\"") else { return nil }
+            return JSONScanner.string(object, r)
+        }
+        guard let peerID = string("peerId"), let key = string("key"),
+              (1...ResumeClaim.maxLength).contains(peerID.utf8.count),
+              (1...ResumeClaim.maxLength).contains(key.utf8.count) else { return nil }
+        return ResumeClaim(peerID: peerID, key: key)
+    }
+}
+
+/// A rejoining client's proof that it held seat `peerID`: the `resume` key
+/// that seat's `welcome` carried (sent to that socket only).
+public struct ResumeClaim: Sendable, Equatable {
+    /// Longer ids or keys are never issued (ids are 11–12 characters, keys 22).
+    public static let maxLength = 128
+    public var peerID: String
+    public var key: String
+
+    public init(peerID: String, key: String) {
+        self.peerID = peerID
+        self.key = key
+    }
 }
 
 /// Frames the server sends.
 public enum ServerMessage: Sendable, Equatable {
-    case welcome(peerID: String, peers: [String], iceServers: JSONValue?)
+    /// `resume`: this socket's seat key (DESIGN.md "Seat takeover"), sent
+    /// to this socket only.
+    case welcome(peerID: String, peers: [String], iceServers: JSONValue?, resume: String?)
     case peerJoined(peerID: String)
     case peerLeft(peerID: String)
     case signal(from: String, data: RawJSON)
@@ -64,7 +99,7 @@ public enum ServerMessage: Sendable, Equatable {
     public var text: String {
         var out = ""
         switch self {
-        case .welcome(let id, let peers, let ice):
+        case .welcome(let id, let peers, let ice, let resume):
             out += "{"
             if let ice {
                 out += "\"iceServers\":"
@@ -78,7 +113,12 @@ public enum ServerMessage: Sendable, Equatable {
                 if k > 0 { out += "," }
                 JSONWriter.string(p, into: &out)
             }
-            out += "],\"type\":\"welcome\"}"
+            out += "]"
+            if let resume {
+                out += ",\"resume\":"
+                JSONWriter.string(resume, into: &out)
+            }
+            out += ",\"type\":\"welcome\"}"
         case .peerJoined(let id):
             out += "{\"peerId\":"
             JSONWriter.string(id, into: &out)

@@ -130,3 +130,26 @@ def new_room_id():
 def new_peer_id():
     return b64url_encode(secrets.token_bytes(9))
 
+
+# ---------------------------------------------------------------- seat takeover (DESIGN.md "Seat takeover")
+
+RESUME_CLAIM_MAX = 128  # longest peerId or key a claim may carry (OtterCore's ResumeClaim.maxLength)
+
+
+def new_resume_key():
+    """128 random bits, base64url (22 characters): sent in one socket's welcome only."""
+    return b64url_encode(secrets.token_bytes(16))
+
+
+def hash_resume_key(key):
+    """What the connections table keeps: SHA-256 (hex) of the key. The key has
+    128 random bits, so a fast hash is as strong as a slow one."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def resume_key_matches(presented, stored_hash):
+    """Constant time in the presented key (compares digests of equal length)."""
+    if not isinstance(presented, str) or not presented or not isinstance(stored_hash, str):
+        return False
+    return hmac.compare_digest(hash_resume_key(presented).encode("ascii"), stored_hash.encode("ascii", "replace"))
+

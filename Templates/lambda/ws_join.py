@@ -1,6 +1,11 @@
 """join: takes a seat in the room with one conditional write, so concurrent
 joins can never exceed maxPeers; ``welcome`` to the joiner, ``peer-joined`` to
-the others. A full room answers ``room-full`` and closes the socket."""
+the others. A full room answers ``room-full`` and closes the socket.
+
+A join with ``resume: {peerId, key}`` whose key matches that seat of this room
+first frees it (``peer-left`` to the others, its socket closed): a browser whose
+old socket died silently gets its seat back at once (DESIGN.md "Seat takeover").
+"""
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,11 +55,69 @@ def _stale_seats(event, members, record):
     return stale
 
 
+def _resume_claim(frame):
+    """(peerId, key) from the join's ``resume``, or None. A claim that cannot
+    match (malformed, too long) makes a plain join, like a wrong key: a rejoin
+    is never refused for its optional hint."""
+    claim = frame.get("resume")
+    if not isinstance(claim, dict):
+        return None
+    peer_id, key = claim.get("peerId"), claim.get("key")
+    for value in (peer_id, key):
+        if not isinstance(value, str):
+            return None
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800") is no id or key Otter issued
+            return None
+        if not 0 < size <= otter_tokens.RESUME_CLAIM_MAX:
+            return None
+    return peer_id, key
+
+
+def _take_over(event, room_id, me, claim, t, record):
+    """Frees the claimed seat if the claim's key is that seat's, in this room.
+
+    Anything else (unknown id, a seat of another room, a wrong key) does
+    nothing, so the join goes on as a plain one and the answer never tells a
+    miss from a guess. The old connection record is deleted on the condition
+    that it still holds that hash, so of two joins with one key only one frees
+    the seat; then the seat goes as on a leave (peer-left to the others) and
+    the old socket is closed (its $disconnect finds no record: nothing more)."""
+    old_peer, key = claim
+    room = otter_store.get_room(room_id, at=t)
+    if room is None:
+        return
+    members = dict(room.get("members") or {})
+    old_conn = members.get(old_peer)
+    if not isinstance(old_conn, str) or old_conn == me:
+        return
+    old = otter_ws.get_connection(old_conn)
+    if old is None or old.get("roomId") != room_id or old.get("peerId") != old_peer:
+        return
+    stored = old.get("resumeHash")
+    if not otter_tokens.resume_key_matches(key, stored):
+        return
+    try:
+        otter_store.table("CONNECTIONS_TABLE").delete_item(
+            Key={"connectionId": old_conn},
+            ConditionExpression="resumeHash = :h AND peerId = :p AND roomId = :r",
+            ExpressionAttributeValues={":h": stored, ":p": old_peer, ":r": room_id},
+        )
+    except ClientError as exc:
+        if otter_store.is_conditional_failure(exc):
+            return
+        raise
+    record["tookOver"] = old_peer
+    otter_ws.depart(event, room_id, [(old_peer, old_conn)], members, record)
+    otter_ws.close_connection(event, old_conn)
+
+
 @c.logged("ws_join")
 def handler(event, context, record):
     me = event["requestContext"]["connectionId"]
     try:
-        otter_ws.parse_frame(event)
+        frame = otter_ws.parse_frame(event)
     except c.OtterError as err:
         record["code"] = err.code
         otter_ws.post(event, me, otter_ws.ws_error(err.code, err.message))
@@ -77,6 +140,10 @@ def handler(event, context, record):
         otter_ws.post(event, me, otter_ws.ws_error("token-expired", c.message("token-expired")))
         otter_ws.close_connection(event, me)
         return otter_ws.ws_ok()
+
+    claim = _resume_claim(frame)
+    if claim is not None:
+        _take_over(event, room_id, me, claim, t, record)
 
     peer_id = otter_tokens.new_peer_id()
     result = _take_seat(room_id, peer_id, me, t)
@@ -103,12 +170,15 @@ def handler(event, context, record):
         return otter_ws.ws_ok()
 
     members = dict(result["Attributes"].get("members") or {})
+    # Only the key's hash is stored: the table (and its point-in-time backups)
+    # is read by several handlers, and what it holds must not take a seat.
+    resume_key = otter_tokens.new_resume_key()
     try:
         otter_store.table("CONNECTIONS_TABLE").update_item(
             Key={"connectionId": me},
-            UpdateExpression="SET peerId = :p",
+            UpdateExpression="SET peerId = :p, resumeHash = :h",
             ConditionExpression="attribute_exists(connectionId)",
-            ExpressionAttributeValues={":p": peer_id},
+            ExpressionAttributeValues={":p": peer_id, ":h": otter_tokens.hash_resume_key(resume_key)},
         )
     except ClientError as exc:
         if not otter_store.is_conditional_failure(exc):
@@ -119,7 +189,8 @@ def handler(event, context, record):
 
     record["peerId"] = peer_id
     others = sorted(p for p in members if p != peer_id)
-    if not otter_ws.post(event, me, {"type": "welcome", "peerId": peer_id, "peers": others}):
+    welcome = {"type": "welcome", "peerId": peer_id, "peers": others, "resume": resume_key}
+    if not otter_ws.post(event, me, welcome):
         otter_ws.depart(event, room_id, [(peer_id, me)], members, record)
         return otter_ws.ws_ok()
     gone = [(p, members[p]) for p in others

@@ -25,9 +25,12 @@ export const SERVER_ERROR_CODES = Object.freeze([
   "room-full", "bad-message", "unknown-peer", "rate-limited", "too-large", "token-expired",
 ]);
 
-/** @returns {string} the join frame */
-export function encodeJoin() {
-  return JSON.stringify({ action: "join" });
+/**
+ * @param {{peerId:string, key:string}|null} [resume] the seat an earlier socket held, to take over
+ * @returns {string} the join frame
+ */
+export function encodeJoin(resume = null) {
+  return JSON.stringify(resume ? { action: "join", resume } : { action: "join" });
 }
 
 /** @returns {string} the ping frame */
@@ -55,7 +58,7 @@ export function encodeSignal(to, data) {
  * Parses and validates one server frame. Never throws: returns `null` for a
  * frame that is not valid per the protocol.
  * @param {string} text
- * @returns {null | {type:"welcome",peerId:string,peers:string[],iceServers?:RTCIceServer[]}
+ * @returns {null | {type:"welcome",peerId:string,peers:string[],iceServers?:RTCIceServer[],resume?:string}
  *   | {type:"peer-joined"|"peer-left",peerId:string}
  *   | {type:"signal",from:string,data:object}
  *   | {type:"pong"}
@@ -70,9 +73,10 @@ export function parseServerFrame(text) {
   switch (m.type) {
     case "welcome": {
       if (!isId(m.peerId) || !Array.isArray(m.peers) || !m.peers.every(isId)) return null;
-      /** @type {{type:"welcome",peerId:string,peers:string[],iceServers?:RTCIceServer[]}} */
+      /** @type {{type:"welcome",peerId:string,peers:string[],iceServers?:RTCIceServer[],resume?:string}} */
       const out = { type: "welcome", peerId: m.peerId, peers: m.peers.filter((p) => p !== m.peerId) };
       if (Array.isArray(m.iceServers)) out.iceServers = m.iceServers;
+      if (isId(m.resume)) out.resume = m.resume; // this socket's seat key (DESIGN.md "Seat takeover")
       return out;
     }
     case "peer-joined":

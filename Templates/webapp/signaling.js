@@ -53,6 +53,8 @@ export class SignalingClient {
     /** when the last server frame arrived (performance.now()) */
     this.heardAt = 0;
     this.probing = false;
+    /** @type {{peerId:string, key:string}|null} the last welcome's seat, for a rejoin to take over */
+    this.resume = null;
   }
 
   /** Whether a frame sent now goes out. */
@@ -90,8 +92,8 @@ export class SignalingClient {
       }
       this.ws = ws;
       let welcomed = false;
-      if (ws.readyState === WebSocket.OPEN) ws.send(P.encodeJoin());
-      else ws.onopen = () => ws.send(P.encodeJoin());
+      if (ws.readyState === WebSocket.OPEN) ws.send(P.encodeJoin(this.resume));
+      else ws.onopen = () => ws.send(P.encodeJoin(this.resume));
       ws.onmessage = (ev) => {
         this.heardAt = performance.now();
         const m = P.parseServerFrame(typeof ev.data === "string" ? ev.data : "");
@@ -100,6 +102,7 @@ export class SignalingClient {
           welcomed = true;
           this.attempt = 0;
           this.fullSince = 0;
+          this.resume = m.resume ? { peerId: m.peerId, key: m.resume } : null;
           this.opts.onWelcome(m, first);
           this.setState("connected");
           this.opts.onConnected(first);

@@ -6,7 +6,7 @@ struct SignalingMessageTests {
     func parse(_ s: String) throws -> ClientMessage { try ClientMessage.parse(Array(s.utf8)) }
 
     @Test func parsesTheThreeActions() throws {
-        #expect(try parse(#"{"action":"join"}"#) == .join)
+        #expect(try parse(#"{"action":"join"}"#) == .join(resume: nil))
         #expect(try parse(#"{"action":"ping"}"#) == .ping)
         let m = try parse(#"{"action":"signal","to":"p2","data":{"type":"offer","sdp":"v=0\r\n","n":1}}"#)
         guard case .signal(let to, let raw) = m else { Issue.record("not a signal"); return }
@@ -16,6 +16,21 @@ struct SignalingMessageTests {
         #expect(raw.value?["type"] == "offer")
         #expect(raw.value?["sdp"] == "v=0\r\n")
         #expect(raw.value?["n"] == .number(1))
+    }
+
+    /// A join's `resume` claim (DESIGN.md "Seat takeover"); one that cannot
+    /// match anything is a plain join, never an error.
+    @Test func aJoinCarriesItsResumeClaimAndIgnoresAMalformedOne() throws {
+        #expect(try parse(#"{"action":"join","resume":{"peerId":"p\u00e9","key":"k1"}}"#)
+                == .join(resume: ResumeClaim(peerID: "pé", key: "k1")))
+        let long = String(repeating: "k", count: ResumeClaim.maxLength + 1)
+        for resume in [#""p:k""#, "null", "[]", "{}", #"{"peerId":"p"}"#, #"{"key":"k"}"#, #"{"peerId":1,"key":"k"}"#,
+                       #"{"peerId":"","key":"k"}"#, #"{"peerId":"p","key":"\#(long)"}"#] {
+            #expect(try parse(#"{"action":"join","resume":\#(resume)}"#) == .join(resume: nil), "resume \(resume)")
+        }
+        // Still a whole JSON document: a broken claim breaks the frame.
+        let e = #expect(throws: OtterError.self) { try parse(#"{"action":"join","resume":{"peerId":}}"#) }
+        #expect(e?.code == .badMessage)
     }
 
     @Test func badFramesGiveBadMessage() {
@@ -73,8 +88,10 @@ struct SignalingMessageTests {
         #expect(ServerMessage.pong.text == #"{"type":"pong"}"#)
         #expect(ServerMessage.peerJoined(peerID: "b").text == #"{"peerId":"b","type":"peer-joined"}"#)
         #expect(ServerMessage.error(code: .roomFull, message: "full").text == #"{"code":"room-full","message":"full","type":"error"}"#)
-        let w = ServerMessage.welcome(peerID: "a", peers: ["b"], iceServers: nil).text
+        let w = ServerMessage.welcome(peerID: "a", peers: ["b"], iceServers: nil, resume: nil).text
         #expect(w == #"{"peerId":"a","peers":["b"],"type":"welcome"}"#)
+        let r = ServerMessage.welcome(peerID: "a", peers: [], iceServers: nil, resume: "k-_1").text
+        #expect(r == #"{"peerId":"a","peers":[],"resume":"k-_1","type":"welcome"}"#)
         // Signal data passes through unchanged, numbers included.
         let s = ServerMessage.signal(from: "a", data: RawJSON(["candidate": "c", "sdpMLineIndex": .number(0)])).text
         #expect(s == #"{"data":{"candidate":"c","sdpMLineIndex":0},"from":"a","type":"signal"}"#)

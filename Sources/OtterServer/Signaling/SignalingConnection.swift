@@ -137,17 +137,18 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         switch parsed {
         case .ping:
             reply(.pong, context: context)
-        case .join:
+        case .join(let resume):
             guard peerID == nil, let peer else {
                 reply(.error(code: .badMessage, message: ErrorWording.alreadyJoined), context: context)
                 return
             }
             let allocator = context.channel.allocator
-            switch hub.join(roomID: roomID, maxPeers: maxPeers, peer: peer, encode: { Self.encode($0, allocator) }) {
-            case .joined(let id, let peers):
+            switch hub.join(roomID: roomID, maxPeers: maxPeers, peer: peer, resume: resume, encode: { Self.encode($0, allocator) }) {
+            case .joined(let id, let peers, let resumeKey, let replaced):
                 peerID = id
                 leavePending()
-                reply(.welcome(peerID: id, peers: peers, iceServers: nil), context: context)
+                if replaced != nil { logger.debug("signaling seat taken over by a rejoin") }
+                reply(.welcome(peerID: id, peers: peers, iceServers: nil, resume: resumeKey), context: context)
             case .full:
                 reply(.error(code: .roomFull, message: ErrorWording.roomFull(maxPeers)), context: context)
                 close(context: context, code: .normalClosure, reason: "")
@@ -157,7 +158,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
                 reply(.error(code: .badMessage, message: ErrorWording.signalBeforeJoin), context: context)
                 return
             }
-            guard let target = hub.target(roomID: roomID, from: from, to: to) else {
+            guard let peer, let target = hub.target(roomID: roomID, from: from, sender: peer, to: to) else {
                 reply(.error(code: .unknownPeer, message: ErrorWording.unknownPeer(to.prefix(40))), context: context)
                 return
             }
@@ -206,7 +207,7 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
         leavePending()
         if let id = peerID {
             let allocator = context.channel.allocator
-            hub.leave(roomID: roomID, peerID: id, encode: { Self.encode($0, allocator) })
+            if let peer { hub.leave(roomID: roomID, peerID: id, peer: peer, encode: { Self.encode($0, allocator) }) }
             peerID = nil
         }
         if let peer { hub.disconnect(peer) }

@@ -8,8 +8,15 @@ import Synchronization
 /// written after the lock is released, so a write that fails and closes a
 /// socket can come back into the hub without deadlocking.
 public final class SignalingHub: Sendable {
+    /// One taken seat: its socket, and the key that lets a rejoin of the
+    /// same browser take it over (DESIGN.md "Seat takeover").
+    private struct Seat {
+        let peer: SignalingPeer
+        let resumeKey: String
+    }
+
     private struct Rooms: ~Copyable {
-        var rooms: [String: [String: SignalingPeer]] = [:]
+        var rooms: [String: [String: Seat]] = [:]
         /// Every open socket, joined or not, so shutdown can close them all.
         var connections: [ObjectIdentifier: SignalingPeer] = [:]
         var closing = false
@@ -52,7 +59,9 @@ public final class SignalingHub: Sendable {
     }
 
     public enum JoinResult: Sendable, Equatable {
-        case joined(peerID: String, peers: [String])
+        /// `resumeKey` goes in this socket's welcome only; `replaced` is the
+        /// seat a valid resume claim took over (its socket is being closed).
+        case joined(peerID: String, peers: [String], resumeKey: String, replaced: String?)
         case full
     }
 
@@ -79,40 +88,71 @@ public final class SignalingHub: Sendable {
     }
 
     /// Seats a peer if the room has space; tells the others it arrived.
-    func join(roomID: String, maxPeers: Int, peer: SignalingPeer, encode: (ServerMessage) -> ByteBuffer) -> JoinResult {
-        let (result, others): (JoinResult, [SignalingPeer]) = state.withLock { s in
+    ///
+    /// With a `resume` claim whose key matches the claimed seat of this room,
+    /// that seat is freed first (the others get `peer-left` for it, its socket
+    /// is closed) and then counted: a browser whose old socket died silently
+    /// gets its seat back at once instead of `room-full` until the dead TCP
+    /// connection is noticed. Any other claim (wrong key, unknown id, a seat of
+    /// another room) is a plain join, with nothing to tell a guess from a miss.
+    func join(roomID: String, maxPeers: Int, peer: SignalingPeer, resume: ResumeClaim? = nil,
+              encode: (ServerMessage) -> ByteBuffer) -> JoinResult {
+        let resumeKey = Secrets.newSecret(bytes: 16)  // 128 bits; drawn outside the lock
+        let (result, others, replaced): (JoinResult, [SignalingPeer], Seat?) = state.withLock { s in
             var members = s.rooms[roomID, default: [:]]
-            guard members.count < maxPeers else { return (.full, []) }
+            var taken: (id: String, seat: Seat)?
+            if let resume, let seat = members[resume.peerID], seat.peer !== peer,
+               Secrets.constantTimeEquals(Array(seat.resumeKey.utf8), Array(resume.key.utf8)) {
+                members[resume.peerID] = nil
+                taken = (resume.peerID, seat)
+            }
+            // `members` is a copy: a refusal below leaves the room (and any claimed seat) as it was.
+            guard members.count < maxPeers else { return (.full, [], nil) }
             var peerID = Secrets.newSecret(bytes: 8)
-            while members[peerID] != nil { peerID = Secrets.newSecret(bytes: 8) }
-            let others = Array(members.values)
+            while members[peerID] != nil || peerID == taken?.id { peerID = Secrets.newSecret(bytes: 8) }
+            let others = members.values.map(\.peer)
             let ids = members.keys.sorted()
-            members[peerID] = peer
+            members[peerID] = Seat(peer: peer, resumeKey: resumeKey)
             s.rooms[roomID] = members
-            return (.joined(peerID: peerID, peers: ids), others)
+            return (.joined(peerID: peerID, peers: ids, resumeKey: resumeKey, replaced: taken?.id), others, taken?.seat)
         }
-        if case .joined(let id, _) = result, !others.isEmpty {
+        guard case .joined(let id, _, _, let replacedID) = result else { return result }
+        if let replacedID, let replaced {
+            // As if the old socket had left, then the new one joined.
+            if !others.isEmpty {
+                let left = encode(.peerLeft(peerID: replacedID))
+                for other in others { other.send(left) }
+            }
+            replaced.peer.requestClose(.normalClosure, reason: "this seat was taken over by a rejoin")
+        }
+        if !others.isEmpty {
             let frame = encode(.peerJoined(peerID: id))
             for other in others { other.send(frame) }
         }
         return result
     }
 
-    /// The peer `to` if it is in the same room (and is not the sender).
-    func target(roomID: String, from: String, to: String) -> SignalingPeer? {
+    /// The peer `to` if it is in the same room (and is not the sender), while
+    /// `sender` still holds seat `from` (a seat taken over stops relaying at once).
+    func target(roomID: String, from: String, sender: SignalingPeer, to: String) -> SignalingPeer? {
         guard to != from else { return nil }
-        return state.withLock { $0.rooms[roomID]?[to] }
+        return state.withLock { s in
+            guard let members = s.rooms[roomID], members[from]?.peer === sender else { return nil }
+            return members[to]?.peer
+        }
     }
 
-    /// Removes a peer and tells the rest of its room.
-    func leave(roomID: String, peerID: String, encode: (ServerMessage) -> ByteBuffer) {
+    /// Removes a peer (if `peer` still holds that seat: one taken over is
+    /// gone already) and tells the rest of its room.
+    func leave(roomID: String, peerID: String, peer: SignalingPeer, encode: (ServerMessage) -> ByteBuffer) {
         let rest: [SignalingPeer]? = state.withLock { s in
-            guard s.rooms[roomID]?.removeValue(forKey: peerID) != nil else { return nil }
+            guard s.rooms[roomID]?[peerID]?.peer === peer else { return nil }
+            s.rooms[roomID]?[peerID] = nil
             guard let members = s.rooms[roomID], !members.isEmpty else {
                 s.rooms[roomID] = nil
                 return []
             }
-            return Array(members.values)
+            return members.values.map(\.peer)
         }
         guard let rest, !rest.isEmpty else { return }
         let frame = encode(.peerLeft(peerID: peerID))
