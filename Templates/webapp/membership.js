@@ -30,6 +30,7 @@ export function onWelcome(call, m, first) {
     // the server is back: restarts from now on ask it for fresh ICE servers, at once
     call._iceFreshSince = 0;
     call._iceFailedAt = 0;
+    call._iceFetch = null; // one still out went by the old path, perhaps dead (the network changed)
   }
   if (!first && oldId && oldId !== m.peerId) {
     // Rejoined with a new id. Every connection is kept: those that work

@@ -280,6 +280,9 @@ export class Negotiator {
     this._clearDisconnect();
     this._waitingForSignaling = false;
     this._staleOffer = true;
+    // a request for ICE servers made before signaling came back may hang on
+    // the old path (the network changed): the restart makes its own
+    this._preparing = null;
     this._scheduleRestart(0);
   }
 
@@ -359,7 +362,10 @@ export class Negotiator {
     this._restartTimer = this.timers.setTimeout(() => {
       this._restartTimer = null;
       if (this.closed || !this.recovering) return;
-      if (this._remoteOffers !== offers && !this._staleOffer) return this._armRetry();
+      // the remote side's restart offer was applied meanwhile (through
+      // signaling that works: a stale offer of ours was rolled back for it):
+      // a restart of ours now would discard its ICE checks under way
+      if (this._remoteOffers !== offers) return this._armRetry();
       this._restartNow();
     }, wait);
   }
@@ -387,7 +393,7 @@ export class Negotiator {
         await this.pc.setLocalDescription({ type: "rollback" });
         this.stats.rollbacks++;
       } catch {}
-      if (this.closed) return;
+      if (this.closed || !this.recovering || this._recovered()) return;
     }
     this._staleOffer = false;
     this.restartIce();

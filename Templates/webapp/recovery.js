@@ -102,7 +102,13 @@ export async function checkFlows(call) {
         peer.neg.onMediaFlowing();
       } else if (f.rate >= FLOWING_BYTES_PER_MS) {
         if (now - f.at >= STALL_MS) peer.neg.onMediaStalled();
-        else suspect = true;
+        else {
+          suspect = true;
+          // if the network changed, the signaling socket died with the path,
+          // silently: the ping that finds out (SIGNALING_PROBE_MS) runs while
+          // the stall is still being confirmed, not after it
+          call.signaling.probe();
+        }
       }
     }
   } finally {

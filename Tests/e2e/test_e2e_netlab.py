@@ -13,6 +13,7 @@ import time
 
 from selenium.webdriver.common.by import By
 
+import lab_trace
 from netlab import lab, otter_binary  # noqa: F401  (fixture)
 from lab_call import path_stats, start_call, wait_decoding
 from otter_e2e import by_testid, peer_states, wait
@@ -141,11 +142,17 @@ def test_a_network_change_mid_call_recovers(lab):
     wait_decoding(a)
     wait_decoding(b)
     times = []
+    trace = os.environ.get("OTTER_LAB_TRACE") == "1"
     for n in range(moves):
+        if trace:
+            for d in (a, b):
+                lab_trace.install(d)
+                lab_trace.take(d)
         before = [path_stats(d) for d in (a, b)]
         old = a_site.address
         restarts_before = sum(d.execute_script("return [...window.otterCall.peersById.values()][0].neg.restarts") for d in (a, b))
         t0 = time.monotonic()
+        t0_epoch_ms = time.time() * 1000
         new = lab.readdress(a_site)
         recovered, last = {}, [None, None]
         while len(recovered) < 2 and time.monotonic() - t0 < RECOVERY_LIMIT_S:
@@ -169,6 +176,8 @@ def test_a_network_change_mid_call_recovers(lab):
         print(f"move {n + 1}: Alice {old} → {new}; video decoding again after {recovered[0]:.2f} s (Alice) / "
               f"{recovered[1]:.2f} s (Bob); new pair {p['local']} {p['localAddress']} → {p['remote']} {p['remoteAddress']}; "
               f"ICE restarts meanwhile: {restarts - restarts_before}")
+        if trace:
+            lab_trace.show(t0_epoch_ms, {"Alice": lab_trace.take(a), "Bob": lab_trace.take(b)})
         for d in (a, b):
             assert d.execute_script("return document.body.dataset.screen") == "call"
             assert len(d.execute_script("return window.otterCall.peers")) == 1

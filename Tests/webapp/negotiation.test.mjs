@@ -347,6 +347,33 @@ test("recovery: the polite side lets the impolite side's restart offer go first"
   assert.equal(pc.restartCalls, 1, "the remote restart did not work: this side retries");
 });
 
+test("after a rejoin the polite side's restart waits 0.5 s and is skipped when the peer's restart offer came: one restart, not two crossing", async () => {
+  // Lab trace of a network change: both sides' first restart offers are lost
+  // (one side's socket died with its address); once it rejoins, both used to
+  // restart again, the polite side's offer throwing away the ICE checks the
+  // impolite side's had just begun.
+  const timers = manualTimers();
+  const pc = new FakePC("p", () => 0);
+  const n = new Negotiator({ pc, polite: true, send: () => {}, timers, politeDelayMs: 500, random: () => 0.5 });
+  pc.onnegotiationneeded = () => n.onNegotiationNeeded();
+  pc.iceConnectionState = "connected";
+  n.onIceConnectionStateChange();
+  assert.equal(n.onMediaStalled(), true);
+  await timers.advance(500);
+  assert.equal(pc.restartCalls, 1, "the first restart goes out (and is lost)");
+  assert.ok(await until(() => pc.signalingState === "have-local-offer"));
+  n.onSignalingReady(); // rejoined: a restart in 0.5 s (polite)…
+  await timers.advance(100);
+  // …but the impolite peer's restart offer arrives first: the stale offer is rolled back for it, answered
+  await n.onSignal({ description: { type: "offer", sdp: "ice-restart" } });
+  assert.equal(pc.signalingState, "stable");
+  await timers.advance(1000);
+  assert.equal(pc.restartCalls, 1, "no second restart of its own");
+  assert.equal(n.recovering, true, "a retry is armed in case the peer's restart fails");
+  await timers.advance(5000);
+  assert.equal(pc.restartCalls, 2, "the peer's restart did not work: this side retries");
+});
+
 test("recovery: media stalled while ICE still says connected restarts at once; data arriving again ends it", async () => {
   const timers = manualTimers();
   const pc = new FakePC("a", () => 0);

@@ -284,8 +284,15 @@ test("stall watch: a connection that carried media and receives nothing for 2 s 
     await tick(0, 0);
     for (let i = 0; i < 3; i++) await tick(1000, 50_000); // ~50 KB/s of media
     assert.equal(A.peer.neg.recovering, false);
+    const ws = A.call.signaling.ws;
+    const send = ws.send.bind(ws);
+    let pings = 0;
+    ws.send = (text) => { if (JSON.parse(text).action === "ping") pings++; send(text); };
     await tick(1000, 0);
     assert.equal(A.peer.neg.recovering, false, "1 s of nothing is not a stall yet");
+    // …but signaling is pinged already: if the network changed, its socket
+    // died too, and the probe (1.5 s) runs while the stall is confirmed
+    assert.equal(pings, 1, "the first check that saw nothing new pings signaling");
     await tick(1000, 0);
     assert.equal(A.peer.neg.recovering, true, "2 s of nothing: recovering");
     assert.equal(A.call.peers[0].state, "reconnecting", "told although ICE still says connected");
