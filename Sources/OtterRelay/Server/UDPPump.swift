@@ -55,13 +55,6 @@ final class UDPPump: @unchecked Sendable {
     private var nextSlot = 0
     /// Relayed datagrams waiting for one sendmmsg per socket (see DatagramBatch).
     let batch = DatagramBatch(capacity: UDPPump.slotCount)
-    /// Microseconds the pump sleeps after a small batch before waiting
-    /// again, so the next wake-up finds more datagrams to batch
-    /// (OTTER_RELAY_PUMP_LINGER_US; 0, the default, never sleeps).
-    let lingerMicros: UInt32 = {
-        guard let v = getenv("OTTER_RELAY_PUMP_LINGER_US"), let n = UInt32(String(cString: v)) else { return 0 }
-        return min(n, 10_000)
-    }()
     /// Whether relayed datagrams go through the batch (OTTER_RELAY_PUMP_BATCH=0 sends each at once).
     let batching: Bool = {
         guard let v = getenv("OTTER_RELAY_PUMP_BATCH") else { return true }
@@ -173,7 +166,6 @@ final class UDPPump: @unchecked Sendable {
                 nextSlot = 0
             }
             if stopping { return }
-            if lingerMicros > 0 && n < 8 { usleep(lingerMicros) }
         }
     }
 
