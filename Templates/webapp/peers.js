@@ -88,12 +88,20 @@ export function announce(call, peer) {
 }
 
 /**
- * Connections made before the welcome says who is in the room, gathering
- * their ICE candidates meanwhile (the pool): Chromium starts gathering
- * 40-130 ms after an offer is set (traced on this 2-core machine), time the
- * first offers would otherwise wait for before the other side can check
- * anything. Those the welcome does not use are closed right after it (each
- * may hold a TURN allocation).
+ * Connections made before the welcome says who is in the room (the
+ * RTCPeerConnection and its transports are built off the path to the first
+ * offers). Those the welcome does not use are closed right after it.
+ * They have no ICE candidate pool: a spare is made only 15-30 ms before its
+ * offer, too late for a pool to gather anything sooner than the offer's own
+ * gathering (Chromium's relay phase starts ~60 ms into either), and on a
+ * path where this side can only relay over TURN/TCP (UDP blocked, TCP 443,
+ * TURN over TLS) the pooled spare cost first-frame time: its candidates are
+ * all ready when the answer comes, so the peer pairs them all at once and
+ * checks them strictly by priority, one every ~50-60 ms, and the only pairs
+ * that work, through this side's TURN/TCP relay candidate (the lowest
+ * priority there is), wait behind every pair to this side's unreachable
+ * host candidate (traced, Chromium 156: ~180 ms lost in 3 calls of 5;
+ * docs/BENCHMARKS.md, issue 20).
  * @param {Call} call
  * @param {number} n
  */
@@ -101,7 +109,7 @@ export function makeSpares(call, n) {
   call._spares = [];
   if (!globalThis.RTCPeerConnection) return;
   for (let i = 0; i < n; i++) {
-    try { call._spares.push(new RTCPeerConnection(rtcConfig(call, { pool: true }))); } catch { break; }
+    try { call._spares.push(new RTCPeerConnection(rtcConfig(call))); } catch { break; }
   }
 }
 

@@ -116,7 +116,8 @@ test("join({prepared}): no checks repeated; a refused socket is still explained;
 // ------------------------------------------------------------ switchDevice
 
 import { Call } from "../../Templates/webapp/otter.js";
-import { addPeer, restartOnFirstGlare } from "../../Templates/webapp/peers.js";
+import { addPeer, makeSpares, restartOnFirstGlare } from "../../Templates/webapp/peers.js";
+import { onServerFrame } from "../../Templates/webapp/membership.js";
 
 class FakeTrack {
   constructor(kind, label, log) { this.kind = kind; this.label = label; this.enabled = true; this.readyState = "live"; this.log = log; }
@@ -193,7 +194,8 @@ test("switchDevice: a device that cannot be opened changes nothing and is a medi
 
 class FakePC {
   static made = [];
-  constructor() {
+  constructor(config) {
+    this.config = config;
     this.signalingState = "stable"; this.remoteDescription = null; this.currentLocalDescription = null;
     this.localDescription = null; this.closed = false; this.transceivers = [];
     FakePC.made.push(this);
@@ -253,4 +255,25 @@ test("an offer that comes before this side's own offer is made: either side star
     assert.ok(first.closed);
     assert.equal(peer.neg.stats.rollbacks, 0, "not counted as a collision");
   }
+});
+
+// ------------------------------------------------------------ ICE candidate pool
+
+test("ICE candidate pool: the spares made at join() have none (their offer follows within ms); the connection made to answer a newcomer has one", () => {
+  const { call } = glareCall("a");
+  FakePC.made = [];
+  makeSpares(call, 2);
+  assert.equal(FakePC.made.length, 2);
+  for (const pc of FakePC.made) {
+    assert.equal(pc.config.iceCandidatePoolSize ?? 0, 0, "a pooled spare costs ~180 ms on TURN/TCP paths (docs/BENCHMARKS.md, issue 20)");
+    assert.equal(pc.config.bundlePolicy, "max-bundle");
+  }
+  const spare = FakePC.made[0];
+  const offering = addPeer(call, "n"); // the welcome's peers: this side offers on a spare
+  assert.equal(offering.pc, spare, "the first offer is made on a spare");
+  call._spares = []; // the welcome drops the rest
+  onServerFrame(call, { type: "peer-joined", peerId: "p" });
+  const answering = call.peersById.get("p");
+  clearTimeout(answering.offerTimer);
+  assert.equal(answering.pc.config.iceCandidatePoolSize, 1, "made a signaling round trip or more before the offer it answers: it gathers meanwhile");
 });
