@@ -102,15 +102,14 @@ export function onServerFrame(call, m) {
       // Perfect negotiation keeps both offering at once safe anyway.
       const limbo = [...call.peersById.values()].some((p) => p.limboTimer || p.awaitingRejoin);
       if (!limbo) {
-        // The connection that will answer is made now, with its ICE
-        // candidates gathering (the pool) before the offer arrives: the
-        // answer can then be checked at once instead of after gathering.
-        // It is announced (peer-joined) once the peer shows up on it: a
+        // The connection that will answer is made now, before the offer
+        // arrives (with no ICE candidate pool: Chromium did not use one
+        // here, see peers.js rtcConfig). It is announced (peer-joined) once the peer shows up on it: a
         // peer coming back with a new id sends a rekey instead, and this
         // connection then goes without a trace.
         // It must not offer meanwhile (its chat channel alone makes the
         // browser ask for a negotiation).
-        const peer = addPeer(call, m.peerId, { answering: true, pool: true, announce: false });
+        const peer = addPeer(call, m.peerId, { answering: true, announce: false });
         peer.neg.holdOffers = true;
         peer.offerTimer = setTimeout(() => {
           peer.offerTimer = null;

@@ -39,15 +39,29 @@ import { emitPeerState, refreshIceServers, watchFlows } from "./recovery.js";
  */
 
 /**
- * The configuration of a new connection.
+ * The configuration of a new connection. No ICE candidate pool
+ * (`iceCandidatePoolSize`), on any connection: measured in Chromium 156
+ * (docs/BENCHMARKS.md, issue 20), it saved nothing and cost on TURN/TCP.
+ * - A spare (makeSpares) is made 15-30 ms before its offer: too late for a
+ *   pool to gather anything sooner than the offer's own gathering would
+ *   (the relay phase starts ~60 ms into either). On a path where this side
+ *   can only relay over TURN/TCP (UDP blocked, TCP 443), the pooled spare
+ *   had its relay candidate out before the answer came, and in 3 calls of
+ *   5 the peer then checked all four pairs to this side's unreachable host
+ *   candidate first (one check every ~50-60 ms, by priority) before the
+ *   only pair that works, to the TURN/TCP relay candidate (the lowest
+ *   priority there is): ~180 ms lost (verbose WebRTC logs; without the
+ *   pool 1 call in 6 was that slow, as with bare WebRTC).
+ * - The connection made to answer a newcomer (membership.js) did not use
+ *   its pool at all: Chromium stopped the pooled gathering and started a
+ *   new one when the answer was set, so the pool only held sockets (and,
+ *   given time, TURN allocations) for nothing.
  * @param {Call} call
- * @param {{pool?:boolean}} opts (optional) pool: gather ICE candidates before any offer
  * @returns {RTCConfiguration}
  */
-export function rtcConfig(call, { pool = false } = {}) {
+export function rtcConfig(call) {
   const c = call.certificate;
   return {
-    ...(pool ? { iceCandidatePoolSize: 1 } : {}),
     iceServers: call.iceServers,
     iceTransportPolicy: call.relay ? "relay" : "all",
     bundlePolicy: "max-bundle",
@@ -59,19 +73,18 @@ export function rtcConfig(call, { pool = false } = {}) {
 /**
  * @param {Call} call
  * @param {string} id
- * @param {{answering?:boolean, pool?:boolean, announce?:boolean}} opts (optional) answering: created for
- *   the offer it sent or is about to send us; pool: start gathering ICE candidates before any
- *   offer; announce: emit peer-joined now (else at announce())
+ * @param {{answering?:boolean, announce?:boolean}} opts (optional) answering: created for
+ *   the offer it sent or is about to send us; announce: emit peer-joined now (else at announce())
  * @returns {Peer}
  */
-export function addPeer(call, id, { answering = false, pool = false, announce: now = true } = {}) {
+export function addPeer(call, id, { answering = false, announce: now = true } = {}) {
   const peer = /** @type {Peer} */ ({
     id, pc: null, neg: null, dc: null, name: "", mic: true, camera: true, screen: false, safetyCode: null, closed: false,
     stream: null, bye: false, limboTimer: null, offerTimer: null, lastState: "new", audioTx: null, videoTx: null,
     announced: false, awaitingRejoin: false, rejoinTimer: null, flow: null,
   });
   call.peersById.set(id, peer);
-  connectPeer(call, peer, { answering, pool });
+  connectPeer(call, peer, { answering });
   if (now) announce(call, peer);
   return peer;
 }
@@ -88,20 +101,10 @@ export function announce(call, peer) {
 }
 
 /**
- * Connections made before the welcome says who is in the room (the
- * RTCPeerConnection and its transports are built off the path to the first
- * offers). Those the welcome does not use are closed right after it.
- * They have no ICE candidate pool: a spare is made only 15-30 ms before its
- * offer, too late for a pool to gather anything sooner than the offer's own
- * gathering (Chromium's relay phase starts ~60 ms into either), and on a
- * path where this side can only relay over TURN/TCP (UDP blocked, TCP 443,
- * TURN over TLS) the pooled spare cost first-frame time: its candidates are
- * all ready when the answer comes, so the peer pairs them all at once and
- * checks them strictly by priority, one every ~50-60 ms, and the only pairs
- * that work, through this side's TURN/TCP relay candidate (the lowest
- * priority there is), wait behind every pair to this side's unreachable
- * host candidate (traced, Chromium 156: ~180 ms lost in 3 calls of 5;
- * docs/BENCHMARKS.md, issue 20).
+ * Connections made before the welcome says who is in the room, so that the
+ * first offers do not wait for an RTCPeerConnection to be built. Those the
+ * welcome does not use are closed right after it. (No ICE candidate pool:
+ * see rtcConfig.)
  * @param {Call} call
  * @param {number} n
  */
@@ -132,10 +135,10 @@ export function canSignal(call, peer) {
  * Gives a peer a new RTCPeerConnection (with its negotiator and chat channel).
  * @param {Call} call
  * @param {Peer} peer
- * @param {{answering?:boolean, pool?:boolean}} opts (optional) as for addPeer
+ * @param {{answering?:boolean}} opts (optional) as for addPeer
  */
-export function connectPeer(call, peer, { answering = false, pool = false } = {}) {
-  const pc = call._spares.shift() || new RTCPeerConnection(rtcConfig(call, { pool }));
+export function connectPeer(call, peer, { answering = false } = {}) {
+  const pc = call._spares.shift() || new RTCPeerConnection(rtcConfig(call));
   const neg = new Negotiator({
     pc,
     polite: P.isPolite(call.peerId, peer.id),
