@@ -40,22 +40,20 @@ import { emitPeerState, refreshIceServers, watchFlows } from "./recovery.js";
 
 /**
  * The configuration of a new connection. No ICE candidate pool
- * (`iceCandidatePoolSize`), on any connection: measured in Chromium 156
- * (docs/BENCHMARKS.md, issue 20), it saved nothing and cost on TURN/TCP.
+ * (`iceCandidatePoolSize`), on any connection: in Chromium 156 it bought
+ * nothing (verbose WebRTC logs in the network lab, docs/BENCHMARKS.md,
+ * issue 20).
+ * - The connection made to answer a newcomer (membership.js) never used
+ *   its pool: Chromium dropped the pooled gathering and started a new one
+ *   when the answer was set, so the pool only held sockets (and, given
+ *   time, TURN allocations) for nothing.
  * - A spare (makeSpares) is made 15-30 ms before its offer: too late for a
  *   pool to gather anything sooner than the offer's own gathering would
- *   (the relay phase starts ~60 ms into either). On a path where this side
- *   can only relay over TURN/TCP (UDP blocked, TCP 443), the pooled spare
- *   had its relay candidate out before the answer came, and in 3 calls of
- *   5 the peer then checked all four pairs to this side's unreachable host
- *   candidate first (one check every ~50-60 ms, by priority) before the
- *   only pair that works, to the TURN/TCP relay candidate (the lowest
- *   priority there is): ~180 ms lost (verbose WebRTC logs; without the
- *   pool 1 call in 6 was that slow, as with bare WebRTC).
- * - The connection made to answer a newcomer (membership.js) did not use
- *   its pool at all: Chromium stopped the pooled gathering and started a
- *   new one when the answer was set, so the pool only held sockets (and,
- *   given time, TURN allocations) for nothing.
+ *   (the relay phase starts ~60 ms into either). Where this side can only
+ *   relay over TURN/TCP, what decides how soon the call connects is the
+ *   order in which the peer checks candidate pairs, not how early this
+ *   side's candidates are out; the pooled SDK page measured 1.26-1.63x
+ *   bare WebRTC there.
  * @param {Call} call
  * @returns {RTCConfiguration}
  */
