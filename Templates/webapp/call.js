@@ -35,14 +35,13 @@ export class Call extends EventTarget {
    * @param {any} o.room the room as the server described it
    * @param {RTCIceServer[]} o.iceServers
    * @param {boolean} o.relay
-   * @param {boolean} [o.tcpOnly] prepare()'s probe found no UDP route out: relay only, as relay does
    * @param {MediaStream|null} o.stream
    * @param {string} o.name
    * @param {boolean} o.stopTracksOnLeave
    * @param {RTCCertificate|null} [o.certificate]
    * @param {number} [o.offerWaitMs]
    */
-  constructor({ config, roomId, token, room, iceServers, relay, tcpOnly = false, stream, name, stopTracksOnLeave, certificate = null, offerWaitMs }) {
+  constructor({ config, roomId, token, room, iceServers, relay, stream, name, stopTracksOnLeave, certificate = null, offerWaitMs }) {
     super();
     this.offerWaitMs = Number.isFinite(offerWaitMs) && offerWaitMs >= 0 ? offerWaitMs : OFFER_WAIT_MS;
     this.certificate = certificate;
@@ -54,8 +53,6 @@ export class Call extends EventTarget {
     this.iceServers = iceServers;
     /** @type {boolean} true when media is forced through the TURN relay */
     this.relay = relay;
-    /** @type {boolean} only TCP gets out of this network: relay only, without host candidates that cannot work */
-    this.tcpOnly = tcpOnly;
     /** @type {MediaStream} what this side sends */
     this.localStream = stream || new MediaStream();
     this.name = name;

@@ -54,13 +54,6 @@ export interface Preparation {
   readonly relay: boolean;
   readonly preparedAt: number;
   readonly maxAgeMs: number;
-  /**
-   * Resolves when the probe of this network is done (about half a second
-   * after prepare() on a network that lets only TCP out, sooner elsewhere).
-   * join() does not wait for it; a call joined after it relays only if UDP
-   * cannot get out (Call.tcpOnly).
-   */
-  readonly probed: Promise<void>;
 }
 
 /**
@@ -132,8 +125,6 @@ export class Call extends EventTarget {
   readonly peerId: string | null;
   readonly localStream: MediaStream;
   readonly relay: boolean;
-  /** prepare() found that only TCP gets out of this network: the call relays only (TURN over TCP or TLS) */
-  readonly tcpOnly: boolean;
   readonly micOn: boolean;
   readonly cameraOn: boolean;
   readonly screenTrack: MediaStreamTrack | null;

@@ -61,7 +61,7 @@ export function rtcConfig(call) {
   const c = call.certificate;
   return {
     iceServers: call.iceServers,
-    iceTransportPolicy: call.relay || call.tcpOnly ? "relay" : "all",
+    iceTransportPolicy: call.relay ? "relay" : "all",
     bundlePolicy: "max-bundle",
     // an expired one (a call running for weeks) is left to the browser
     ...(c && !(c.expires <= Date.now()) ? { certificates: [c] } : {}),

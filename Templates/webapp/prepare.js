@@ -6,8 +6,7 @@ import { target, checkRoom } from "./rest.js";
 const PREPARED_MAX_AGE_MS = 10 * 60 * 1000;
 
 /**
- * @typedef {import("./otter.js").Preparation & {token:string, certificate:RTCCertificate|null, warmed:Promise<void>,
- *   network:{probed:boolean, udpBlocked:boolean}, probed:Promise<void>}} FullPreparation
+ * @typedef {import("./otter.js").Preparation & {token:string, certificate:RTCCertificate|null, warmed:Promise<void>}} FullPreparation
  */
 
 /**
@@ -30,71 +29,7 @@ export async function prepare(options = {}) {
   const cert = await certificate;
   // ICE credentials from the server expire: use them for at most half their life
   const maxAgeMs = Math.min(PREPARED_MAX_AGE_MS, ttlSeconds ? (ttlSeconds * 1000) / 2 : PREPARED_MAX_AGE_MS);
-  const warmed = warmUp(cert);
-  // what the probe finds, once it has: join() does not wait for it
-  const network = { probed: false, udpBlocked: false };
-  const probed = relay ? Promise.resolve() : warmed.then(() => probeUdpBlocked(iceServers, cert))
-    .then((blocked) => { network.probed = true; network.udpBlocked = blocked; });
-  return Object.freeze({ roomId, token, relay, room, iceServers, certificate: cert, preparedAt, maxAgeMs, warmed, network, probed });
-}
-
-const PROBE_SETTLE_MS = 400; // after a TURN/TCP or TLS relay candidate, how long a UDP one may still come
-const PROBE_MAX_MS = 5000;
-
-/**
- * Whether this network lets no UDP reach the ICE servers while TURN over TCP
- * or TLS works (a firewall that lets only TCP out). A call from such a
- * network then relays only (iceTransportPolicy "relay"), with no host
- * candidate: its host candidate cannot work, but its pairs outrank the one
- * pair that does (to the TURN/TCP relay candidate, the lowest priority
- * there is), and the two sides check pairs one at a time, ~60 ms apart, by
- * priority. Traced in the network lab (Chromium 156): the open side checked
- * three dead pairs first in 6 calls of 10, ~180 ms more to the first frame
- * (docs/BENCHMARKS.md, issue 20).
- * True only when the ICE servers offer a UDP route (stun:, turn: over UDP)
- * and a TCP or TLS one, a relay candidate over TCP or TLS came, and in
- * PROBE_SETTLE_MS after it no candidate came over UDP (server reflexive, or
- * relayed over UDP; on an open network these come first: UDP allocations
- * need no handshake). Anything else, including no answer at all, is false.
- * @param {RTCIceServer[]} iceServers
- * @param {RTCCertificate|null} certificate
- * @returns {Promise<boolean>}
- */
-export function probeUdpBlocked(iceServers, certificate = null) {
-  const PC = globalThis.RTCPeerConnection;
-  const urls = (iceServers || []).flatMap((s) => [].concat(s.urls || []));
-  const udpRoute = urls.some((u) => /^stun:/i.test(u) || (/^turn:/i.test(u) && !/transport=tcp/i.test(u)));
-  const tcpRoute = urls.some((u) => /^turns:/i.test(u) || /^turn:.*transport=tcp/i.test(u));
-  if (!PC || !udpRoute || !tcpRoute) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    /** @type {RTCPeerConnection|null} */
-    let pc = null;
-    /** @type {ReturnType<typeof setTimeout>|undefined} */
-    let settle;
-    const finish = (/** @type {boolean} */ blocked) => {
-      clearTimeout(settle);
-      clearTimeout(limit);
-      if (pc) { pc.onicecandidate = null; try { pc.close(); } catch {} pc = null; }
-      resolve(blocked);
-    };
-    const limit = setTimeout(() => finish(false), PROBE_MAX_MS);
-    try {
-      pc = new PC({ iceServers, ...(certificate ? { certificates: [certificate] } : {}) });
-      pc.onicecandidate = (ev) => {
-        const c = ev.candidate;
-        if (!c) return finish(settle !== undefined);
-        const relayed = /** @type {any} */ (c).relayProtocol;
-        if (c.type === "srflx" || (c.type === "relay" && relayed === "udp")) return finish(false);
-        if (c.type === "relay" && (relayed === "tcp" || relayed === "tls") && settle === undefined) {
-          settle = setTimeout(() => finish(true), PROBE_SETTLE_MS);
-        }
-      };
-      pc.createDataChannel("probe");
-      pc.setLocalDescription().catch(() => finish(false));
-    } catch {
-      finish(false);
-    }
-  });
+  return Object.freeze({ roomId, token, relay, room, iceServers, certificate: cert, preparedAt, maxAgeMs, warmed: warmUp(cert) });
 }
 
 /**

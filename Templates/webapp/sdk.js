@@ -44,8 +44,6 @@ export async function join(options = {}) {
   try { early = new WebSocket(P.signalSocketUrl(config.signalUrl, token)); } catch {}
   const dropEarly = () => { if (early) { early.onclose = null; try { early.close(); } catch {} } };
   let room, iceServers, certificate;
-  // the lobby's probe found that only TCP gets out: relay only (see probeUdpBlocked)
-  const tcpOnly = !!(ready && ready.network && ready.network.udpBlocked);
   if (ready) {
     ({ room, iceServers } = ready);
     certificate = ready.certificate;
@@ -74,7 +72,7 @@ export async function join(options = {}) {
   }
 
   const call = new Call({
-    config, roomId, token, room, iceServers, relay, tcpOnly, stream, certificate: await certificate,
+    config, roomId, token, room, iceServers, relay, stream, certificate: await certificate,
     name: options.name || "",
     stopTracksOnLeave: options.stopTracksOnLeave ?? ownsStream,
     offerWaitMs: options.offerWaitMs,
