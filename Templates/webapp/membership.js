@@ -104,9 +104,9 @@ export function onServerFrame(call, m) {
       if (!limbo) {
         // The connection that will answer is made now, before the offer
         // arrives (with no ICE candidate pool: Chromium did not use one
-        // here, see peers.js rtcConfig). It is announced (peer-joined) once the peer shows up on it: a
-        // peer coming back with a new id sends a rekey instead, and this
-        // connection then goes without a trace.
+        // here, see peers.js rtcConfig). It is announced (peer-joined) once
+        // the peer shows up on it: a peer coming back with a new id sends a
+        // rekey instead, and this connection then goes without a trace.
         // It must not offer meanwhile (its chat channel alone makes the
         // browser ask for a negotiation).
         const peer = addPeer(call, m.peerId, { answering: true, announce: false });
