@@ -8,6 +8,9 @@ public struct ServerMetrics: Sendable {
     let signalingConnections: Gauge
     let signalingMessages: Counter
     let signalingErrors: Counter
+    /// Rejoins that took over their own silent seat (DESIGN.md "Seat takeover"):
+    /// how often a network change found its old socket still seated.
+    let seatTakeovers: Counter
     let authFailures: Counter
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -20,6 +23,8 @@ public struct ServerMetrics: Sendable {
         signalingConnections = registry.makeGauge(descriptor: name("signaling_connections", "", "Open signaling WebSockets"))
         signalingMessages = registry.makeCounter(descriptor: name("signaling_messages", "total", "Signaling frames received"))
         signalingErrors = registry.makeCounter(descriptor: name("signaling_errors", "total", "Error frames sent to signaling clients"))
+        seatTakeovers = registry.makeCounter(descriptor: name("signaling_seat_takeovers", "total",
+                                                              "Rejoins that took over their own seat from a socket the server still held"))
         authFailures = registry.makeCounter(descriptor: name("auth_failures", "total", "Requests refused for a bad API key or room token"))
     }
 }

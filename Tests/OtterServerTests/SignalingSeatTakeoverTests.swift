@@ -39,15 +39,24 @@ extension SignalingConnectionTests {
         return seated
     }
 
+    /// `otter_signaling_seat_takeovers_total` as /metrics shows it.
+    func takeovers() throws -> Int {
+        let text = String(decoding: metrics.registry.emitToBuffer(), as: UTF8.self)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("otter_signaling_seat_takeovers_total ") })
+        return try #require(Int(line.split(separator: " ")[1]))
+    }
+
     @Test func aRejoinWithItsResumeKeyTakesOverItsSilentSeatInAFullRoom() throws {
         let seated = try fullRoom(4)
         let stale = seated[1]  // its socket went silent: the server cannot tell yet
         let keys = Set(seated.map(\.resume))
         #expect(keys.count == 4 && keys.allSatisfy { $0.count == 22 })  // 128 bits, base64url, one per socket
 
+        #expect(try takeovers() == 0)
         let fresh = try socket(maxPeers: 4)
         let welcome = try join(fresh, resume: (stale.peerID, stale.resume))
         #expect(welcome["type"] as? String == "welcome")
+        #expect(try takeovers() == 1)  // what an operator (and the lab's e2e test) reads
         let newID = try #require(welcome["peerId"] as? String)
         #expect(newID != stale.peerID)
         #expect(welcome["peers"] as? [String] == seated.filter { $0.peerID != stale.peerID }.map(\.peerID).sorted())
@@ -100,6 +109,7 @@ extension SignalingConnectionTests {
         }
         #expect(hub.peers(in: "room-1") == seated.map(\.peerID).sorted())
         #expect(hub.peers(in: "room-2") == elsewhere.map(\.peerID).sorted())
+        #expect(try takeovers() == 0)
         for s in seated + elsewhere {
             #expect(try next(s.channel) == nil)  // no frame, no close
             #expect(s.channel.isActive)
@@ -116,6 +126,7 @@ extension SignalingConnectionTests {
         // The old key is spent: its seat is gone.
         let again = try socket()
         #expect(try join(again, resume: (seated[1].peerID, seated[1].resume))["code"] as? String == "room-full")
+        #expect(try takeovers() == 1)
         // A socket that already holds a seat cannot join again, resume or not.
         let newID = try #require(welcome["peerId"] as? String), newKey = try #require(welcome["resume"] as? String)
         try send(seated[0].channel, #"{"action":"join","resume":{"peerId":"\#(newID)","key":"\#(newKey)"}}"#)

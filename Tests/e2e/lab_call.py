@@ -78,3 +78,55 @@ def wait_decoding(driver, timeout=20, min_frames=10):
                 return first, last
         time.sleep(0.3)
     raise AssertionError(f"media did not flow: first={first} last={last} peers={peer_states(driver)}")
+
+
+def _restarts(driver):
+    return driver.execute_script("return [...window.otterCall.peersById.values()].reduce((n, p) => n + p.neg.restarts, 0)")
+
+
+class Recovery:
+    """One address change and what followed: seconds from the move until
+    video decoded again at Alice (`alice`) and at Bob (`bob`) through a new
+    pair not on her old address, and until Alice's page was back on
+    signaling under a new peer id (`signaling`, None if not within the
+    limit); `last` holds both pages' last path_stats."""
+
+    def __init__(self, old, new, alice, bob, signaling, last, restarts):
+        self.old, self.new, self.alice, self.bob, self.signaling = old, new, alice, bob, signaling
+        self.last, self.restarts = last, restarts
+
+
+def move_and_recover(lab, a, b, limit, until_signaling=False):
+    """Moves Alice's (`a`'s) site to a new /30 and polls both pages every
+    0.1 s for up to `limit` seconds until video decodes again on both sides
+    through a new pair whose Alice end is not her old address (and, with
+    `until_signaling`, until her page has rejoined signaling under a new id).
+    Returns a Recovery; the caller asserts what it needs of it."""
+    site = a.lab_site
+    before = [path_stats(d) for d in (a, b)]
+    old_id = a.execute_script("return window.otterCall.peerId")
+    old = site.address
+    restarts_before = _restarts(a) + _restarts(b)
+    t0 = time.monotonic()
+    new = lab.readdress(site)
+    recovered, last, signaled = {}, [None, None], None
+
+    def done():
+        return len(recovered) == 2 and (signaled is not None or not until_signaling)
+    while not done() and time.monotonic() - t0 < limit:
+        for i, d in enumerate((a, b)):
+            if i in recovered:
+                continue
+            s = path_stats(d)
+            prev, last[i] = last[i], s
+            if not (s and prev and s["pair"] and s["inVideo"] and prev["inVideo"]):
+                continue
+            # Alice's side of the new pair is her new address (or the relay)
+            alice_end = s["pair"]["localAddress"] if i == 0 else s["pair"]["remoteAddress"]
+            if s["inVideo"]["frames"] > prev["inVideo"]["frames"] and alice_end != old and s["pair"]["id"] != before[i]["pair"]["id"]:
+                recovered[i] = time.monotonic() - t0
+        if signaled is None and a.execute_script(
+                "const c = window.otterCall; return c.signalingState === 'connected' && c.peerId !== arguments[0]", old_id):
+            signaled = time.monotonic() - t0
+        time.sleep(0.1)
+    return Recovery(old, new, recovered.get(0), recovered.get(1), signaled, last, _restarts(a) + _restarts(b) - restarts_before)

@@ -147,7 +147,10 @@ final class SignalingConnection: ChannelInboundHandler, RemovableChannelHandler 
             case .joined(let id, let peers, let resumeKey, let replaced):
                 peerID = id
                 leavePending()
-                if replaced != nil { logger.debug("signaling seat taken over by a rejoin") }
+                if replaced != nil {
+                    metrics.seatTakeovers.increment()
+                    logger.debug("signaling seat taken over by a rejoin")
+                }
                 reply(.welcome(peerID: id, peers: peers, iceServers: nil, resume: resumeKey), context: context)
             case .full:
                 reply(.error(code: .roomFull, message: ErrorWording.roomFull(maxPeers)), context: context)
