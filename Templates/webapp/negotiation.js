@@ -75,12 +75,19 @@ export class Negotiator {
    * @param {()=>number} [opts.random] for the retry jitter (tests)
    * @param {number} [opts.prepareWaitMs] how long the answer to the remote side's ICE restart waits for
    *   prepareRestart() (fresh ICE servers) at most
+   * @param {number} [opts.firstAnswerDelayMs] the first answer on the connection is set this much later
+   *   after beforeAnswer (later answers, ICE restarts included, are not held); the SDK's reason is at
+   *   FIRST_ANSWER_DELAY_MS in peers.js
    */
   constructor({
     pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 800, beforeAnswer = () => {},
     stuckGraceMs = 10000, prepareRestart = () => {}, canSignal = () => true, onRecovery = () => {},
     retryBaseMs = 2500, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random, prepareWaitMs = 2000,
+    firstAnswerDelayMs = 0,
   }) {
+    this.firstAnswerDelayMs = firstAnswerDelayMs;
+    /** an answer was set on this connection */
+    this._answered = false;
     this.pc = pc;
     this.prepareRestart = prepareRestart;
     this.canSignal = canSignal;
@@ -188,6 +195,12 @@ export class Negotiator {
         if (this.closed) return;
         if (description.type === "offer") {
           this.beforeAnswer();
+          // The first answer on a connection waits a moment (see firstAnswerDelayMs).
+          if (!this._answered && this.firstAnswerDelayMs > 0) {
+            await new Promise((r) => this.timers.setTimeout(r, this.firstAnswerDelayMs));
+            if (this.closed) return;
+          }
+          this._answered = true;
           await this.pc.setLocalDescription();
           if (this.closed) return;
           const d = this.pc.localDescription;

@@ -86,7 +86,7 @@ def _pair(b):
 
 def first_frame(server, a, b, kind, relay, timeout=40):
     """One call of `kind` in a fresh room: A joins first, then B. Returns
-    {ms, callback_ms, pair, phases} for B."""
+    {ms, callback_ms, pair, phases, trace} for B, and A's trace (trace_a)."""
     room = server.create_room(max_peers=2)
     try:
         if kind == "webapp":
@@ -120,7 +120,8 @@ def first_frame(server, a, b, kind, relay, timeout=40):
         pair = _pair(b)
         # every RTCPeerConnection's timeline on B (fixtures/bench-trace.js; the app has none)
         trace = b.execute_script("return window.benchTrace || null")
-        return {"ms": ff["shown"], "callback_ms": ff["callback"], "pair": pair, "trace": trace,
+        trace_a = a.execute_script("return window.benchTrace || null")  # and A's (the answerer's)
+        return {"ms": ff["shown"], "callback_ms": ff["callback"], "pair": pair, "trace": trace, "trace_a": trace_a,
                 "phases": {k: round(v, 1) for k, v in phases.items() if isinstance(v, (int, float))}}
     finally:
         for d in (a, b):

@@ -486,6 +486,46 @@ test("beforeAnswer runs once per remote offer, after it is applied and before th
   assert.deepEqual(order, []);
 });
 
+test("firstAnswerDelayMs holds the connection's first answer, and only that one (ICE restarts are answered at once)", async () => {
+  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const pc = new FakePC("answerer", () => 0);
+  const order = [];
+  const realSld = pc.setLocalDescription.bind(pc);
+  pc.setLocalDescription = async () => { order.push("sld"); return realSld(); };
+  const sent = [];
+  const neg = new Negotiator({ pc, polite: true, send: (d) => sent.push(d), timers, firstAnswerDelayMs: 15,
+    beforeAnswer: () => order.push("beforeAnswer") });
+  const first = neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  for (let i = 0; i < 20 && !timers.t.length; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(order, ["beforeAnswer"], "tracks are put on first; the answer is not set yet");
+  assert.deepEqual(timers.t.map((h) => h.ms), [15]);
+  assert.equal(sent.length, 0);
+  timers.t.shift().fn();
+  await first;
+  assert.deepEqual(order, ["beforeAnswer", "sld"]);
+  assert.equal(sent.at(-1).description.type, "answer");
+  // the remote side's next offer (e.g. an ICE restart) is answered without a wait
+  order.length = 0;
+  await neg.onSignal({ description: { type: "offer", sdp: "o2" } });
+  assert.deepEqual(order, ["beforeAnswer", "sld"]);
+  assert.equal(timers.t.length, 0);
+  assert.equal(neg.stats.answersSent, 2);
+});
+
+test("a connection closed while its first answer is held sends no answer", async () => {
+  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const pc = new FakePC("answerer", () => 0);
+  const sent = [];
+  const neg = new Negotiator({ pc, polite: true, send: (d) => sent.push(d), timers, firstAnswerDelayMs: 15 });
+  const first = neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  for (let i = 0; i < 20 && !timers.t.length; i++) await new Promise((r) => setTimeout(r, 1));
+  neg.close();
+  timers.t.shift().fn();
+  await first;
+  assert.deepEqual(sent, []);
+  assert.equal(pc.signalingState, "have-remote-offer");
+});
+
 test("ICE that never starts after a finished round is restarted: impolite first, polite later, not once connected", () => {
   const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
   const pc = new FakePC("a", Math.random);

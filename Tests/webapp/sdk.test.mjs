@@ -116,7 +116,7 @@ test("join({prepared}): no checks repeated; a refused socket is still explained;
 // ------------------------------------------------------------ switchDevice
 
 import { Call } from "../../Templates/webapp/otter.js";
-import { addPeer, makeSpares, restartOnFirstGlare } from "../../Templates/webapp/peers.js";
+import { addPeer, makeSpares, restartOnFirstGlare, FIRST_ANSWER_DELAY_MS } from "../../Templates/webapp/peers.js";
 import { onServerFrame } from "../../Templates/webapp/membership.js";
 
 class FakeTrack {
@@ -218,6 +218,22 @@ function glareCall(myId) {
   return { call, peer, events };
 }
 const offer = { description: { type: "offer", sdp: "v=0" } };
+
+test("the SDK's answering connection sets its first answer FIRST_ANSWER_DELAY_MS after the offer (TURN/TCP check-order race, issue 20)", async () => {
+  const { call } = glareCall("a");
+  const peer = addPeer(call, "z", { answering: true });
+  const pc = peer.pc, at = {};
+  const t0 = performance.now();
+  pc.setRemoteDescription = async (d) => { at.srd = performance.now() - t0; pc.remoteDescription = d; pc.signalingState = "have-remote-offer"; };
+  pc.setLocalDescription = async () => { at.sld = performance.now() - t0; pc.localDescription = { type: "answer", sdp: "a" }; pc.signalingState = "stable"; };
+  const sent = [];
+  call.signaling = { open: true, send: (text) => sent.push(JSON.parse(text)), probe() {} };
+  await peer.neg.onSignal(offer);
+  assert.ok(FIRST_ANSWER_DELAY_MS >= 10, "a hold long enough to matter in the lab (15 ms measured)");
+  assert.ok(at.sld - at.srd >= FIRST_ANSWER_DELAY_MS - 1, `answer set ${at.sld - at.srd} ms after the offer`);
+  assert.equal(sent.at(-1).data.description.type, "answer");
+  peer.neg.close();
+});
 
 test("offers crossing on a new connection: the polite side starts over with a connection made for the remote offer", () => {
   const { peer, call, events } = glareCall("a"); // "a" < "m": polite
