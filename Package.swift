@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "otter", targets: ["otter"]),
+        .executable(name: "otter-relay", targets: ["otter-relay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
@@ -133,6 +134,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        // The relay alone (`otter relay` execs it when it sits beside `otter`): a process that
+        // maps no Hummingbird, GRDB, libcurl or FoundationXML, so an idle relay stays small.
+        .executableTarget(
+            name: "otter-relay",
+            dependencies: ["OtterRelay"]
         ),
         .testTarget(name: "OtterCoreTests", dependencies: ["OtterCore"]),
         .testTarget(name: "OtterLocalStateTests", dependencies: ["OtterLocalState"]),

@@ -5,6 +5,8 @@ public struct ImageError: Error, Sendable, Equatable, CustomStringConvertible {
         case badELF = "bad-elf"
         /// A shared library the binary needs was found in none of the search directories.
         case libraryNotFound = "library-not-found"
+        /// `otter-relay`, the relay-only binary the image runs, is not beside `otter`.
+        case missingRelayBinary = "missing-relay-binary"
         /// A path does not fit a tar header, or a file is too large.
         case badEntry = "bad-entry"
         case io = "io"

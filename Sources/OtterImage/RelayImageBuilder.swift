@@ -1,14 +1,19 @@
 import Foundation
 
 /// Builds the relay's OCI image (linux/amd64) from an `otter` binary without a container
-/// daemon, as ko and Jib do: one layer holding the binary, every shared object the loader
-/// maps for it (interpreter included), CA certificates and a non-root user; a config whose
-/// entrypoint is `otter relay`. The same inputs give the same bytes, so the same digests.
+/// daemon, as ko and Jib do: one layer holding the binary, the relay-only `otter-relay` built
+/// beside it, every shared object the loader maps for either (interpreter included), CA
+/// certificates and a non-root user; a config whose entrypoint is `otter relay`, which
+/// resolves `--external-ip=auto` and then execs `/otter-relay` (so the idle task holds only
+/// the relay's pages). The same inputs give the same bytes, so the same digests.
 public struct RelayImageBuilder: Sendable {
     /// The non-root user the relay runs as (distroless's "nonroot" id).
     public static let userID = 65532
     public static let binaryImagePath = "/otter"
     public static let entrypoint = [binaryImagePath, "relay"]
+    /// Beside `/otter`, where `otter relay` looks for it.
+    public static let relayBinaryImagePath = "/otter-relay"
+    public static let relayBinaryName = "otter-relay"
     /// Flags the image runs with when the task gives none: TURN REST credentials from
     /// TURN_SECRET, the public address from the ECS task metadata, logs to stdout.
     /// A task definition's command replaces them.
@@ -22,6 +27,8 @@ public struct RelayImageBuilder: Sendable {
     public static let exposedPorts = ["3478/tcp", "3478/udp"]
 
     public var binary: URL
+    /// The relay-only executable; by default `otter-relay` in `binary`'s directory.
+    public var relayBinary: URL
     public var caCertificates: URL?
     public var closure: DependencyClosure
     /// Drop what the loader never reads (debug info, full symbol tables) from the binary
@@ -29,17 +36,54 @@ public struct RelayImageBuilder: Sendable {
     public var strip: Bool
 
     public init(binary: URL,
+                relayBinary: URL? = nil,
                 caCertificates: URL? = URL(fileURLWithPath: "/etc/ssl/certs/ca-certificates.crt"),
                 closure: DependencyClosure = DependencyClosure(),
                 strip: Bool = true) {
         self.binary = binary
+        self.relayBinary = relayBinary ?? Self.relayBinary(beside: binary)
         self.caCertificates = caCertificates
         self.closure = closure
         self.strip = strip
     }
 
+    /// `otter-relay` in the directory of `binary` (SwiftPM builds every product into one).
+    public static func relayBinary(beside binary: URL) -> URL {
+        binary.deletingLastPathComponent().appendingPathComponent(relayBinaryName)
+    }
+
+    /// An image without `otter-relay` would still run, but the relay would keep every page
+    /// of the full CLI (+20 MB idle): refused, with the command that builds it.
+    func checkRelayBinary() throws {
+        guard FileManager.default.isExecutableFile(atPath: relayBinary.path) else {
+            throw ImageError(.missingRelayBinary, "\(relayBinary.path) is missing: the relay image runs the relay-only binary \(Self.relayBinaryName), built beside \(binary.lastPathComponent). Build it in the same configuration, e.g. `swift build -c release --product \(Self.relayBinaryName)` (Scripts/otter builds both)")
+        }
+    }
+
+    /// False when `relayBinary` is `binary` itself (a program that is its own relay, e.g.
+    /// coturn's turnserver packed for comparison): packed once, at /otter.
+    var packsRelayBinary: Bool {
+        relayBinary.resolvingSymlinksInPath().path != binary.resolvingSymlinksInPath().path
+    }
+
+    /// Both executables and the union of what the loader maps for them, each path once.
+    func closureObjects() throws -> [DependencyClosure.Object] {
+        var objects = try closure.resolve(binary: binary.path, imagePath: Self.binaryImagePath)
+        guard packsRelayBinary else { return objects }
+        try checkRelayBinary()
+        var taken = Set(objects.map(\.imagePath))
+        for object in try closure.resolve(binary: relayBinary.path, imagePath: Self.relayBinaryImagePath)
+        where taken.insert(object.imagePath).inserted {
+            // A symlink's target must already be in the image: keep only those that are.
+            if let first = object.sameAs, !taken.contains(first) { continue }
+            objects.append(object)
+        }
+        return objects
+    }
+
     /// The layer's entries, before tar: also what tests and `--list` look at.
     public func entries() throws -> [TarEntry] {
+        let objects = try closureObjects()
         var entries: [TarEntry] = [
             .file(String(Self.binaryImagePath.dropFirst()), try object(binary), mode: 0o755),
             .file("etc/passwd", Data("root:x:0:0:root:/root:/sbin/nologin\notter:x:\(Self.userID):\(Self.userID):otter relay:/nonexistent:/sbin/nologin\n".utf8)),
@@ -50,10 +94,13 @@ public struct RelayImageBuilder: Sendable {
             // without /proc, `otter relay` would see no subcommand.
             .directory("proc", mode: 0o555), .directory("dev"), .directory("sys", mode: 0o555),
         ]
+        if packsRelayBinary {
+            entries.append(.file(String(Self.relayBinaryImagePath.dropFirst()), try object(relayBinary), mode: 0o755))
+        }
         if let ca = caCertificates {
             entries.append(.file("etc/ssl/certs/ca-certificates.crt", try read(ca)))
         }
-        for object in try closure.resolve(binary: binary.path, imagePath: Self.binaryImagePath) {
+        for object in objects {
             let path = String(object.imagePath.dropFirst())
             if let first = object.sameAs {
                 entries.append(.symlink(path, to: first))
@@ -74,7 +121,7 @@ public struct RelayImageBuilder: Sendable {
                           WorkingDir: "/",
                           Labels: ["org.opencontainers.image.title": "otter relay"]),
             rootfs: .init(type: "layers", diff_ids: [OCIDigest.sha256(tar)]),
-            history: [.init(created_by: "otter relay-image", comment: "otter binary, its shared libraries, CA certificates, user otter")]))
+            history: [.init(created_by: "otter relay-image", comment: "otter and otter-relay binaries, their shared libraries, CA certificates, user otter")]))
         let configDigest = OCIDigest.sha256(config)
         let manifest = try Self.json(Manifest(
             schemaVersion: 2, mediaType: OCIMediaType.manifest,

@@ -3,14 +3,14 @@ import Foundation
 
 /// Built relay images kept as OCI layouts, one per input: building from a debug binary takes
 /// tens of seconds to minutes (strip, tar, gzip of ~160 MB), and a redeploy of the same binary
-/// needs the same bytes. The key covers everything the image is made of: the binary's digest,
+/// needs the same bytes. The key covers everything the image is made of: both binaries' digests,
 /// each library of its closure and the CA bundle by path, size and modification time, and the
 /// builder's options; a change to any of them builds anew. A layout that no longer matches its
 /// digests (disk trouble, a hand edit) is rebuilt, never pushed.
 public struct RelayImageCache: Sendable {
     public let directory: URL
     /// Bump when the builder's output changes for the same inputs.
-    static let format = "otter-relay-image-1"
+    static let format = "otter-relay-image-2"
 
     public init(directory: URL) { self.directory = directory }
 
@@ -53,9 +53,11 @@ public struct RelayImageCache: Sendable {
     func key(_ b: RelayImageBuilder) throws -> String {
         var h = SHA256()
         h.update(data: Data("\(Self.format)\nstrip=\(b.strip)\n".utf8))
-        let binary = try Data(contentsOf: b.binary, options: .mappedIfSafe)
-        h.update(data: Data(SHA256.hash(data: binary)))
-        var inputs = try b.closure.resolve(binary: b.binary.path, imagePath: RelayImageBuilder.binaryImagePath).map(\.hostPath)
+        for executable in [b.binary, b.relayBinary] {
+            let bytes = try Data(contentsOf: executable, options: .mappedIfSafe)
+            h.update(data: Data(SHA256.hash(data: bytes)))
+        }
+        var inputs = try b.closureObjects().map(\.hostPath)
         if let ca = b.caCertificates { inputs.append(ca.path) }
         for path in inputs {
             let a = try FileManager.default.attributesOfItem(atPath: path)

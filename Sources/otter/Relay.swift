@@ -47,31 +47,24 @@ struct Relay: AsyncParsableCommand {
             return
         }
         let environment = ProcessInfo.processInfo.environment
-        var config: RelayConfiguration
+        let arguments: [String]
         do {
-            let arguments = try await RelayEnvironment.resolve(options, environment: environment) { (env) async throws(TaskExternalIP.Failure) -> String in
+            arguments = try await RelayEnvironment.resolve(options, environment: environment) { (env) async throws(TaskExternalIP.Failure) -> String in
                 try await TaskExternalIP.detect(environment: env)
             }
-            config = try RelayConfiguration.parse(arguments: arguments)
-            config.applyIOPathSwitches(environment: environment)
         } catch let e as RelayError {
             throw Relay.fail(e)
         }
-        let level: Logger.Level = config.verbose ? .debug : .info
-        if let path = config.logFile {
-            let handler = try FileLogHandler(label: "otter.relay", path: path)
-            LoggingSystem.bootstrap { _ in var h = handler; h.logLevel = level; return h }
-        } else {
-            LoggingSystem.bootstrap { label in var h = StreamLogHandler.standardError(label: label); h.logLevel = level; return h }
+        // What needed the full binary (help, the task's address) is done: run the relay-only
+        // binary in this process's place, so the idle relay maps none of the CLI, server,
+        // deploy and AWS code (docs/DESIGN.md "Relay process"). TURN_SECRET stays in the
+        // environment, never in its arguments.
+        if environment[LeanRelay.inProcessVariable] != "1", let lean = LeanRelay.beside(RelayImage.runningBinary()) {
+            let error = LeanRelay.exec(lean, arguments: arguments)
+            FileHandle.standardError.write(Data("otter relay: warning: cannot run \(lean) (\(String(cString: strerror(error)))); running the relay in this process\n".utf8))
         }
-        let server = RelayServer(configuration: config)
-        do {
-            try await server.start()
-        } catch let e as RelayError {
-            throw Relay.fail(e)
-        }
-        await waitForTermination()
-        try await server.shutdown()
+        let status = await RelayProcess.run(arguments: arguments, environment: environment)
+        if status != 0 { throw ExitCode(status) }
     }
 
     /// Configuration and bind errors already say what to fix: print them
@@ -79,21 +72,5 @@ struct Relay: AsyncParsableCommand {
     static func fail(_ e: RelayError) -> ExitCode {
         FileHandle.standardError.write(Data("otter relay: error: \(e.message)\n".utf8))
         return ExitCode.failure
-    }
-
-    /// Returns on SIGINT or SIGTERM (what `docker stop` and ECS send).
-    private func waitForTermination() async {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let (stream, cont) = AsyncStream<Void>.makeStream()
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { cont.yield() }
-            s.resume()
-            sources.append(s)
-        }
-        for await _ in stream { break }
-        sources.forEach { $0.cancel() }
     }
 }

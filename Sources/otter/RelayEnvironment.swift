@@ -2,12 +2,13 @@ import OtterRelay
 
 /// What a container's entrypoint script used to fill into `otter relay`'s arguments,
 /// done in-process so the image needs no shell: `--external-ip=auto` becomes the
-/// task's public address, and TURN_SECRET becomes one more `--static-auth-secret`.
+/// task's public address. TURN_SECRET becomes one more `--static-auth-secret` later, in
+/// RelayProcess (also in `otter-relay`), so it never appears in an exec'd command line.
 enum RelayEnvironment {
-    static let secretVariable = "TURN_SECRET"
-
     static func resolve(_ arguments: [String], environment: [String: String],
                         detect: ([String: String]) async throws(TaskExternalIP.Failure) -> String) async throws(RelayError) -> [String] {
+        // Refused before any lookup: no point asking for the address of a relay that cannot start.
+        try RelayProcess.refuseShellSyntax(arguments)
         var out: [String] = []
         var i = 0
         var detected: String?
@@ -24,14 +25,6 @@ enum RelayEnvironment {
         while i < arguments.count {
             let arg = arguments[i]
             i += 1
-            // coturn's image contract reaching us verbatim means no shell ran: taking the text
-            // "$TURN_SECRET" as the secret would let anyone who reads the task definition relay.
-            if arg.contains("$(detect-external-ip)") {
-                throw RelayError(.badValue, "$(detect-external-ip) needs a shell, and otter relay runs without one: pass --external-ip=auto")
-            }
-            if arg.contains("$TURN_SECRET") || arg.contains("${TURN_SECRET}") {
-                throw RelayError(.badValue, "$TURN_SECRET needs a shell, and otter relay runs without one: leave the secret out of the arguments, otter relay reads TURN_SECRET from the environment")
-            }
             if arg == "--external-ip=auto" || arg == "-Xauto" {
                 out.append("--external-ip=\(try await externalIP())")
             } else if (arg == "--external-ip" || arg == "-X"), i < arguments.count, arguments[i] == "auto" {
@@ -40,9 +33,6 @@ enum RelayEnvironment {
             } else {
                 out.append(arg)
             }
-        }
-        if let secret = environment[secretVariable], !secret.isEmpty {
-            out.append("--static-auth-secret=\(secret)")
         }
         return out
     }

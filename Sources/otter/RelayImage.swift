@@ -9,9 +9,10 @@ struct RelayImage: ParsableCommand {
         commandName: "relay-image",
         abstract: "Write the relay's container image (OCI layout, linux/amd64) built from this otter binary; no Docker needed.",
         discussion: """
-            The image holds this binary, the shared libraries it loads (the dynamic loader \
-            included), CA certificates and the non-root user otter (65532); its entrypoint is \
-            `otter relay`. The same binary gives the same digests. Built images are kept in \
+            The image holds this binary, the relay-only otter-relay built beside it, the shared \
+            libraries they load (the dynamic loader included), CA certificates and the non-root \
+            user otter (65532); its entrypoint is `otter relay`, which execs otter-relay. The same \
+            binaries give the same digests. Built images are kept in \
             $XDG_CACHE_HOME/otter/relay-image (else ~/.cache/…; the 3 latest), shared with `otter deploy`.
             Inspect or push it yourself, e.g.:
               umoci unpack --rootless --image DIR:latest rootfs
@@ -25,8 +26,11 @@ struct RelayImage: ParsableCommand {
     @Option(help: ArgumentHelp("The tag recorded in index.json.", valueName: "tag"))
     var tag: String = "latest"
 
-    @Option(help: ArgumentHelp("Build from this otter binary instead of the running one (it must be linux/amd64).", valueName: "file"))
+    @Option(help: ArgumentHelp("Build from this otter binary (and the otter-relay beside it) instead of the running one (linux/amd64).", valueName: "file"))
     var binary: String?
+
+    @Option(help: ArgumentHelp("The relay-only binary to pack (default: otter-relay beside the otter binary); the otter binary itself packs it alone.", valueName: "file"))
+    var relayBinary: String?
 
     func validate() throws {
         if out.isEmpty { throw ValidationError("--out needs a directory") }
@@ -37,7 +41,8 @@ struct RelayImage: ParsableCommand {
         let started = ContinuousClock.now
         let image: OCIImage
         do {
-            let builder = RelayImageBuilder(binary: URL(fileURLWithPath: binary ?? Self.runningBinary()))
+            let builder = RelayImageBuilder(binary: URL(fileURLWithPath: binary ?? Self.runningBinary()),
+                                            relayBinary: relayBinary.map { URL(fileURLWithPath: $0) })
             // The cache `otter deploy` uses: the same inputs give the same bytes, built once.
             if let dir = RelayImageCache.defaultDirectory(), let hit = try? RelayImageCache(directory: dir).image(for: builder) {
                 image = hit.image

@@ -6,8 +6,8 @@ import Testing
 /// Tests/image builds and runs the real relay image.
 @Suite struct RelayImageBuilderTests {
     @Test func theSameBinaryGivesTheSameDigestsAndAnotherBinaryAnotherLayer() throws {
-        let first = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls")).build()
-        let second = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls")).build()
+        let first = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), relayBinary: standInRelay).build()
+        let second = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), relayBinary: standInRelay).build()
         #expect(first == second)
         #expect(first.manifestDigest == second.manifestDigest)
 
@@ -19,17 +19,17 @@ import Testing
         changed[changed.count / 2] ^= 0xFF
         let other = dir.appendingPathComponent("ls")
         try changed.write(to: other)
-        let third = try RelayImageBuilder(binary: other).build()
+        let third = try RelayImageBuilder(binary: other, relayBinary: standInRelay).build()
         #expect(third.layers[0].digest != first.layers[0].digest)
         #expect(third.configDigest != first.configDigest && third.manifestDigest != first.manifestDigest)
     }
 
     @Test func theLayerHoldsBinaryLoaderLibrariesCertificatesAndUser() throws {
-        let image = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls")).build()
+        let image = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), relayBinary: standInRelay).build()
         let tar = try Gzip.decompress(image.layers[0].bytes())
         let (status, out) = try run("tar", ["-tvf", "-"], stdin: tar)
         #expect(status == 0, "\(out)")
-        for path in ["otter", "lib64/ld-linux-x86-64.so.2", "lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libselinux.so.1",
+        for path in ["otter", "otter-relay", "lib64/ld-linux-x86-64.so.2", "lib/x86_64-linux-gnu/libc.so.6", "lib/x86_64-linux-gnu/libselinux.so.1",
                      "etc/passwd", "etc/group", "etc/ssl/certs/ca-certificates.crt", "tmp/"] {
             #expect(out.contains(" \(path)"), "\(path) missing in:\n\(out)")
         }
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func theLayoutHoldsEveryBlobUnderItsDigest() throws {
-        let image = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls")).build()
+        let image = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), relayBinary: standInRelay).build()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try OCILayout.write(image, to: dir, tag: "v1")
@@ -69,10 +69,41 @@ import Testing
     @Test func aMissingLibraryIsNamedInTheError() throws {
         let closure = DependencyClosure(systemDirectories: ["/nonexistent"], configuredDirectories: [])
         do {
-            _ = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), closure: closure).build()
+            _ = try RelayImageBuilder(binary: URL(fileURLWithPath: "/bin/ls"), relayBinary: standInRelay, closure: closure).build()
             Issue.record("built an image without its libraries")
         } catch let e as ImageError {
             #expect(e.code == .libraryNotFound && e.message.contains("libselinux.so.1") && e.message.contains("/nonexistent"))
         }
+    }
+
+    @Test func theRelayBinaryBesideOtterIsPackedAndItsAbsenceNamesTheFix() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let otter = dir.appendingPathComponent("otter")
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: "/bin/ls"), to: otter)
+        do {
+            _ = try RelayImageBuilder(binary: otter).build()
+            Issue.record("built an image without otter-relay")
+        } catch let e as ImageError {
+            #expect(e.code == .missingRelayBinary)
+            #expect(e.message.contains(dir.appendingPathComponent("otter-relay").path) && e.message.contains("--product otter-relay"), "\(e.message)")
+        }
+        // Beside it now: found without being named, packed byte for byte (stripping leaves
+        // a program with no debug sections as it is) at /otter-relay.
+        try FileManager.default.copyItem(at: standInRelay, to: dir.appendingPathComponent("otter-relay"))
+        let builder = RelayImageBuilder(binary: otter, strip: false)
+        #expect(builder.relayBinary.path == dir.appendingPathComponent("otter-relay").path)
+        let entries = try builder.entries()
+        let packed = entries.compactMap { e -> Data? in
+            if case .file(let data) = e.kind, e.path == "otter-relay" { return data }
+            return nil
+        }
+        #expect(packed == [try Data(contentsOf: standInRelay)])
+        // Each library once, though both programs load libc.
+        let paths = entries.map(\.path)
+        #expect(Set(paths).count == paths.count)
+        // A program that is its own relay (coturn's turnserver in Scripts/bench-relay-image): once, at /otter.
+        let alone = try RelayImageBuilder(binary: otter, relayBinary: otter).entries().map(\.path)
+        #expect(alone.contains("otter") && !alone.contains("otter-relay"))
     }
 }

@@ -1,5 +1,9 @@
 import Foundation
 
+/// /bin/cat stands in for `otter-relay` beside /bin/ls's stand-in for `otter` (both small,
+/// dynamically linked x86-64 programs; /bin has no otter-relay, so it is passed explicitly).
+let standInRelay = URL(fileURLWithPath: "/bin/cat")
+
 /// Runs a tool of this machine (tar, python3, readelf, ldd) as an independent reader of what the code wrote.
 func run(_ tool: String, _ args: [String], stdin: Data? = nil) throws -> (status: Int32, out: String) {
     let p = Process()

@@ -83,10 +83,13 @@ def test_the_image_is_linux_amd64_running_otter_relay_as_a_non_root_user(image):
     assert not (rootfs / "bin/sh").exists() and not (rootfs / "usr/bin").exists()
     # The binary is the one that built the image: its loaded part byte for byte, with the
     # section header fields (e_shoff, e_shnum, e_shstrndx) zeroed and the tail (debug info) cut.
-    ours, original = (rootfs / "otter").read_bytes(), Path(OTTER).read_bytes()
-    assert len(ours) < len(original)
-    assert ours[:40] == original[:40] and ours[48:60] == original[48:60] and ours[64:] == original[64:len(ours)]
-    assert ours[40:48] == bytes(8) and ours[60:64] == bytes(4)
+    # The same holds for otter-relay, the relay-only binary built beside otter, which
+    # `otter relay` execs (Sources/otter/LeanRelay.swift).
+    for name in ("otter", "otter-relay"):
+        ours, original = (rootfs / name).read_bytes(), (Path(OTTER).resolve().parent / name).read_bytes()
+        assert len(ours) < len(original)
+        assert ours[:40] == original[:40] and ours[48:60] == original[48:60] and ours[64:] == original[64:len(ours)]
+        assert ours[40:48] == bytes(8) and ours[60:64] == bytes(4)
 
 
 def test_skopeo_reads_the_layout(image):
@@ -110,6 +113,14 @@ def relay_in_image(rootfs, args, env, log):
     cmd = [shutil.which("unshare"), "--mount", "--pid", "--fork", "--kill-child", "--mount-proc",
            f"--root={rootfs}", f"--setgid={gid}", f"--setuid={uid}", "/otter", "relay", *args]
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def relay_executable(proc):
+    """The executable the relay started by relay_in_image runs (unshare's child), as this
+    host sees it: `/otter relay` execs /otter-relay in its own place."""
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return os.readlink(f"/proc/{children[0]}/exe")
 
 
 def wait_listening(proc, log_path, deadline=30):
@@ -153,6 +164,7 @@ def relayed_round_trip(rootfs, echo_peer, tmp_path, transport="udp"):
         proc = relay_in_image(rootfs, args, {"TURN_SECRET": SECRET}, log)
     try:
         wait_listening(proc, log_path)
+        assert relay_executable(proc) == str(rootfs / "otter-relay")
         cmd = ["turnutils_uclient", "-e", "127.0.0.1", "-r", str(echo_peer), "-p", str(port),
                "-W", SECRET, "-m", "2", "-n", "40", "-l", "170", *(["-t"] if transport == "tcp" else []), "127.0.0.1"]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -209,6 +221,9 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
     try:
         text = wait_listening(proc, log_path)
         assert f"external-ip={public_ip}" in text
+        # The address came from the full otter (task metadata, EC2 over libcurl); the relay
+        # serving with it is otter-relay, which maps none of that.
+        assert relay_executable(proc) == str(image["rootfs"] / "otter-relay")
         port = int(next(a.split("=", 1)[1] for a in cmd if a.startswith("--listening-port=")))
         assert stun_binding(port)
     finally:
