@@ -52,8 +52,8 @@ struct Relay: AsyncParsableCommand {
             arguments = try await RelayEnvironment.resolve(options, environment: environment) { (env) async throws(TaskExternalIP.Failure) -> String in
                 try await TaskExternalIP.detect(environment: env)
             }
-        } catch let e as RelayError {
-            throw Relay.fail(e)
+        } catch {
+            throw Relay.fail(error)  // typed: only RelayError reaches here
         }
         // What needed the full binary (help, the task's address) is done: run the relay-only
         // binary in this process's place, so the idle relay maps none of the CLI, server,
