@@ -24,10 +24,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
+        // The TURN REST credential scheme (coturn's use-auth-secret) the server hands out and the
+        // relay checks: its own module so the relay-only binary needs neither JWTKit nor Foundation.
+        .target(
+            name: "OtterTurnCredentials",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Domain rules (tokens, API keys, TURN credentials, signaling messages). No I/O.
         .target(
             name: "OtterCore",
             dependencies: [
+                "OtterTurnCredentials",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
@@ -95,7 +102,7 @@ let package = Package(
         .target(
             name: "OtterRelay",
             dependencies: [
-                "OtterCore",
+                "OtterTurnCredentials",
                 "CRelayIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,6 +3,8 @@
 #include "CRelayIO.h"
 #include <stddef.h>
 #include <sys/epoll.h>
+#include <pthread.h>
+#include <string.h>
 
 _Static_assert(sizeof(struct crelay_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
 _Static_assert(offsetof(struct crelay_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
@@ -44,6 +46,13 @@ int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int 
     }
     return n;
 }
+void crelay_name_this_thread(const char *name) {
+    char shortName[16];
+    strncpy(shortName, name, sizeof shortName - 1);
+    shortName[sizeof shortName - 1] = 0;
+    pthread_setname_np(pthread_self(), shortName);
+}
+
 #else
 // Nothing on other systems; an empty translation unit is not allowed.
 typedef int crelay_unused;

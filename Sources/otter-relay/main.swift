@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import OtterRelay
 
 // `otter-relay`: the TURN/STUN relay alone, without the CLI, server, deploy and AWS code of
@@ -21,7 +28,7 @@ if arguments.contains("-h") || arguments.contains("--help") {
 }
 for (i, arg) in arguments.enumerated() where arg == "--external-ip=auto" || arg == "-Xauto"
     || ((arg == "--external-ip" || arg == "-X") && arguments.dropFirst(i + 1).first == "auto") {
-    FileHandle.standardError.write(Data("otter relay: error: external-ip=auto is resolved by `otter relay` (it asks the ECS task metadata and EC2); run `otter relay` instead of otter-relay, or pass --external-ip yourself\n".utf8))
+    RelayProcess.fail("external-ip=auto is resolved by `otter relay` (it asks the ECS task metadata and EC2); run `otter relay` instead of otter-relay, or pass --external-ip yourself")
     exit(1)
 }
 exit(await RelayProcess.run(arguments: arguments, environment: ProcessInfo.processInfo.environment))

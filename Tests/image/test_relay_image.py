@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,6 +124,24 @@ def relay_executable(proc):
     return os.readlink(f"/proc/{children[0]}/exe")
 
 
+def stop_relay_in_image(proc):
+    """Ends the relay and unshare. --kill-child alone does not: unshare's --setuid clears the
+    child's parent-death signal (prctl(2): a credential change resets it), so the relay would
+    outlive unshare, still bound to its port."""
+    try:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        try:
+            os.kill(int(child), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # unshare waits out SIGTERM; SIGKILL ends it.
+    proc.kill()
+    proc.wait(timeout=10)
+
+
 def wait_listening(proc, log_path, deadline=30):
     end = time.time() + deadline
     while time.time() < end:
@@ -172,9 +191,7 @@ def relayed_round_trip(rootfs, echo_peer, tmp_path, transport="udp"):
         assert re.search(r"tot_send_msgs=80, tot_recv_msgs=80\s*$", out, re.M), out[-2000:]
         assert re.search(r"Total lost packets 0\b", out), out[-2000:]
     finally:
-        # unshare waits out SIGTERM; SIGKILL ends it and --kill-child the relay with it.
-        proc.kill()
-        proc.wait(timeout=10)
+        stop_relay_in_image(proc)
     assert SECRET not in log_path.read_text()
 
 
@@ -227,9 +244,7 @@ def test_the_images_own_command_finds_the_public_ip_and_secret_without_a_shell(i
         port = int(next(a.split("=", 1)[1] for a in cmd if a.startswith("--listening-port=")))
         assert stun_binding(port)
     finally:
-        # unshare waits out SIGTERM; SIGKILL ends it and --kill-child the relay with it.
-        proc.kill()
-        proc.wait(timeout=10)
+        stop_relay_in_image(proc)
     assert SECRET not in log_path.read_text()
 
 

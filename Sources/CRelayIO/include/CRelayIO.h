@@ -28,6 +28,9 @@ int crelay_epoll_add(int epfd, int fd, uint64_t token);
 // or whose writer waits for room); add = 0 modifies a registered fd.
 int crelay_epoll_set(int epfd, int add, int fd, uint64_t token, int in, int out);
 int crelay_epoll_del(int epfd, int fd);
+// Names the calling thread (at most 15 bytes are kept): pthread_setname_np is a GNU
+// extension the Glibc module does not expose.
+void crelay_name_this_thread(const char *name);
 // Waits like epoll_wait and writes the ready tokens to `tokens` and, for
 // each, to `ready`: bit 0 writable, bit 1 readable (or error / hang-up).
 int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int timeout_ms);

@@ -1,6 +1,10 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import OtterCore
+#endif
+import OtterTurnCredentials
 
 /// Long-term credential checks (RFC 8489 §9.2): realm, stateless nonces that
 /// expire, and the two user sources coturn has (REST shared secrets, static users).
@@ -44,7 +48,7 @@ struct Authenticator {
     func makeNonce(now: Date = Date()) -> String {
         let expiry = String(UInt64(now.timeIntervalSince1970) + UInt64(nonceLifetime), radix: 16)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(expiry.utf8), using: nonceKey)
-        return expiry + "-" + mac.prefix(12).map { String(format: "%02x", $0) }.joined()
+        return expiry + "-" + PlainText.hex(mac.prefix(12))
     }
 
     enum NonceState { case valid, stale }
@@ -55,7 +59,7 @@ struct Authenticator {
         let parts = nonce.split(separator: "-")
         guard parts.count == 2, parts[0].count <= 16, let expiry = UInt64(parts[0], radix: 16) else { return .stale }
         let mac = HMAC<SHA256>.authenticationCode(for: Data(parts[0].utf8), using: nonceKey)
-        let want = mac.prefix(12).map { String(format: "%02x", $0) }.joined()
+        let want = PlainText.hex(mac.prefix(12))
         guard STUNIntegrity.constantTimeEqual(Array(want.utf8), Array(parts[1].utf8)) else { return .stale }
         return UInt64(now.timeIntervalSince1970) < expiry ? .valid : .stale
     }

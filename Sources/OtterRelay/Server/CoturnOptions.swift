@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// coturn's command line and turnserver.conf share one vocabulary: `--name`
 /// on the command line is `name` in the file. Both are parsed here into one
@@ -52,7 +56,7 @@ extension RelayConfiguration {
     ]
 
     static func int(_ name: String, _ v: String?, min: Int = 0, max: Int = Int.max) throws -> Int {
-        guard let v, let n = Int(v.trimmingCharacters(in: .whitespaces)), n >= min, n <= max else {
+        guard let v, let n = Int(v.trimmingWhitespace()), n >= min, n <= max else {
             throw RelayError(.badValue, "\(name) needs a whole number between \(min) and \(max), got '\(v ?? "")'")
         }
         return n
@@ -197,16 +201,18 @@ extension RelayConfiguration {
     /// turnserver.conf: one `name=value` or bare `name` a line, `#` comments.
     static func parseConfigFile(_ text: String, path: String) throws -> [Setting] {
         var out: [Setting] = []
-        for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]).trimmingCharacters(in: .whitespaces) }
+        // By Character.isNewline: a file saved with CRLF line ends holds "\r\n" Characters,
+        // which a split on "\n" would not cut (every line would run into the next).
+        for (n, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            var line = raw.trimmingWhitespace(andNewlines: true)
+            if let hash = line.firstIndex(of: "#") { line = String(line[..<hash]).trimmingWhitespace() }
             if line.isEmpty { continue }
             if line.hasPrefix("--") { line = String(line.dropFirst(2)) }
             var name = line
             var value: String?
             if let eq = line.firstIndex(of: "=") {
-                name = line[..<eq].trimmingCharacters(in: .whitespaces)
-                var v = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+                name = line[..<eq].trimmingWhitespace()
+                var v = line[line.index(after: eq)...].trimmingWhitespace()
                 if v.count >= 2, v.hasPrefix("\""), v.hasSuffix("\"") { v = String(v.dropFirst().dropLast()) }
                 value = v
             }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOCore
 
 /// An inclusive range of addresses, coturn's `ip` or `ip-ip` syntax
@@ -13,7 +17,7 @@ public struct IPRange: Hashable, Sendable, CustomStringConvertible {
     }
 
     public init(_ text: String) throws {
-        let parts = text.split(separator: "-", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parts = text.split(separator: "-", maxSplits: 1).map { $0.trimmingWhitespace() }
         guard let first = parts.first, let lo = IPRange.parseIP(String(first)) else {
             throw RelayError(.badValue, "'\(text)' is not an IP address or an ip-ip range")
         }

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// Everything `otter relay` can be told, with coturn's defaults. Build it in
 /// code (as `otter up` does) or from coturn flags / turnserver.conf with

@@ -1,5 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 
 /// The relay as a process: coturn-style arguments in, a running server until SIGINT or
@@ -66,8 +75,9 @@ public enum RelayProcess {
         return 0
     }
 
-    static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("otter relay: error: \(message)\n".utf8))
+    @discardableResult
+    public static func fail(_ message: String) -> Int32 {
+        PlainText.writeStandardError("otter relay: error: \(message)\n")
         return 1
     }
 

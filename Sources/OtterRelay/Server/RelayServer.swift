@@ -126,7 +126,7 @@ public final class RelayServer: Sendable {
         #if os(Linux)
         if let pump {
             engine.lock.withLock { engine.pump = pump }
-            pump.start(engine: engine)
+            try pump.start(engine: engine)
         }
         #endif
         try await loop.submit { self.engine.lock.withLock { self.engine.startSweeping() } }.get()

@@ -1,6 +1,10 @@
 #if os(Linux)
 import CRelayIO
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 #if canImport(Glibc)
@@ -61,7 +65,7 @@ final class UDPPump: @unchecked Sendable {
         return String(cString: v) != "0"
     }()
     private let exited = ConditionLock(value: false)
-    private var thread: Thread?
+    private var running = false
 
     init() throws {
         epfd = crelay_epoll_create()
@@ -110,26 +114,24 @@ final class UDPPump: @unchecked Sendable {
         _ = crelay_epoll_del(epfd, fd)
     }
 
-    func start(engine: RelayEngine) {
+    func start(engine: RelayEngine) throws {
         if batching { engine.lock.withLock { engine.batch = batch } }
-        let t = Thread { [self] in
+        try PumpThread.start(name: "otter-relay-udp") { [self] in
             self.run(engine: engine)
             self.exited.lock()
             self.exited.unlock(withValue: true)
         }
-        t.name = "otter-relay-udp"
-        thread = t
-        t.start()
+        running = true
     }
 
     /// Stops the thread and waits for it to finish its batch.
     func stop() {
-        guard thread != nil else { return }
+        guard running else { return }
         var one: UInt8 = 1
         _ = write(stopPipe.write, &one, 1)
         exited.lock(whenValue: true)
         exited.unlock()
-        thread = nil
+        running = false
     }
 
     private func run(engine: RelayEngine) {

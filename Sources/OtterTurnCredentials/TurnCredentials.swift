@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// TURN REST API credentials, the scheme of coturn's `use-auth-secret`:
 /// username `"<expiry-unix>:<user>"`, password `base64(HMAC-SHA1(secret, username))`.
