@@ -32,6 +32,8 @@ def make_checkout(tmp: Path) -> Path:
         "mkdir -p .build/release\n"
         "printf '#!/bin/sh\\necho ran \"$@\"\\n' > .build/release/otter\n"
         "chmod +x .build/release/otter\n"
+        # `swift build -c release` builds every product: otter-relay too.
+        "cp .build/release/otter .build/release/otter-relay\n"
     )
     (fake / "swift").chmod(0o755)
     return repo
@@ -65,6 +67,18 @@ def test_builds_once_then_skips_until_a_source_changes(tmp_path):
     third = run(repo, tmp_path, "version")
     assert third.returncode == 0, third.stderr
     assert builds(tmp_path) == 2, "a changed source must be rebuilt"
+
+
+def test_a_missing_otter_relay_is_built_again(tmp_path):
+    # `otter relay` execs otter-relay from beside otter: an otter without it must not count as built.
+    repo = make_checkout(tmp_path)
+    assert run(repo, tmp_path, "version").returncode == 0
+    (repo / ".build" / "release" / "otter-relay").unlink()
+    again = run(repo, tmp_path, "version")
+    assert again.returncode == 0, again.stderr
+    assert builds(tmp_path) == 2
+    assert (tmp_path / "swift.log").read_text().splitlines()[-1] == "build -c release"
+    assert (repo / ".build" / "release" / "otter-relay").exists()
 
 
 def test_no_arguments_runs_up(tmp_path):
