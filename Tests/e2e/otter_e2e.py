@@ -232,10 +232,29 @@ def by_testid(driver, testid):
     return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
 
 
-def open_lobby(driver, url):
+def page_state(driver):
+    """What a failed wait saw: the page's address, load state, screen, error and
+    last console lines (a timeout alone says nothing about why)."""
+    try:
+        seen = driver.execute_script(
+            "return {url: location.href, ready: document.readyState,"
+            " screen: document.body ? document.body.dataset.screen : null,"
+            " status: (document.querySelector('[data-testid=status]') || {}).textContent || null}")
+    except Exception as e:  # the page itself may be what hangs
+        seen = f"page did not answer: {e.__class__.__name__}"
+    try:
+        console = [e.get("message", str(e)) for e in driver.get_log("browser")][-8:]
+    except Exception:
+        console = []
+    return f"page {seen}, error {error_text(driver)!r}, console {console}"
+
+
+def open_lobby(driver, url, timeout=60):
     driver.get(url)
-    wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("lobby", "error"), 60,
-         "neither lobby nor an error screen appeared")
+    try:
+        wait(driver, lambda d: d.execute_script("return document.body.dataset.screen") in ("lobby", "error"), timeout)
+    except TimeoutException:
+        raise AssertionError(f"neither lobby nor an error screen appeared in {timeout} s: {page_state(driver)}") from None
 
 
 def join(driver, url, name):
