@@ -1,6 +1,11 @@
 """The pages Scripts/bench-calls times against one `otter up`, call by call:
   - "bare":   fixtures/bare-call.html, bare WebRTC (one RTCPeerConnection a
               side, the same signaling socket, camera and ICE servers), no SDK;
+  - "bare-dc": the same page with one negotiated DataChannel that says a
+              hello when it opens, as the SDK's chat channel does: bare WebRTC
+              with what the SDK carries beside media (on the thin link the
+              channel's SCTP handshake and SDP section alone cost ~1 kB each
+              way before the first frame);
   - "sdk":    fixtures/sdk-call.html, the README's embed example with its lobby
               (Otter.prepare() and the camera before join), rendering exactly
               what the bare page renders: one remote <video>, no self-view;
@@ -25,7 +30,7 @@ import otter_e2e as E
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 PAGE_FILES = ("bare-call.html", "bare-call.js", "sdk-call.html", "sdk-call.js", "bench-trace.js")
-KINDS = ("webapp", "sdk", "bare", "readme")
+KINDS = ("webapp", "sdk", "bare", "readme", "bare-dc")
 
 
 def web_dir():
@@ -39,9 +44,9 @@ def web_dir():
     return web
 
 
-def page_url(room_url, page, relay, mode=None):
-    """The room link `<app>/?room=..#token=..` turned into `<app>/<page>?[relay=1&][mode=..&]room=..#token=..`."""
-    extra = ("relay=1&" if relay else "") + (f"mode={mode}&" if mode else "")
+def page_url(room_url, page, relay, mode=None, channel=False):
+    """The room link `<app>/?room=..#token=..` turned into `<app>/<page>?[relay=1&][mode=..&][dc=1&]room=..#token=..`."""
+    extra = ("relay=1&" if relay else "") + (f"mode={mode}&" if mode else "") + ("dc=1&" if channel else "")
     return room_url.replace("/?room=", f"/{page}?{extra}room=", 1)
 
 
@@ -100,9 +105,9 @@ def first_frame(server, a, b, kind, relay, timeout=40):
             ff = E.wait(b, lambda d: d.execute_script(WEBAPP_FIRST_FRAME_JS), timeout, "web app: no remote frame")
             phases = b.execute_script("return window.otterCall && window.otterCall.timings") or {}
         else:
-            page, obj, first, joined = (("bare-call.html", "bare", "bareFirstFrame", "bareJoined") if kind == "bare"
+            page, obj, first, joined = (("bare-call.html", "bare", "bareFirstFrame", "bareJoined") if kind in ("bare", "bare-dc")
                                         else ("sdk-call.html", "sdkPage", "sdkFirstFrame", "sdkCall"))
-            url = page_url(room["url"], page, relay, "readme" if kind == "readme" else None)
+            url = page_url(room["url"], page, relay, "readme" if kind == "readme" else None, kind == "bare-dc")
             for d in (a, b):
                 d.get(url)
                 r = d.execute_async_script(PREPARE_JS, obj)
