@@ -36,7 +36,7 @@ extension RelayConfiguration {
         "proc-group": "run the process as the group you want", "no-rfc5780": "RFC 5780 NAT discovery is never served",
         "no-stun-backward-compatibility": "RFC 3489 clients are never served",
         "response-origin-only-with-rfc5780": "RESPONSE-ORIGIN is not sent", "no-tlsv1": "TLS 1.0 is never offered",
-        "no-tlsv1_1": "TLS 1.1 is never offered", "relay-threads": "the relay runs on one event loop",
+        "no-tlsv1_1": "TLS 1.1 is never offered",
         "server-name": "not used", "no-multicast-peers": "multicast peers are always refused",
         "web-admin": "otter relay has no web admin", "no-web-admin": "otter relay has no web admin",
         "no-conf": "only -c/--conf is read", "prod": "SOFTWARE can be dropped with --no-software-attribute",
@@ -136,6 +136,8 @@ extension RelayConfiguration {
         o["prometheus"] = Option(arity: .optionalValue) { c, v in
             c.prometheusPort = v == nil ? (c.prometheusPort ?? 9641) : try int("prometheus", v, max: 65535)
         }
+        // coturn's relay threads are our pump shards; 0 means one, as coturn's "single thread".
+        value("relay-threads") { c, v in c.relayThreads = max(1, try int("relay-threads", v, max: 256)) }
         value("prometheus-port") { c, v in c.prometheusPort = try int("prometheus-port", v, max: 65535) }
         return o
     }()

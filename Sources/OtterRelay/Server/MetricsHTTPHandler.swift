@@ -6,10 +6,11 @@ import NIOCore
 final class MetricsHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-    let engine: RelayEngine
+    /// The counters' text, summed over the shards (RelayServer.metricsText).
+    let metrics: @Sendable () -> String
     var request = ByteBuffer()
 
-    init(engine: RelayEngine) { self.engine = engine }
+    init(metrics: @escaping @Sendable () -> String) { self.metrics = metrics }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var chunk = unwrapInboundIn(data)
@@ -24,7 +25,7 @@ final class MetricsHTTPHandler: ChannelInboundHandler {
         let path = parts.count >= 2 ? String(parts[1]) : ""
         switch (parts.first.map(String.init), path) {
         case ("GET", "/metrics"):
-            reply(context, status: "200 OK", body: engine.lock.withLock { engine.metrics.prometheusText() },
+            reply(context, status: "200 OK", body: metrics(),
                   contentType: "text/plain; version=0.0.4; charset=utf-8")
         case ("GET", "/healthz"):
             reply(context, status: "200 OK", body: "ok\n")

@@ -98,7 +98,10 @@ enum RawDatagram {
 
     /// A non-blocking, close-on-exec UDP socket bound to ip:port. No
     /// SO_REUSEADDR: with it a relay socket could bind a listener's port.
-    static func bind(ip: String, port: Int, receiveBuffer: Int?, sendBuffer: Int?) throws -> CInt {
+    /// `reusePort`: SO_REUSEPORT, for the listeners of the pump shards (the
+    /// kernel hashes each client's 4-tuple to one of them). Never for relay
+    /// sockets: a relay port must be the allocation's alone.
+    static func bind(ip: String, port: Int, receiveBuffer: Int?, sendBuffer: Int?, reusePort: Bool = false) throws -> CInt {
         let address = try SocketAddress(ipAddress: ip, port: port)
         let family: CInt
         switch address {
@@ -119,6 +122,7 @@ enum RawDatagram {
         }
         set(SO_RCVBUF, receiveBuffer)
         set(SO_SNDBUF, sendBuffer)
+        if reusePort { set(SO_REUSEPORT, 1) }
         let rc = address.withSockAddr { sa, len in bindSocket(fd, sa, socklen_t(len)) }
         if rc != 0 {
             let e = errno

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import NIOCore
 
 /// Everything `otter relay` can be told, with coturn's defaults. Build it in
 /// code (as `otter up` does) or from coturn flags / turnserver.conf with
@@ -93,6 +94,21 @@ public struct RelayConfiguration: Sendable {
     public mutating func applyIOPathSwitches(environment: [String: String]) {
         if environment["OTTER_RELAY_UDP"] == "nio" { udpOnPump = false }
         if environment["OTTER_RELAY_TCP"] == "nio" { tcpDirectWrites = false }
+    }
+    /// Pump shards (coturn's --relay-threads / -m), each a thread with its
+    /// own UDP listener sockets (SO_REUSEPORT), relay sockets and state; nil
+    /// picks the cores this process may use (NIO's System.coreCount reads
+    /// the cgroup's CPU quota and the affinity mask). One without the pump.
+    public var relayThreads: Int?
+
+    /// How many pump shards the server runs.
+    public var pumpShards: Int {
+        #if os(Linux)
+        guard udpOnPump else { return 1 }
+        return max(1, relayThreads ?? min(System.coreCount, 64))
+        #else
+        return 1
+        #endif
     }
     /// Warnings about ignored options, for the caller to log.
     public var warnings: [String] = []

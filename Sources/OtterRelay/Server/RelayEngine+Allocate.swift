@@ -42,16 +42,19 @@ extension RelayEngine {
         let lifetime = grantedLifetime(msg.lifetime)
 
         if let token {
-            guard let r = reservations.removeValue(forKey: token) else {
+            guard let socket = reservations.take(token) else {
+                releaseQuota(grant)
                 error(msg, link: link, .insufficientCapacity, "Reservation token unknown or expired", auth: who)
                 return
             }
-            switch r.socket {
+            switch socket {
             case .channel:
-                finishAllocate(msg, key: key, link: link, auth: who, relay: r.socket, lifetime: lifetime, reservedToken: nil, grant: grant)
+                finishAllocate(msg, key: key, link: link, auth: who, relay: socket, lifetime: lifetime, reservedToken: nil, grant: grant)
             case .pump(let fd, _):
                 #if os(Linux)
                 guard let token = addToPump(fd) else {
+                    close(fd)
+                    releaseQuota(grant)
                     error(msg, link: link, .serverError, auth: who)
                     return
                 }
@@ -78,6 +81,7 @@ extension RelayEngine {
             do {
                 (fd, next) = try bindPumpRelay(even: even, reserveNext: reserve, attemptsLeft: 32)
             } catch {
+                releaseQuota(grant)
                 logger.warning("no relay port available", metadata: ["error": "\(error)"])
                 self.error(msg, link: link, .insufficientCapacity, auth: who)
                 return
@@ -85,15 +89,11 @@ extension RelayEngine {
             guard let token = addToPump(fd) else {
                 close(fd)
                 if let next { close(next) }
+                releaseQuota(grant)
                 error(msg, link: link, .serverError, auth: who)
                 return
             }
-            var reservedToken: UInt64?
-            if let next {
-                let t = UInt64.random(in: 1...UInt64.max)
-                reservations[t] = Reservation(socket: .pump(next, 0), expiry: .now() + .seconds(30))
-                reservedToken = t
-            }
+            let reservedToken = next.map { reservations.hold(.pump($0, 0)) }
             finishAllocate(msg, key: key, link: link, auth: who, relay: .pump(fd, token), lifetime: lifetime,
                            reservedToken: reservedToken, grant: grant)
             return
@@ -101,7 +101,12 @@ extension RelayEngine {
         #endif
 
         pending[key] = grant
-        bindRelay(even: even, reserveNext: reserve, attemptsLeft: 32).whenComplete { [self] result in
+        #if os(Linux)
+        let bareReserve = pump != nil
+        #else
+        let bareReserve = false
+        #endif
+        bindRelay(even: even, reserveNext: reserve, bareReserve: bareReserve, attemptsLeft: 32).whenComplete { [self] result in
             self.lock.withLock { self.boundRelay(result, msg, key: key, link: link, auth: who, lifetime: lifetime) }
         }
     }
@@ -112,21 +117,17 @@ extension RelayEngine {
             // The client went away (TCP closed) while we were binding.
             if case .success(let bound) = result {
                 bound.channel.close(promise: nil)
-                bound.reserved?.channel.close(promise: nil)
+                if let r = bound.reserved { closeUnused(r) }
             }
             return
         }
         switch result {
         case .failure(let e):
+            releaseQuota(grant)
             self.logger.warning("no relay port available", metadata: ["error": "\(e)"])
             self.error(msg, link: link, .insufficientCapacity, auth: who)
         case .success(let bound):
-            var reservedToken: UInt64?
-            if let r = bound.reserved {
-                let t = UInt64.random(in: 1...UInt64.max)
-                self.reservations[t] = Reservation(socket: .channel(r.channel, r.box), expiry: .now() + .seconds(30))
-                reservedToken = t
-            }
+            let reservedToken = bound.reserved.map { reservations.hold($0) }
             self.finishAllocate(msg, key: key, link: link, auth: who, relay: .channel(bound.channel, bound.box),
                                 lifetime: lifetime, reservedToken: reservedToken, grant: grant)
         }
@@ -149,6 +150,7 @@ extension RelayEngine {
                 #endif
                 close(fd)
             }
+            releaseQuota(grant)
             error(msg, link: link, .serverError, auth: who)
             return
         }
@@ -183,7 +185,6 @@ extension RelayEngine {
             pumpRelays[token] = a
         }
         allocations[key] = a
-        takeQuota(grant)
         metrics.allocationsCreated += 1
         metrics.allocationsActive = allocations.count
         a.allocateResponse = respond(msg, link: link, cls: .successResponse, auth: who) { b in
@@ -241,15 +242,19 @@ extension RelayEngine {
     }
     #endif
 
-    struct BoundRelay: Sendable {
+    struct BoundRelay: @unchecked Sendable {
         var channel: Channel
         var box: AllocationBox
-        var reserved: (channel: Channel, box: AllocationBox)?
+        /// The next port, held for a RESERVATION-TOKEN: a bare descriptor
+        /// when there is a pump (any shard may take it, ReservationStore),
+        /// else a NIO channel.
+        var reserved: RelaySocket?
     }
 
     /// Binds a relay socket on a random port of min-port..max-port, retrying
-    /// on ports in use; with EVEN-PORT R=1 also binds the next port to reserve it.
-    func bindRelay(even: Bool, reserveNext: Bool, attemptsLeft: Int) -> EventLoopFuture<BoundRelay> {
+    /// on ports in use; with EVEN-PORT R=1 also binds the next port to
+    /// reserve it (a bare descriptor if `bareReserve`, see BoundRelay).
+    func bindRelay(even: Bool, reserveNext: Bool, bareReserve: Bool, attemptsLeft: Int) -> EventLoopFuture<BoundRelay> {
         var lo = config.minPort, hi = config.maxPort
         if reserveNext { hi -= 1 }
         var chosen = lo <= hi ? Int.random(in: lo...hi) : lo
@@ -264,15 +269,24 @@ extension RelayEngine {
         let first = bindRelaySocket(port: port)
         let both: EventLoopFuture<BoundRelay> = first.flatMap { [self] main in
             guard reserveNext else { return self.loop.makeSucceededFuture(BoundRelay(channel: main.0, box: main.1, reserved: nil)) }
+            if bareReserve {
+                do {
+                    let fd = try RawDatagram.bind(ip: self.relayBindIP, port: port + 1, receiveBuffer: 1 << 18, sendBuffer: nil)
+                    return self.loop.makeSucceededFuture(BoundRelay(channel: main.0, box: main.1, reserved: .pump(fd, 0)))
+                } catch {
+                    main.0.close(promise: nil)
+                    return self.loop.makeFailedFuture(error)
+                }
+            }
             return self.bindRelaySocket(port: port + 1).map { next in
-                BoundRelay(channel: main.0, box: main.1, reserved: (next.0, next.1))
+                BoundRelay(channel: main.0, box: main.1, reserved: .channel(next.0, next.1))
             }.flatMapErrorThrowing { e in
                 main.0.close(promise: nil)
                 throw e
             }
         }
         return both.flatMapError { [self] e in
-            attemptsLeft > 1 ? self.bindRelay(even: even, reserveNext: reserveNext, attemptsLeft: attemptsLeft - 1)
+            attemptsLeft > 1 ? self.bindRelay(even: even, reserveNext: reserveNext, bareReserve: bareReserve, attemptsLeft: attemptsLeft - 1)
                              : self.loop.makeFailedFuture(e)
         }
     }

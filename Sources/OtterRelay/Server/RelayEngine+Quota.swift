@@ -1,10 +1,3 @@
-/// What one allocation takes of user-quota, total-quota and bps-capacity.
-struct QuotaGrant {
-    var user: String
-    /// Bytes per second in each direction, 0 for unlimited.
-    var bps: Int
-}
-
 extension RelayEngine {
     /// The user an allocation counts against, coturn's rule (userdb.c
     /// get_real_username): with use-auth-secret the REST username's timestamp
@@ -22,28 +15,19 @@ extension RelayEngine {
         return String(head)
     }
 
-    /// Checks the quotas for one more allocation of `username`, counting
-    /// Allocates still binding; nil (with the 486 sent) when one is reached.
-    /// Nothing is taken until finishAllocate.
+    /// Takes one more allocation of `username` from the shared quotas
+    /// (QuotaLedger, which counts Allocates still binding); nil, with the
+    /// 486 sent, when one is reached. The caller gives the grant back
+    /// (releaseQuota) if the Allocate fails after this.
     func grantQuota(_ msg: STUNMessage, link: ClientLink, auth who: AuthResult) -> QuotaGrant? {
-        let user = quotaUser(who.username)
-        let pendingForUser = pending.isEmpty ? 0 : pending.values.reduce(0) { $0 + ($1.user == user ? 1 : 0) }
-        // coturn answers 486 for both quotas (ns_turn_server.c, check_new_allocation_quota).
-        if config.totalQuota > 0, allocations.count + pending.count >= config.totalQuota {
-            return refuseQuota(msg, link: link, auth: who, "total-quota")
+        switch quotas.take(user: quotaUser(who.username)) {
+        case .success(let grant): return grant
+        // coturn answers 486 for every quota (ns_turn_server.c, check_new_allocation_quota).
+        case .failure(.totalQuota): return refuseQuota(msg, link: link, auth: who, "total-quota")
+        case .failure(.userQuota): return refuseQuota(msg, link: link, auth: who, "user-quota")
+        case .failure(.bpsCapacity):
+            return refuseQuota(msg, link: link, auth: who, "bps-capacity", reason: "Allocation Bandwidth Quota Reached")
         }
-        if config.userQuota > 0, perUser[user, default: 0] + pendingForUser >= config.userQuota {
-            return refuseQuota(msg, link: link, auth: who, "user-quota")
-        }
-        var bps = config.maxBPS
-        if config.bpsCapacity > 0 {
-            let granted = bpsGranted + pending.values.reduce(0) { $0 + $1.bps }
-            bps = min(bps, config.bpsCapacity - granted)
-            if bps <= 0 {
-                return refuseQuota(msg, link: link, auth: who, "bps-capacity", reason: "Allocation Bandwidth Quota Reached")
-            }
-        }
-        return QuotaGrant(user: user, bps: bps)
     }
 
     private func refuseQuota(_ msg: STUNMessage, link: ClientLink, auth who: AuthResult, _ which: String,
@@ -54,13 +38,7 @@ extension RelayEngine {
         return nil
     }
 
-    func takeQuota(_ grant: QuotaGrant) {
-        perUser[grant.user, default: 0] += 1
-        bpsGranted += grant.bps
-    }
-
-    func releaseQuota(user: String, bps: Int) {
-        if let n = perUser[user] { perUser[user] = n > 1 ? n - 1 : nil }
-        bpsGranted = max(0, bpsGranted - bps)
+    func releaseQuota(_ grant: QuotaGrant) {
+        quotas.release(grant)
     }
 }

@@ -7,13 +7,16 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// The TURN server's state and logic. TCP/TLS connections, NIO relay
-/// sockets and timers run on `loop`; on Linux the UDP listeners and the
-/// relay sockets of UDP and plain-TCP clients run on the UDP pump's thread
-/// (which also writes to plain-TCP clients, see StreamWriter). Every entry point
-/// takes `lock` (handlers, future callbacks, timers, the pump per batch), so
-/// one thread at a time owns the state and a relayed UDP packet crosses no
-/// thread. `@unchecked Sendable` is sound because of that lock.
+/// The TURN server's state and logic for one pump shard. TCP/TLS
+/// connections, NIO relay sockets and timers run on `loop`; on Linux the
+/// shard's UDP listeners (one per listening address, SO_REUSEPORT siblings
+/// of the other shards') and the relay sockets of its UDP and plain-TCP
+/// clients run on its pump's thread (which also writes to plain-TCP clients,
+/// see StreamWriter). Every entry point takes `lock` (handlers, future
+/// callbacks, timers, the pump per batch), so one thread at a time owns the
+/// shard and a relayed UDP packet crosses no thread. What the shards share
+/// (nonce key, quotas, reservations) is read-only or has its own lock, taken
+/// only on Allocate and free. `@unchecked Sendable` is sound because of `lock`.
 final class RelayEngine: @unchecked Sendable {
     let loop: EventLoop
     let lock = RecursiveLock()
@@ -24,15 +27,12 @@ final class RelayEngine: @unchecked Sendable {
     let relayBindIP: String
     /// Public address advertised for a relay bound to a private address (-X).
     let externalIP: STUNAddress.IP?
+    /// Shared by every shard (see QuotaLedger, ReservationStore).
+    let quotas: QuotaLedger
+    let reservations: ReservationStore
     var allocations: [ClientKey: Allocation] = [:]
-    /// Allocates still binding their relay socket, with what each will take
-    /// of the quotas (counted by allocate() until the allocation exists).
+    /// Allocates still binding their relay socket, with the quota each took.
     var pending: [ClientKey: QuotaGrant] = [:]
-    /// Live allocations per quota user.
-    var perUser: [String: Int] = [:]
-    /// bps-capacity granted to live allocations, per direction.
-    var bpsGranted = 0
-    var reservations: [UInt64: Reservation] = [:]
     var dirty: [Allocation] = []
     var metrics = RelayMetrics()
     var sweepTask: RepeatedTask?
@@ -50,18 +50,16 @@ final class RelayEngine: @unchecked Sendable {
     var batch: DatagramBatch?
     #endif
 
-    struct Reservation {
-        var socket: RelaySocket
-        var expiry: NIODeadline
-    }
-
     /// Built once from the named attribute list (a lazy global), never per datagram.
     static let knownAttributes: Set<UInt16> = Set(STUNAttributeType.understoodComprehensionRequired.map(\.rawValue))
 
-    init(loop: EventLoop, config: RelayConfiguration, logger: Logger) {
+    init(loop: EventLoop, config: RelayConfiguration, auth: Authenticator, quotas: QuotaLedger,
+         reservations: ReservationStore, logger: Logger) {
         self.loop = loop
         self.config = config
-        self.auth = Authenticator(configuration: config)
+        self.auth = auth
+        self.quotas = quotas
+        self.reservations = reservations
         self.policy = config.peerPolicy
         self.logger = logger
         let bindIP = config.relayIPs.first ?? config.listeningIPs.first ?? "0.0.0.0"
@@ -85,8 +83,9 @@ final class RelayEngine: @unchecked Sendable {
         for a in Array(allocations.values) { remove(a, reason: "shutdown") }
         for w in Array(pumpWriters.values) { w.close() }
         pumpWriters.removeAll()
-        for r in reservations.values { closeUnused(r.socket) }
-        reservations.removeAll()
+        for grant in pending.values { releaseQuota(grant) }
+        pending.removeAll()
+        for socket in reservations.removeAll() { closeUnused(socket) }
     }
 
     // MARK: Inbound from clients
@@ -214,7 +213,8 @@ final class RelayEngine: @unchecked Sendable {
 
     func streamClosed(_ channel: Channel, writer: StreamWriter?) {
         let key = ClientKey.stream(ObjectIdentifier(channel))
-        pending[key] = nil
+        // Still binding: boundRelay finds no entry and closes what it bound.
+        if let grant = pending.removeValue(forKey: key) { releaseQuota(grant) }
         if let a = allocations[key] { remove(a, reason: "connection closed") }
         #if os(Linux)
         if let writer {
@@ -401,10 +401,7 @@ final class RelayEngine: @unchecked Sendable {
                 }
             }
         }
-        for (token, r) in reservations where r.expiry <= now {
-            closeUnused(r.socket)
-            reservations[token] = nil
-        }
+        for socket in reservations.expired(now: now) { closeUnused(socket) }
         #if os(Linux)
         // The allocation watchdog (see StreamClientHandler) for the TCP clients the pump reads.
         for w in pumpWriters.values where w.reading && w.broken {
@@ -428,7 +425,7 @@ final class RelayEngine: @unchecked Sendable {
         a.closed = true
         closeRelay(a)
         allocations[a.key] = nil
-        releaseQuota(user: a.quotaUser, bps: a.bps)
+        releaseQuota(QuotaGrant(user: a.quotaUser, bps: a.bps))
         metrics.allocationsDeleted += 1
         metrics.allocationsActive = allocations.count
         logger.debug("allocation removed", metadata: ["relay": "\(a.relayAddress)", "user": "\(a.username)", "reason": "\(reason)"])

@@ -19,6 +19,31 @@ struct RelayMetrics {
     var sendErrors = 0
     var streamWriteWaits = 0
 
+    /// The shards' counters added up (each shard keeps its own, under its lock).
+    static func total(_ shards: [RelayMetrics]) -> RelayMetrics {
+        var t = RelayMetrics()
+        for m in shards {
+            t.allocationsCreated += m.allocationsCreated
+            t.allocationsDeleted += m.allocationsDeleted
+            t.allocationsActive += m.allocationsActive
+            t.allocationsOverQuota += m.allocationsOverQuota
+            t.bytesFromClients &+= m.bytesFromClients
+            t.packetsFromClients &+= m.packetsFromClients
+            t.bytesToClients &+= m.bytesToClients
+            t.packetsToClients &+= m.packetsToClients
+            t.bindingRequests += m.bindingRequests
+            t.authFailures += m.authFailures
+            t.forbiddenPeers += m.forbiddenPeers
+            t.droppedNoPermission &+= m.droppedNoPermission
+            t.droppedOverBandwidth &+= m.droppedOverBandwidth
+            t.malformed += m.malformed
+            t.droppedSocketFull &+= m.droppedSocketFull
+            t.sendErrors &+= m.sendErrors
+            t.streamWriteWaits &+= m.streamWriteWaits
+        }
+        return t
+    }
+
     func prometheusText() -> String {
         var s = ""
         func line(_ name: String, _ type: String, _ help: String, _ value: Int) {

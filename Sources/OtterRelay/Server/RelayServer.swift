@@ -8,8 +8,11 @@ import Glibc
 #endif
 
 /// The TURN/STUN relay as a library: `otter relay` runs it alone, `otter up`
-/// embeds it. All its sockets live on one event loop of the given group (or
-/// of a one-thread group it owns).
+/// embeds it. Its NIO sockets (TCP/TLS, metrics, fallbacks) live on one event
+/// loop of the given group (or of a one-thread group it owns); on Linux the
+/// data path runs on `configuration.pumpShards` pump threads, each with its
+/// own engine shard (RelayEngine): UDP clients are spread by the kernel
+/// (SO_REUSEPORT listeners), TCP/TLS connections in turn as accepted.
 public final class RelayServer: Sendable {
     /// The ports actually bound (useful when the configuration asked for 0).
     public struct BoundPorts: Sendable, Equatable {
@@ -22,7 +25,11 @@ public final class RelayServer: Sendable {
     }
 
     public let configuration: RelayConfiguration
-    private let engine: RelayEngine
+    private let shards: [RelayEngine]
+    /// Shard 0: the only one without the pump, and the owner of the loop-side sockets.
+    private var engine: RelayEngine { shards[0] }
+    /// The next shard to take a TCP/TLS connection.
+    private let nextStreamShard = NIOLockedValueBox(0)
     private let ownedGroup: MultiThreadedEventLoopGroup?
     private let channels = NIOLockedValueBox<[Channel]>([])
     private let logger: Logger
@@ -40,8 +47,17 @@ public final class RelayServer: Sendable {
             group = g
             ownedGroup = g
         }
-        engine = RelayEngine(loop: group.next(), config: configuration, logger: logger)
+        let loop = group.next()
+        let auth = Authenticator(configuration: configuration)
+        let quotas = QuotaLedger(configuration: configuration)
+        let reservations = ReservationStore()
+        shards = (0..<configuration.pumpShards).map { _ in
+            RelayEngine(loop: loop, config: configuration, auth: auth, quotas: quotas, reservations: reservations, logger: logger)
+        }
     }
+
+    /// How many pump shards run (1 without the pump).
+    public var shardCount: Int { shards.count }
 
     /// Binds every listener. Throws a RelayError naming the address that failed.
     @discardableResult
@@ -57,9 +73,9 @@ public final class RelayServer: Sendable {
         var bound = BoundPorts()
         var opened: [Channel] = []
         #if os(Linux)
-        // Also with --no-udp: TCP clients' relay sockets live in the pump.
-        let pump = Self.pumpEnabled(c) ? try UDPPump() : nil
-        let usesPump = pump != nil
+        // Also with --no-udp: TCP clients' relay sockets live in the pumps.
+        let pumps = Self.pumpEnabled(c) ? try shards.map { _ in try UDPPump() } : []
+        let usesPump = !pumps.isEmpty
         #else
         let usesPump = false
         #endif
@@ -67,19 +83,8 @@ public final class RelayServer: Sendable {
             for (index, ip) in c.listeningIPs.enumerated() {
                 var port = c.listeningPort
                 #if os(Linux)
-                if let pump, !c.noUDP {
-                    let fd: CInt
-                    do {
-                        fd = try RawDatagram.bind(ip: ip, port: port, receiveBuffer: 1 << 22, sendBuffer: 1 << 22)
-                    } catch {
-                        throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): \(error)")
-                    }
-                    engine.lock.withLock { engine.pumpListeners.append(UDPListener(fd: fd)) }
-                    guard pump.add(fd: fd, token: UDPPump.listenerBase + UInt64(index)) else {
-                        throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): epoll_ctl errno \(errno)")
-                    }
-                    // With port 0, TCP takes the port UDP got, as clients expect one number.
-                    port = RawDatagram.localAddress(fd).map { Int($0.port) } ?? port
+                if usesPump, !c.noUDP {
+                    port = try bindPumpListeners(ip: ip, port: port, index: index, pumps: pumps)
                     bound.udp = bound.udp ?? port
                 }
                 #endif
@@ -124,17 +129,17 @@ public final class RelayServer: Sendable {
         }
         channels.withLockedValue { $0 = opened }
         #if os(Linux)
-        if let pump {
-            engine.lock.withLock { engine.pump = pump }
-            try pump.start(engine: engine)
+        for (i, (shard, pump)) in zip(shards, pumps).enumerated() {
+            shard.lock.withLock { shard.pump = pump }
+            try pump.start(engine: shard, shard: i)
         }
         #endif
-        try await loop.submit { self.engine.lock.withLock { self.engine.startSweeping() } }.get()
+        try await loop.submit { for shard in self.shards { shard.lock.withLock { shard.startSweeping() } } }.get()
         logger.info("otter relay listening", metadata: [
             "udp": "\(bound.udp.map(String.init) ?? "-")", "tcp": "\(bound.tcp.map(String.init) ?? "-")",
             "tls": "\(bound.tls.map(String.init) ?? "-")",
             "extra-tcp": "\(bound.extraTCP.isEmpty ? "-" : bound.extraTCP.map(String.init).joined(separator: ","))", "realm": "\(c.realm)",
-            "relay-ports": "\(c.minPort)-\(c.maxPort)",
+            "relay-ports": "\(c.minPort)-\(c.maxPort)", "relay-threads": "\(shards.count)",
             // 0 is coturn's "no limit"; the defaults are finite (RelayConfiguration).
             "user-quota": "\(c.userQuota)", "total-quota": "\(c.totalQuota)", "max-bps": "\(c.maxBPS)",
             // What peers are told to send to: worth seeing when a relayed call fails.
@@ -149,18 +154,23 @@ public final class RelayServer: Sendable {
             return chs
         }
         #if os(Linux)
-        // First stop the pump thread, so nothing reads a socket closed below.
-        engine.lock.withLock { engine.pump }?.stop()
+        // First stop the pump threads, so nothing reads a socket closed below.
+        for shard in shards { shard.lock.withLock { shard.pump }?.stop() }
         #endif
         for ch in open { try? await ch.close() }
-        try await engine.loop.submit { self.engine.lock.withLock { self.engine.stop() } }.get()
+        try await engine.loop.submit { for shard in self.shards { shard.lock.withLock { shard.stop() } } }.get()
         closePumpListeners()
         if let g = ownedGroup { try await g.shutdownGracefully() }
     }
 
     /// Counters in Prometheus text form (also served on --prometheus).
     public func metricsText() async throws -> String {
-        try await engine.loop.submit { self.engine.lock.withLock { self.engine.metrics.prometheusText() } }.get()
+        try await engine.loop.submit { self.currentMetricsText() }.get()
+    }
+
+    /// Each shard's counters read under its own lock, one at a time.
+    private func currentMetricsText() -> String {
+        RelayMetrics.total(shards.map { shard in shard.lock.withLock { shard.metrics } }).prometheusText()
     }
 
     /// UDP through the pump (Linux) unless the configuration asks for
@@ -185,11 +195,55 @@ public final class RelayServer: Sendable {
     }
 
     private func closePumpListeners() {
-        let fds: [CInt] = engine.lock.withLock {
-            defer { engine.pumpListeners.forEach { $0.fd = -1 } }
-            return engine.pumpListeners.map(\.fd).filter { $0 >= 0 }
+        for shard in shards {
+            let fds: [CInt] = shard.lock.withLock {
+                defer { shard.pumpListeners.forEach { $0.fd = -1 } }
+                return shard.pumpListeners.map(\.fd).filter { $0 >= 0 }
+            }
+            for fd in fds { close(fd) }
         }
-        for fd in fds { close(fd) }
+    }
+
+    #if os(Linux)
+    /// One UDP socket per shard on `ip:port`, in each shard's pump as
+    /// listener `index`; returns the port (the one the kernel chose for 0).
+    /// With several shards they are SO_REUSEPORT siblings, so first the port
+    /// is bound alone: another process (even another relay with
+    /// SO_REUSEPORT) already on it is an error, not a silent share.
+    private func bindPumpListeners(ip: String, port: Int, index: Int, pumps: [UDPPump]) throws -> Int {
+        func listen(_ port: Int, reusePort: Bool) throws -> CInt {
+            do {
+                return try RawDatagram.bind(ip: ip, port: port, receiveBuffer: 1 << 22, sendBuffer: 1 << 22, reusePort: reusePort)
+            } catch {
+                throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): \(error)")
+            }
+        }
+        var port = port
+        if shards.count > 1 {
+            let probe = try listen(port, reusePort: false)
+            port = RawDatagram.localAddress(probe).map { Int($0.port) } ?? port
+            close(probe)
+        }
+        for (shard, pump) in zip(shards, pumps) {
+            let fd = try listen(port, reusePort: shards.count > 1)
+            shard.lock.withLock { shard.pumpListeners.append(UDPListener(fd: fd)) }
+            guard pump.add(fd: fd, token: UDPPump.listenerBase + UInt64(index)) else {
+                throw RelayError(.bindFailed, "cannot listen on UDP \(ip):\(port): epoll_ctl errno \(errno)")
+            }
+            // With port 0, the next shards and TCP take the port UDP got, as clients expect one number.
+            port = RawDatagram.localAddress(fd).map { Int($0.port) } ?? port
+        }
+        return port
+    }
+    #endif
+
+    /// TCP/TLS connections go to the shards in turn.
+    private func streamShard() -> RelayEngine {
+        guard shards.count > 1 else { return engine }
+        return shards[nextStreamShard.withLockedValue { n in
+            defer { n = (n + 1) % shards.count }
+            return n
+        }]
     }
 
     private func bind(_ op: @escaping @Sendable () async throws -> Channel) -> @Sendable (String, Int, String) async throws -> Channel {
@@ -221,8 +275,7 @@ public final class RelayServer: Sendable {
     }
 
     private func bindStream(ip: String, port: Int, tls: NIOSSLContext?, sniffTLS: NIOSSLContext?) async throws -> Channel {
-        let engine = self.engine
-        return try await ServerBootstrap(group: engine.loop)
+        try await ServerBootstrap(group: engine.loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -233,19 +286,18 @@ public final class RelayServer: Sendable {
                     } else if let sniffTLS {
                         try ch.pipeline.syncOperations.addHandler(TLSSniffingHandler(tls: sniffTLS))
                     }
-                    try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: engine))
+                    try ch.pipeline.syncOperations.addHandler(StreamClientHandler(engine: self.streamShard()))
                 }
             }
             .bind(host: ip, port: port).get()
     }
 
     private func bindMetrics(ip: String, port: Int) async throws -> Channel {
-        let engine = self.engine
-        return try await ServerBootstrap(group: engine.loop)
+        try await ServerBootstrap(group: engine.loop)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
-                    try ch.pipeline.syncOperations.addHandler(MetricsHTTPHandler(engine: engine))
+                    try ch.pipeline.syncOperations.addHandler(MetricsHTTPHandler { [self] in self.currentMetricsText() })
                 }
             }
             .bind(host: ip, port: port).get()
@@ -264,6 +316,25 @@ public final class RelayServer: Sendable {
             return try NIOSSLContext(configuration: tls)
         } catch {
             throw RelayError(.tls, "cannot load TLS certificate '\(cert)' or key '\(key)': \(error)")
+        }
+    }
+}
+
+extension RelayServer {
+    /// Each shard's live allocations (tests and diagnostics).
+    func allocationsPerShard() -> [Int] {
+        shards.map { shard in shard.lock.withLock { shard.allocations.count } }
+    }
+
+    /// The shard holding the allocation of the UDP client at `port`, if any.
+    func shard(ofUDPClientPort port: Int) -> Int? {
+        shards.firstIndex { shard in
+            shard.lock.withLock {
+                shard.allocations.keys.contains { key in
+                    if case .udp(_, let remote) = key { return Int(remote.port) == port }
+                    return false
+                }
+            }
         }
     }
 }

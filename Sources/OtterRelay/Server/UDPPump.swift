@@ -13,8 +13,8 @@ import Glibc
 import Musl
 #endif
 
-/// The UDP hot path without SwiftNIO's DatagramChannel: one thread, one
-/// epoll set holding the UDP listeners, the relay sockets of UDP and
+/// The UDP hot path without SwiftNIO's DatagramChannel: per shard one
+/// thread, one epoll set holding the shard's UDP listeners, the relay sockets of UDP and
 /// plain-TCP clients, and the plain-TCP client connections themselves once
 /// NIO has handed them over (see StreamWriter). Each readable UDP socket is
 /// drained with one recvmmsg into one preallocated set
@@ -114,9 +114,10 @@ final class UDPPump: @unchecked Sendable {
         _ = crelay_epoll_del(epfd, fd)
     }
 
-    func start(engine: RelayEngine) throws {
+    /// `shard` names the thread (otter-pump-0, -1, …; at most 15 bytes).
+    func start(engine: RelayEngine, shard: Int) throws {
         if batching { engine.lock.withLock { engine.batch = batch } }
-        try PumpThread.start(name: "otter-relay-udp") { [self] in
+        try PumpThread.start(name: "otter-pump-\(shard)") { [self] in
             self.run(engine: engine)
             self.exited.lock()
             self.exited.unlock(withValue: true)
