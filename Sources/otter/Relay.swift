@@ -35,6 +35,11 @@ struct Relay: AsyncParsableCommand {
         4-peer room in Chromium takes up to 96 allocations (4 browsers x 3
         connections x 4 TURN URLs x 2 networks). Over a quota, Allocate gets
         486 Allocation Quota Reached; over max-bps, datagrams are dropped.
+
+        Threads: --relay-threads=N (coturn's -m) runs N pump threads, each
+        with its own UDP socket on the listening port (SO_REUSEPORT) and its
+        own clients. Default: the cores this process may use (its CPU quota
+        counts). 1 costs the least CPU per datagram on a lightly loaded relay.
         """
     )
 
