@@ -48,6 +48,18 @@ export function isIceRestart(current, offer) {
   return !!before && !!after && before !== after;
 }
 
+/**
+ * Whether a remote candidate says more than "here is a host address": a
+ * server-reflexive, peer-reflexive or relay candidate (RFC 8839 §5.1
+ * `typ`), or the end of candidates (null or an empty candidate string).
+ * @param {{candidate?:string}|null|undefined} c
+ * @returns {boolean}
+ */
+export function beyondHost(c) {
+  if (!c || !c.candidate) return true;
+  return / typ (srflx|prflx|relay)\b/.test(c.candidate);
+}
+
 export class Negotiator {
   /**
    * @param {object} opts
@@ -75,9 +87,10 @@ export class Negotiator {
    * @param {()=>number} [opts.random] for the retry jitter (tests)
    * @param {number} [opts.prepareWaitMs] how long the answer to the remote side's ICE restart waits for
    *   prepareRestart() (fresh ICE servers) at most
-   * @param {number} [opts.firstAnswerDelayMs] the first answer on the connection is set this much later
-   *   after beforeAnswer (later answers, ICE restarts included, are not held); the SDK's reason is at
-   *   FIRST_ANSWER_DELAY_MS in peers.js
+   * @param {number} [opts.firstAnswerDelayMs] the first answer on the connection waits after beforeAnswer
+   *   until the remote side's first candidate other than a host one (or its end of candidates) has been
+   *   added, at most this long (later answers, ICE restarts included, are not held); the SDK's reason is
+   *   at FIRST_ANSWER_DELAY_MS in peers.js
    */
   constructor({
     pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 800, beforeAnswer = () => {},
@@ -88,6 +101,10 @@ export class Negotiator {
     this.firstAnswerDelayMs = firstAnswerDelayMs;
     /** an answer was set on this connection */
     this._answered = false;
+    /** the remote side sent a server-reflexive or relay candidate, or its end of candidates */
+    this._remoteBeyondHost = false;
+    /** ends the first answer's hold early (set while it is held) */
+    this._endHold = null;
     this.pc = pc;
     this.prepareRestart = prepareRestart;
     this.canSignal = canSignal;
@@ -195,9 +212,13 @@ export class Negotiator {
         if (this.closed) return;
         if (description.type === "offer") {
           this.beforeAnswer();
-          // The first answer on a connection waits a moment (see firstAnswerDelayMs).
-          if (!this._answered && this.firstAnswerDelayMs > 0) {
-            await new Promise((r) => this.timers.setTimeout(r, this.firstAnswerDelayMs));
+          // The first answer on a connection waits for the remote side's first
+          // non-host candidate, or a moment at most (see firstAnswerDelayMs).
+          if (!this._answered && this.firstAnswerDelayMs > 0 && !this._remoteBeyondHost) {
+            await new Promise((resolve) => {
+              const timer = this.timers.setTimeout(() => { this._endHold = null; resolve(); }, this.firstAnswerDelayMs);
+              this._endHold = () => { this._endHold = null; this.timers.clearTimeout(timer); resolve(); };
+            });
             if (this.closed) return;
           }
           this._answered = true;
@@ -209,7 +230,14 @@ export class Negotiator {
         }
       } else if ("candidate" in data) {
         try {
-          await this.pc.addIceCandidate(data.candidate);
+          // Queued on the connection's operations chain before the held
+          // answer's setLocalDescription, which the hold's end lets run.
+          const added = this.pc.addIceCandidate(data.candidate);
+          if (!this._remoteBeyondHost && beyondHost(data.candidate)) {
+            this._remoteBeyondHost = true;
+            if (this._endHold) this._endHold();
+          }
+          await added;
         } catch (err) {
           if (!this.ignoreOffer) throw err; // candidates of an ignored offer are expected to fail
         }

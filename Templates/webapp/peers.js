@@ -13,21 +13,22 @@ import { emitPeerState, refreshIceServers, watchFlows } from "./recovery.js";
 /** @typedef {import("./call.js").Call} Call */
 
 /**
- * How long a connection's first answer is held after the remote offer is
- * applied and this side's tracks are put on it (Negotiator's
- * firstAnswerDelayMs). Where one side can only get out over TURN/TCP,
- * Chromium checks candidate pairs one at a time (~50 ms apart, by priority),
- * and the answerer's own relay candidates paired with the other side's
- * unreachable host candidate outrank the one pair that works; if they are
- * gathered before the working pair's turn comes, the call connects ~180 ms
- * later (docs/BENCHMARKS.md, issue 20, "check-order race"). Answering at
- * once, as the SDK did, started this side's gathering and checks a few ms
- * before the other side's TURN/TCP candidate reached it, and lost that race
- * twice as often as a bare page (which happens to answer ~7 ms later). Held
- * 15 ms, the answer is complete no later in the lab (the replaceTrack calls
- * ahead of it on the operations chain take about as long), and the race is
- * lost as rarely as by bare WebRTC. Only the first answer: an ICE restart's
- * answer is not held.
+ * The longest a connection's first answer is held after the remote offer is
+ * applied and this side's tracks are put on it, waiting for the remote side's
+ * first candidate other than a host one (Negotiator's firstAnswerDelayMs).
+ * Where one side can only get out over TURN/TCP, Chromium checks candidate
+ * pairs one at a time (~50 ms apart, by priority), and the answerer's own
+ * relay candidates paired with the other side's unreachable host candidate
+ * outrank the one pair that works; if they are gathered before the working
+ * pair's turn comes, the call connects ~180 ms later (docs/BENCHMARKS.md,
+ * issue 20, "check-order race"). Answering at once started this side's
+ * gathering and checks a few ms before the other side's TURN/TCP candidate
+ * reached it, and lost that race twice as often as a bare page. A fixed
+ * 15 ms hold fixed that but cost its 15 ms on every other path (~10 % of a
+ * quiet machine's direct call); holding only until the other side's
+ * server-reflexive or relay candidate has been added (on open paths it comes
+ * within a few ms) keeps the fix where it matters and most of the time
+ * elsewhere. Only the first answer: an ICE restart's answer is not held.
  */
 export const FIRST_ANSWER_DELAY_MS = 15;
 

@@ -1,6 +1,6 @@
 import test from "node:test";
 import assert from "node:assert/strict";
-import { Negotiator, retryDelay, isIceRestart } from "../../Templates/webapp/negotiation.js";
+import { Negotiator, retryDelay, isIceRestart, beyondHost } from "../../Templates/webapp/negotiation.js";
 import { isPolite } from "../../Templates/webapp/protocol.js";
 
 // A fake RTCPeerConnection with the JSEP signaling state machine that matters
@@ -510,6 +510,82 @@ test("firstAnswerDelayMs holds the connection's first answer, and only that one 
   assert.deepEqual(order, ["beforeAnswer", "sld"]);
   assert.equal(timers.t.length, 0);
   assert.equal(neg.stats.answersSent, 2);
+});
+
+const HOST = { candidate: "candidate:1 1 udp 2122260223 10.0.2.2 40000 typ host generation 0", sdpMid: "0" };
+const SRFLX = { candidate: "candidate:2 1 udp 1686052607 198.51.100.7 40001 typ srflx raddr 10.0.2.2 rport 40000", sdpMid: "0" };
+const RELAY_TCP = { candidate: "candidate:3 1 udp 25042943 203.0.113.1 50000 typ relay raddr 10.0.2.2 rport 40002", sdpMid: "0" };
+
+test("beyondHost: server-reflexive, peer-reflexive and relay candidates and the end of candidates, not host ones", () => {
+  assert.equal(beyondHost(HOST), false);
+  assert.equal(beyondHost({ candidate: "candidate:1 1 tcp 1518280447 10.0.2.2 9 typ host tcptype active" }), false);
+  assert.equal(beyondHost(SRFLX), true);
+  assert.equal(beyondHost(RELAY_TCP), true);
+  assert.equal(beyondHost({ candidate: "candidate:4 1 udp 1845501695 10.0.2.9 40003 typ prflx raddr 0.0.0.0 rport 0" }), true);
+  assert.equal(beyondHost(null), true, "end of candidates");
+  assert.equal(beyondHost({ candidate: "" }), true, "end of candidates of a generation");
+  // "relay" elsewhere in the line (e.g. a host named so) is not a type
+  assert.equal(beyondHost({ candidate: "candidate:5 1 udp 2122260223 relay.example 40000 typ host" }), false);
+});
+
+// The check-order race on TURN/TCP paths (issue 20): the answer must wait for
+// the remote side's relay candidate, but no longer than that.
+function heldAnswerer() {
+  const timers = { t: [], setTimeout(fn, ms) { const h = { fn, ms }; this.t.push(h); return h; }, clearTimeout(h) { this.t = this.t.filter((x) => x !== h); } };
+  const pc = new FakePC("answerer", () => 0);
+  const order = [];
+  const realSld = pc.setLocalDescription.bind(pc);
+  pc.setLocalDescription = async () => { order.push("sld"); return realSld(); };
+  const realAdd = pc.addIceCandidate.bind(pc);
+  pc.addIceCandidate = (c) => { order.push(c ? c.candidate.split(" typ ")[1].split(" ")[0] : "end"); return realAdd(c); };
+  const sent = [];
+  const neg = new Negotiator({ pc, polite: true, send: (d) => sent.push(d), timers, firstAnswerDelayMs: 15 });
+  return { timers, pc, order, sent, neg };
+}
+
+test("the first answer's hold ends when the remote side's first non-host candidate is added, which goes first", async () => {
+  const { timers, order, sent, neg } = heldAnswerer();
+  const first = neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  for (let i = 0; i < 20 && !timers.t.length; i++) await new Promise((r) => setTimeout(r, 1));
+  assert.deepEqual(timers.t.map((h) => h.ms), [15], "held, at most 15 ms");
+  await neg.onSignal({ candidate: HOST });
+  assert.equal(timers.t.length, 1, "a host candidate does not end the hold");
+  assert.equal(sent.length, 0);
+  await neg.onSignal({ candidate: RELAY_TCP });
+  await first;
+  assert.equal(timers.t.length, 0, "the hold's timer is cleared");
+  assert.deepEqual(order, ["host", "relay", "sld"], "the relay candidate is on the connection before the answer");
+  assert.equal(sent.at(-1).description.type, "answer");
+});
+
+test("the end of the remote side's candidates ends the first answer's hold", async () => {
+  const { timers, order, sent, neg } = heldAnswerer();
+  const first = neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  for (let i = 0; i < 20 && !timers.t.length; i++) await new Promise((r) => setTimeout(r, 1));
+  await neg.onSignal({ candidate: HOST });
+  await neg.onSignal({ candidate: null });
+  await first;
+  assert.deepEqual(order, ["host", "end", "sld"]);
+  assert.equal(timers.t.length, 0);
+  assert.equal(sent.at(-1).description.type, "answer");
+});
+
+test("no hold when the remote side's non-host candidate came before the answer was due", async () => {
+  const { timers, order, neg, pc } = heldAnswerer();
+  let releaseSrd;
+  const realSrd = pc.setRemoteDescription.bind(pc);
+  // the offer is still being applied when the candidate comes (a browser queues it behind the offer)
+  pc.setRemoteDescription = async (d) => { await new Promise((r) => { releaseSrd = r; }); return realSrd(d); };
+  const first = neg.onSignal({ description: { type: "offer", sdp: "o1" } });
+  for (let i = 0; i < 20 && !releaseSrd; i++) await new Promise((r) => setTimeout(r, 1));
+  const realAdd = pc.addIceCandidate;
+  pc.addIceCandidate = (c) => { order.push("srflx queued"); return Promise.resolve(); };
+  await neg.onSignal({ candidate: SRFLX });
+  pc.addIceCandidate = realAdd;
+  releaseSrd();
+  await first;
+  assert.equal(timers.t.length, 0, "no timer was set");
+  assert.deepEqual(order, ["srflx queued", "sld"]);
 });
 
 test("a connection closed while its first answer is held sends no answer", async () => {

@@ -219,7 +219,7 @@ function glareCall(myId) {
 }
 const offer = { description: { type: "offer", sdp: "v=0" } };
 
-test("the SDK's answering connection sets its first answer FIRST_ANSWER_DELAY_MS after the offer (TURN/TCP check-order race, issue 20)", async () => {
+test("the SDK's answering connection holds its first answer up to FIRST_ANSWER_DELAY_MS while no non-host candidate has come (TURN/TCP check-order race, issue 20)", async () => {
   const { call } = glareCall("a");
   const peer = addPeer(call, "z", { answering: true });
   const pc = peer.pc, at = {};
