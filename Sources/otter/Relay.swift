@@ -38,8 +38,8 @@ struct Relay: AsyncParsableCommand {
 
         Threads: --relay-threads=N (coturn's -m) runs N pump threads, each
         with its own UDP socket on the listening port (SO_REUSEPORT) and its
-        own clients. Default: the cores this process may use (its CPU quota
-        counts). 1 costs the least CPU per datagram on a lightly loaded relay.
+        own clients. Default 1, the least CPU per datagram; more may carry
+        more near one core's ceiling (measure on your machine first).
         """
     )
 

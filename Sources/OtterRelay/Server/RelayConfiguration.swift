@@ -97,15 +97,18 @@ public struct RelayConfiguration: Sendable {
     }
     /// Pump shards (coturn's --relay-threads / -m), each a thread with its
     /// own UDP listener sockets (SO_REUSEPORT), relay sockets and state; nil
-    /// picks the cores this process may use (NIO's System.coreCount reads
-    /// the cgroup's CPU quota and the affinity mask). One without the pump.
+    /// is one. Not the cores, as coturn does: on the 2-core machine two
+    /// shards cost 10–20 % more CPU per datagram below the ceiling and at it
+    /// carried 1.74x one's datagrams in one run and 0.55–0.67x in the next
+    /// (docs/BENCHMARKS.md, goal 4), so more shards are the operator's choice.
+    /// One without the pump.
     public var relayThreads: Int?
 
     /// How many pump shards the server runs.
     public var pumpShards: Int {
         #if os(Linux)
         guard udpOnPump else { return 1 }
-        return max(1, relayThreads ?? min(System.coreCount, 64))
+        return max(1, relayThreads ?? 1)
         #else
         return 1
         #endif
