@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import NIOCore
 
 /// Everything `otter relay` can be told, with coturn's defaults. Build it in
 /// code (as `otter up` does) or from coturn flags / turnserver.conf with
@@ -98,9 +97,9 @@ public struct RelayConfiguration: Sendable {
     /// Pump shards (coturn's --relay-threads / -m), each a thread with its
     /// own UDP listener sockets (SO_REUSEPORT), relay sockets and state; nil
     /// is one. Not the cores, as coturn does: on the 2-core machine two
-    /// shards cost 10–20 % more CPU per datagram below the ceiling and at it
-    /// carried 1.74x one's datagrams in one run and 0.55–0.67x in the next
-    /// (docs/BENCHMARKS.md, goal 4), so more shards are the operator's choice.
+    /// shards cost 10–20 % more CPU per datagram below the ceiling, and no
+    /// run there has shown them carrying more at it (docs/BENCHMARKS.md,
+    /// goal 4), so more shards are the operator's choice.
     /// One without the pump.
     public var relayThreads: Int?
 
