@@ -336,3 +336,18 @@ test("a link check the network never answers is tried once more, then fails as n
   assert.equal(await code(checkRoom(resolveConfig(config), "r1", token, false, 50)), "network");
   assert.equal(calls.filter((c) => c.url.endsWith("/rooms/r1")).length, 1);
 });
+
+test("a DTLS certificate the browser never makes is given up (null: the browser makes one per connection)", async () => {
+  const { newCertificate } = await import("../../Templates/webapp/prepare.js");
+  const saved = globalThis.RTCPeerConnection;
+  try {
+    globalThis.RTCPeerConnection = { generateCertificate: () => new Promise(() => {}) };
+    assert.equal(await newCertificate(30), null);
+    globalThis.RTCPeerConnection = { generateCertificate: async () => "cert" };
+    assert.equal(await newCertificate(30), "cert");
+    globalThis.RTCPeerConnection = { generateCertificate: async () => { throw new Error("no"); } };
+    assert.equal(await newCertificate(30), null);
+  } finally {
+    globalThis.RTCPeerConnection = saved;
+  }
+});
