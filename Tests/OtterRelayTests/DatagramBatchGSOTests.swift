@@ -62,11 +62,12 @@ struct DatagramBatchGSOTests {
         // Five of 1,000 bytes and a shorter last one: one GSO send; all with
         // their ChannelData header in its own iovec, as the pump sends to clients.
         let sizes = [1000, 1000, 1000, 1000, 1000, 300]
-        for (i, size) in sizes.enumerated() { append(batch, fd: tx, to: to, payload(i, size: size), header: 0x4000_0000 | UInt32(size)) }
-        let r = batch.flush()
+        let data = sizes.enumerated().map { payload($0.offset, size: $0.element) }
+        for (i, p) in data.enumerated() { append(batch, fd: tx, to: to, p, header: 0x4000_0000 | UInt32(sizes[i])) }
+        // The batch points into `data` until it is flushed.
+        let r = withExtendedLifetime(data) { batch.flush() }
         #expect(r == DatagramBatch.Result(sent: 6, segmented: 1))
-        let got = drain(rx)
-        #expect(got == sizes.enumerated().map { header($0.element) + payload($0.offset, size: $0.element) })
+        #expect(drain(rx) == data.map { header($0.count) + $0 })
         #expect(batch.count == 0)
     }
 
@@ -76,17 +77,16 @@ struct DatagramBatchGSOTests {
         let (rx2, to2) = try udpSocket()
         defer { close(tx); close(rx1); close(rx2) }
         let batch = DatagramBatch(capacity: 16, segmentation: true)
-        // To 1: 500, 500 | to 2: 500 | to 1: 200, 500 (a shorter one may only be last: two sends) | 700.
+        // To 1: 500, 500 | to 2: 500 | to 1: 200, 500, 700.
         let plan: [(Int, Int)] = [(1, 500), (1, 500), (2, 500), (1, 200), (1, 500), (1, 700)]
-        for (i, (dest, size)) in plan.enumerated() {
-            append(batch, fd: tx, to: dest == 1 ? to1 : to2, payload(i, size: size), header: nil)
-        }
-        let r = batch.flush()
-        // GSO sends: [0, 1] only; 200 then 500 cannot share one (500 is longer), nor 500 and 700.
+        let data = plan.enumerated().map { payload($0.offset, size: $0.element.1) }
+        for (i, (dest, _)) in plan.enumerated() { append(batch, fd: tx, to: dest == 1 ? to1 : to2, data[i], header: nil) }
+        let r = withExtendedLifetime(data) { batch.flush() }
+        // One GSO send, [0, 1]: a shorter datagram may only end one (200 then
+        // 500 cannot share one), and a longer one starts a new one (500, 700).
         #expect(r == DatagramBatch.Result(sent: 6, segmented: 1))
-        let expected1 = plan.enumerated().filter { $0.element.0 == 1 }.map { payload($0.offset, size: $0.element.1) }
-        #expect(drain(rx1) == expected1)
-        #expect(drain(rx2) == [payload(2, size: 500)])
+        #expect(drain(rx1) == [data[0], data[1], data[3], data[4], data[5]])
+        #expect(drain(rx2) == [data[2]])
     }
 
     @Test func aLongRunIsCutAtSixtyFourSegments() throws {
@@ -96,11 +96,12 @@ struct DatagramBatchGSOTests {
         var size = CInt(1 << 20)
         _ = setsockopt(rx, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<CInt>.size))
         let batch = DatagramBatch(capacity: 100, segmentation: true)
-        for i in 0..<100 { append(batch, fd: tx, to: to, payload(i, size: 100), header: nil) }
-        let r = batch.flush()
+        let data = (0..<100).map { payload($0, size: 100) }
+        for p in data { append(batch, fd: tx, to: to, p, header: nil) }
+        let r = withExtendedLifetime(data) { batch.flush() }
         // 64 + 36: two GSO sends (the kernel refuses more than 64 segments in one).
         #expect(r == DatagramBatch.Result(sent: 100, segmented: 2))
-        #expect(drain(rx) == (0..<100).map { payload($0, size: 100) })
+        #expect(drain(rx) == data)
     }
 
     @Test func aSocketThatRefusesGSOGetsItsDatagramsOneByOneAndIsNotAskedAgain() throws {
@@ -111,15 +112,16 @@ struct DatagramBatchGSOTests {
         var one: CInt = 1
         try #require(setsockopt(tx, SOL_SOCKET, SO_NO_CHECK, &one, socklen_t(MemoryLayout<CInt>.size)) == 0)
         let batch = DatagramBatch(capacity: 8, segmentation: true)
-        for i in 0..<4 { append(batch, fd: tx, to: to, payload(i, size: 1000), header: nil) }
-        let r = batch.flush()
+        let data = (0..<4).map { payload($0, size: 1000) }
+        for p in data { append(batch, fd: tx, to: to, p, header: nil) }
+        let r = withExtendedLifetime(data) { batch.flush() }
         #expect(r == DatagramBatch.Result(sent: 4, segmentationRefused: 1))
-        #expect(drain(rx) == (0..<4).map { payload($0, size: 1000) })
+        #expect(drain(rx) == data)
         #expect(batch.refusing == [tx])
         // The next flush goes straight to one datagram per entry: no GSO try, nothing refused.
-        for i in 0..<3 { append(batch, fd: tx, to: to, payload(i, size: 1000), header: nil) }
-        #expect(batch.flush() == DatagramBatch.Result(sent: 3))
-        #expect(drain(rx) == (0..<3).map { payload($0, size: 1000) })
+        for p in data.prefix(3) { append(batch, fd: tx, to: to, p, header: nil) }
+        #expect(withExtendedLifetime(data) { batch.flush() } == DatagramBatch.Result(sent: 3))
+        #expect(drain(rx) == Array(data.prefix(3)))
         // Closing the socket forgets it: a new socket with its number is offered GSO again.
         batch.forget(fd: tx)
         #expect(batch.refusing.isEmpty)
@@ -130,9 +132,10 @@ struct DatagramBatchGSOTests {
         let (rx, to) = try udpSocket()
         defer { close(tx); close(rx) }
         let batch = DatagramBatch(capacity: 8)
-        for i in 0..<4 { append(batch, fd: tx, to: to, payload(i, size: 1000), header: nil) }
-        #expect(batch.flush() == DatagramBatch.Result(sent: 4))
-        #expect(drain(rx) == (0..<4).map { payload($0, size: 1000) })
+        let data = (0..<4).map { payload($0, size: 1000) }
+        for p in data { append(batch, fd: tx, to: to, p, header: nil) }
+        #expect(withExtendedLifetime(data) { batch.flush() } == DatagramBatch.Result(sent: 4))
+        #expect(drain(rx) == data)
     }
 }
 #endif
