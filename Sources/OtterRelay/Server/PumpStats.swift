@@ -6,13 +6,13 @@ import Glibc
 import Musl
 #endif
 
-/// TEMPORARY (issue 22, GSO/GRO question): how many datagrams per pump
+/// Debug counters, to remove once measured (issue 22, GSO/GRO question): how many datagrams per pump
 /// cycle share a socket and destination (what UDP_SEGMENT could send as
 /// one), or a source and size in one recvmmsg (what UDP_GRO could hand
 /// over as one). Only with OTTER_RELAY_PUMP_STATS=<path>: written to
 /// <path>.<pid> every 2 s. Only the pump thread touches it.
 enum PumpStats {
-    nonisolated(unsafe) static let path: String? = getenv("OTTER_RELAY_PUMP_STATS").map { String(cString: $0) }
+    static let path: String? = getenv("OTTER_RELAY_PUMP_STATS").map { String(cString: $0) }
     nonisolated(unsafe) static var c: [String: Int] = [:]
     nonisolated(unsafe) static var last = Date()
 
