@@ -9,9 +9,13 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <netinet/in.h>
-#include <netinet/udp.h>
+// Not <netinet/udp.h> or <linux/udp.h>: their struct udphdr clashes with
+// CNIOLinux's when both modules are imported. The two numbers are ABI.
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
 #endif
 
 // The layout of struct mmsghdr, declared here because <sys/socket.h> only
