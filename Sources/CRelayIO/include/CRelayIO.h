@@ -4,19 +4,8 @@
 #ifndef CRELAYIO_H
 #define CRELAYIO_H
 
-#include <stddef.h>
 #include <stdint.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-// Not <netinet/udp.h> or <linux/udp.h>: their struct udphdr clashes with
-// CNIOLinux's when both modules are imported. The two numbers are ABI.
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 
 // The layout of struct mmsghdr, declared here because <sys/socket.h> only
 // has it under _GNU_SOURCE.
@@ -45,34 +34,15 @@ void crelay_name_this_thread(const char *name);
 // Waits like epoll_wait and writes the ready tokens to `tokens` and, for
 // each, to `ready`: bit 0 writable, bit 1 readable (or error / hang-up).
 int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int timeout_ms);
-// UDP GSO (Linux 4.18+), inline so they need no compiled code of their own.
-// The control-message space one UDP_SEGMENT needs.
-static inline size_t crelay_udp_segment_space(void) { return CMSG_SPACE(sizeof(uint16_t)); }
-
+// UDP GSO (Linux 4.18+). The control-message space one UDP_SEGMENT needs.
+size_t crelay_udp_segment_space(void);
 // A UDP_SEGMENT control message for segments of `segment_size` bytes,
 // written into `buffer` (crelay_udp_segment_space() bytes); returns its
 // msg_controllen.
-static inline size_t crelay_udp_segment_control(void *buffer, uint16_t segment_size) {
-    memset(buffer, 0, CMSG_SPACE(sizeof(uint16_t)));
-    struct cmsghdr *c = (struct cmsghdr *)buffer;
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    memcpy(CMSG_DATA(c), &segment_size, sizeof(uint16_t));
-    return CMSG_SPACE(sizeof(uint16_t));
-}
-
+size_t crelay_udp_segment_control(void *buffer, uint16_t segment_size);
 // Whether this kernel knows UDP_SEGMENT: an older one ignores the control
 // message and would send a whole run as one datagram.
-static inline int crelay_udp_segment_supported(void) {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return 0;
-    int value = 0;
-    socklen_t length = sizeof(value);
-    int ok = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &length) == 0;
-    close(fd);
-    return ok;
-}
+int crelay_udp_segment_supported(void);
 #endif
 
 #endif

@@ -60,6 +60,9 @@ final class DatagramBatch {
     /// Sockets that refused a GSO send: sent one datagram at a time from then on.
     private(set) var refusing = Set<CInt>()
 
+    /// Whether this kernel knows UDP_SEGMENT (4.18+); an older one would send a whole run as one datagram.
+    static let kernelSegments: Bool = crelay_udp_segment_supported() != 0
+
     init(capacity: Int, segmentation: Bool = false) {
         self.capacity = capacity
         self.segmentation = segmentation

@@ -63,7 +63,7 @@ final class UDPPump: @unchecked Sendable {
     let batch = DatagramBatch(capacity: UDPPump.slotCount, segmentation: UDPPump.segmentation)
     static let segmentation: Bool = {
         if let v = getenv("OTTER_RELAY_PUMP_GSO"), String(cString: v) == "0" { return false }
-        return crelay_udp_segment_supported() != 0
+        return DatagramBatch.kernelSegments
     }()
     /// Whether relayed datagrams go through the batch (OTTER_RELAY_PUMP_BATCH=0 sends each at once).
     let batching: Bool = {
