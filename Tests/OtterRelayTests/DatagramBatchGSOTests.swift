@@ -90,6 +90,42 @@ struct DatagramBatchGSOTests {
         #expect(drain(rx2) == [data[2]])
     }
 
+    @Test func pacedFlowsInterleavedOnOneSocketLeaveOneByOneWithoutGSO() throws {
+        // What paced media gives the listener: one datagram per client per
+        // cycle, so no two neighbours share a destination. Sent as they are,
+        // and a socket that would refuse GSO is not even asked.
+        let (tx, _) = try udpSocket()
+        let (rx1, to1) = try udpSocket()
+        let (rx2, to2) = try udpSocket()
+        defer { close(tx); close(rx1); close(rx2) }
+        var noChecksum: CInt = 1
+        try #require(setsockopt(tx, SOL_SOCKET, SO_NO_CHECK, &noChecksum, socklen_t(MemoryLayout<CInt>.size)) == 0)
+        let batch = DatagramBatch(capacity: 16, segmentation: true)
+        let data = (0..<6).map { payload($0, size: 800) }
+        for (i, p) in data.enumerated() { append(batch, fd: tx, to: i % 2 == 0 ? to1 : to2, p, header: nil) }
+        let r = withExtendedLifetime(data) { batch.flush() }
+        #expect(r == DatagramBatch.Result(sent: 6))
+        #expect(batch.refusing.isEmpty)
+        #expect(drain(rx1) == [data[0], data[2], data[4]])
+        #expect(drain(rx2) == [data[1], data[3], data[5]])
+    }
+
+    @Test func aPairWhoseSecondIsShorterStillLeavesAsOneGSOSend() throws {
+        // After interleaved ones, a run of two at the end: 1,000 then 400 bytes.
+        let (tx, _) = try udpSocket()
+        let (rx1, to1) = try udpSocket()
+        let (rx2, to2) = try udpSocket()
+        defer { close(tx); close(rx1); close(rx2) }
+        let batch = DatagramBatch(capacity: 16, segmentation: true)
+        let plan: [(RawSockAddr, Int)] = [(to1, 1000), (to2, 1000), (to1, 1000), (to2, 1000), (to2, 400)]
+        let data = plan.enumerated().map { payload($0.offset, size: $0.element.1) }
+        for (i, (to, _)) in plan.enumerated() { append(batch, fd: tx, to: to, data[i], header: nil) }
+        let r = withExtendedLifetime(data) { batch.flush() }
+        #expect(r == DatagramBatch.Result(sent: 5, segmented: 1))
+        #expect(drain(rx1) == [data[0], data[2]])
+        #expect(drain(rx2) == [data[1], data[3], data[4]])
+    }
+
     @Test func aLongRunIsCutAtSixtyFourSegments() throws {
         let (tx, _) = try udpSocket()
         let (rx, to) = try udpSocket()

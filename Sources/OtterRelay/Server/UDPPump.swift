@@ -150,7 +150,6 @@ final class UDPPump: @unchecked Sendable {
                 return
             }
             var stopping = false
-            if PumpStats.path != nil { PumpStats.cycle(events: Int(n)) }
             engine.lock.withLock {
                 for i in 0..<Int(n) {
                     let token = tokens[i]
@@ -202,12 +201,6 @@ final class UDPPump: @unchecked Sendable {
         }
         let n = crelay_recvmmsg(fd, headers + first, UInt32(Self.receiveCount), CInt(MSG_DONTWAIT))
         let count = n > 0 ? Int(n) : 0
-        if PumpStats.path != nil, count > 0 {
-            PumpStats.receive(engine.pumpListeners.contains { $0.fd == fd } ? "listener" : "relay", (first..<first + count).map { i in
-                let len = Int(headers[i].msg_hdr.msg_namelen)
-                return (withUnsafeBytes(of: &names[i]) { Array($0.prefix(len)) }, Int(headers[i].msg_len))
-            })
-        }
         nextSlot += count
         return (first, count)
     }
@@ -234,7 +227,6 @@ final class UDPPump: @unchecked Sendable {
         let kept = w.partial.count
         if kept > 0 { w.partial.withUnsafeBytes { streamBuffer.copyMemory(from: $0.baseAddress!, byteCount: kept) } }
         let n = read(w.fd, streamBuffer + kept, Self.streamBufferSize - kept)
-        if PumpStats.path != nil, n > 0 { PumpStats.add("stream.reads"); PumpStats.add("stream.bytes", n) }
         if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
         guard n > 0 else {
             // EOF or a reset: the connection is over, as NIO would decide.
