@@ -77,12 +77,18 @@ async function warmUp(certificate) {
 }
 
 /**
- * A fresh ECDSA certificate, or null where that cannot be made (the browser
- * then makes one per connection itself).
+ * A fresh ECDSA certificate, or null where that cannot be made in time (the
+ * browser then makes one per connection itself): a lobby or join must not
+ * wait on it for good.
+ * @param {number} [waitMs] how long to wait for it at most
  * @returns {Promise<RTCCertificate|null>}
  */
-export function newCertificate() {
+export function newCertificate(waitMs = 5000) {
   const PC = globalThis.RTCPeerConnection;
   if (!PC || typeof PC.generateCertificate !== "function") return Promise.resolve(null);
-  return PC.generateCertificate(/** @type {any} */ ({ name: "ECDSA", namedCurve: "P-256" })).catch(() => null);
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), waitMs); });
+  const made = PC.generateCertificate(/** @type {any} */ ({ name: "ECDSA", namedCurve: "P-256" })).catch(() => null);
+  return Promise.race([made, late]).finally(() => clearTimeout(timer));
 }

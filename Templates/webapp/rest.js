@@ -86,6 +86,32 @@ export function roomApiUrl(config, roomId) {
   return `${config.apiUrl.replace(/\/+$/, "")}/rooms/${encodeURIComponent(roomId)}`;
 }
 
+/** How long one request of a link's checks may go unanswered before it is tried again (once). */
+export const CHECK_TIMEOUT_MS = 10000;
+const CHECK_ATTEMPTS = 2;
+
+/**
+ * apiGet for a link's checks: a request that gets no answer in time (or whose
+ * connection fails) is tried once more, then fails as "network". Without
+ * this a request the network lost left the page on its loading screen for
+ * good (seen in CI, no lobby after 60 s); the checks are GETs, safe to repeat.
+ * An HTTP status is the server's answer and is never retried.
+ * @param {string} url
+ * @param {string} token
+ * @param {number} timeoutMs
+ * @returns {Promise<any>}
+ */
+async function checkGet(url, token, timeoutMs) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await apiGet(url, token, timeoutMs);
+    } catch (err) {
+      const unanswered = err instanceof OtterError && err.code === "network" && err.status === undefined;
+      if (!unanswered || attempt >= CHECK_ATTEMPTS) throw err;
+    }
+  }
+}
+
 /**
  * The server's checks of a link: the room (token valid, room exists) and the
  * ICE servers for it, in parallel (each is one round trip).
@@ -93,14 +119,15 @@ export function roomApiUrl(config, roomId) {
  * @param {string} roomId
  * @param {string} token
  * @param {boolean} relay
+ * @param {number} [timeoutMs] how long each request may go unanswered (then it is tried once more)
  * @returns {Promise<{room:any, iceServers:RTCIceServer[], ttlSeconds:number|null}>}
  */
-export async function checkRoom(config, roomId, token, relay) {
+export async function checkRoom(config, roomId, token, relay, timeoutMs = CHECK_TIMEOUT_MS) {
   /** @type {number|null} */
   let ttlSeconds = null;
   const [room, iceServers] = await Promise.all([
-    apiGet(roomApiUrl(config, roomId), token),
-    apiGet(P.iceServersUrl(config, roomId), token).then(
+    checkGet(roomApiUrl(config, roomId), token, timeoutMs),
+    checkGet(P.iceServersUrl(config, roomId), token, timeoutMs).then(
       (ice) => {
         if (ice && Number.isFinite(ice.ttlSeconds)) ttlSeconds = ice.ttlSeconds;
         return Array.isArray(ice && ice.iceServers) ? ice.iceServers : [];

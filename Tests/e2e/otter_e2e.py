@@ -233,13 +233,16 @@ def by_testid(driver, testid):
 
 
 def page_state(driver):
-    """What a failed wait saw: the page's address, load state, screen, error and
-    last console lines (a timeout alone says nothing about why)."""
+    """What a failed wait saw: the page's address, load state, screen, completed
+    requests, error and last console lines (a timeout alone says nothing about why)."""
     try:
         seen = driver.execute_script(
             "return {url: location.href, ready: document.readyState,"
             " screen: document.body ? document.body.dataset.screen : null,"
-            " status: (document.querySelector('[data-testid=status]') || {}).textContent || null}")
+            " status: (document.querySelector('[data-testid=status]') || {}).textContent || null,"
+            # every request that completed, with its milliseconds: one missing is one that hung
+            " requests: performance.getEntriesByType('resource').map(r => r.name.replace(location.origin, '') + ' '"
+            " + Math.round(r.duration)).slice(-12)}")
     except Exception as e:  # the page itself may be what hangs
         seen = f"page did not answer: {e.__class__.__name__}"
     try:
@@ -305,14 +308,40 @@ def peer_states(driver):
         return f"unavailable: {e}"
 
 
-def wait_connected(driver, n, timeout=30):
-    """Waits until n remote peers are connected (per the SDK) and returns their ids."""
+RECORD_EVENTS_JS = """
+const c = window.otterCall;
+if (!c || window.otterEvents) return;
+window.otterEvents = [];
+const t0 = performance.now();
+for (const type of ["peer-joined", "peer-left", "peer-rekeyed", "connection-state", "error"]) {
+  c.on(type, (e) => window.otterEvents.push([Math.round(performance.now() - t0), type, JSON.stringify(e).slice(0, 160)]));
+}
+"""
+
+
+def record_events(driver):
+    """From now on the page keeps the call's membership and connection events (see event_log)."""
+    driver.execute_script(RECORD_EVENTS_JS)
+
+
+def event_log(driver):
+    try:
+        return driver.execute_script("return window.otterEvents || null")
+    except Exception as e:  # the page may be gone
+        return f"unavailable: {e}"
+
+
+def wait_connected(driver, n, timeout=30, also=()):
+    """Waits until n remote peers are connected (per the SDK) and returns their ids.
+    On failure the message holds this page's connections and those of the pages in `also`
+    (the other ends), with the events of any page that recorded them (record_events)."""
     try:
         wait(driver, lambda d: d.execute_script(
             "const c = window.otterCall; return !!c && c.peers.filter(p => p.state === 'connected').length >= arguments[0]", n),
             timeout)
     except TimeoutException:
-        raise AssertionError(f"{n} peer connection(s) never reached 'connected' in {timeout} s: {peer_states(driver)}") from None
+        sides = "; ".join(f"page {i}: {peer_states(d)}, events {event_log(d)}" for i, d in enumerate((driver, *also)))
+        raise AssertionError(f"{n} peer connection(s) never reached 'connected' in {timeout} s: {sides}") from None
     return driver.execute_script("return window.otterCall.peers.filter(p => p.state === 'connected').map(p => p.peerId)")
 
 

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from otter_e2e import browsers, otter, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import REPO, OtterServer, by_testid, error_text, join, remote_peer_ids, stats, wait, wait_connected
+from otter_e2e import (REPO, OtterServer, by_testid, error_text, join, record_events, remote_peer_ids, stats, wait,
+                       wait_connected)
 
 
 @pytest.fixture
@@ -32,6 +33,8 @@ def test_call_survives_a_signaling_restart(own_otter, browsers):
     assert b.execute_script("return document.body.dataset.screen") == "call", error_text(b)
     [b_id] = wait_connected(a, 1)
     [a_id] = wait_connected(b, 1)
+    for d in (a, b):
+        record_events(d)
 
     own_otter.stop(keep_data=True)
     # both notice the signaling is gone…
@@ -49,8 +52,8 @@ def test_call_survives_a_signaling_restart(own_otter, browsers):
         wait(d, lambda dd: dd.execute_script("return window.otterCall.signalingState") == "connected", 40, "never reconnected")
     # still one connection each, one tile each (no duplicate from the rejoin), chat still works
     time.sleep(2.5)
-    for d in (a, b):
-        assert len(wait_connected(d, 1)) == 1
+    for d, other in ((a, b), (b, a)):
+        assert len(wait_connected(d, 1, also=[other])) == 1
         assert len(d.execute_script("return window.otterCall.peers")) == 1
         assert len(remote_peer_ids(d)) == 1
     by_testid(a, "chat-input").send_keys("still here\n")
@@ -59,7 +62,7 @@ def test_call_survives_a_signaling_restart(own_otter, browsers):
     b_now = a.execute_script("return window.otterCall.peers[0].peerId")
     a.execute_script("window.otterCall.connectionTo(arguments[0]).restartIce()", b_now)
     time.sleep(3)
-    assert len(wait_connected(a, 1)) == 1
+    assert len(wait_connected(a, 1, also=[b])) == 1
     a_now = b.execute_script("return window.otterCall.peers[0].peerId")
     f2 = frames(b, a_now)
     time.sleep(2)

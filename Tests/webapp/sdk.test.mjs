@@ -298,3 +298,56 @@ test("no ICE candidate pool: not on the spares made at join(), not on the connec
   assert.equal(answering.pc.config.iceCandidatePoolSize ?? 0, 0, "answering connection");
   assert.equal(answering.pc.config.bundlePolicy, "max-bundle");
 });
+
+test("a link check the network never answers is tried once more, then fails as network; an HTTP error is not retried", async (t) => {
+  const { checkRoom } = await import("../../Templates/webapp/rest.js");
+  const token = jwt({ exp: future });
+  // A fetch that never answers unless told to (it honours the abort signal, as a browser's does).
+  function hangingFetch(answerFrom) {
+    const calls = [];
+    globalThis.fetch = (url, init = {}) => {
+      calls.push(String(url));
+      const n = calls.filter((u) => u === String(url)).length;
+      if (n >= answerFrom) {
+        const body = /ice-servers$/.test(String(url)) ? { iceServers: [{ urls: ["stun:127.0.0.1:3478"] }] } : { roomId: "r1", maxPeers: 2 };
+        return Promise.resolve(new Response(JSON.stringify(body), { status: 200 }));
+      }
+      return new Promise((_, reject) => init.signal.addEventListener("abort", () => reject(init.signal.reason)));
+    };
+    return calls;
+  }
+  // (Node's AbortSignal.timeout does not keep the process alive by itself)
+  const alive = setInterval(() => {}, 1000);
+  t.after(() => clearInterval(alive));
+  // the first request of each is lost: the second answers
+  let calls = hangingFetch(2);
+  const ok = await checkRoom(resolveConfig(config), "r1", token, false, 50);
+  assert.equal(ok.room.maxPeers, 2);
+  assert.equal(ok.iceServers[0].urls[0], "stun:127.0.0.1:3478");
+  assert.equal(calls.length, 4);
+  // never answered: the room check fails as "network" after two tries (the ICE servers fall back to config's STUN)
+  calls = hangingFetch(Infinity);
+  const t0 = Date.now();
+  await assert.rejects(checkRoom(resolveConfig(config), "r1", token, false, 50), (e) => e instanceof OtterError && e.code === "network");
+  assert.equal(calls.filter((u) => u.endsWith("/rooms/r1")).length, 2);
+  assert.ok(Date.now() - t0 < 2000);
+  // the server said no: asked once
+  calls = mockFetch([[/rooms\/r1/, 503, { error: { code: "busy", message: "busy" } }]]);
+  assert.equal(await code(checkRoom(resolveConfig(config), "r1", token, false, 50)), "network");
+  assert.equal(calls.filter((c) => c.url.endsWith("/rooms/r1")).length, 1);
+});
+
+test("a DTLS certificate the browser never makes is given up (null: the browser makes one per connection)", async () => {
+  const { newCertificate } = await import("../../Templates/webapp/prepare.js");
+  const saved = globalThis.RTCPeerConnection;
+  try {
+    globalThis.RTCPeerConnection = { generateCertificate: () => new Promise(() => {}) };
+    assert.equal(await newCertificate(30), null);
+    globalThis.RTCPeerConnection = { generateCertificate: async () => "cert" };
+    assert.equal(await newCertificate(30), "cert");
+    globalThis.RTCPeerConnection = { generateCertificate: async () => { throw new Error("no"); } };
+    assert.equal(await newCertificate(30), null);
+  } finally {
+    globalThis.RTCPeerConnection = saved;
+  }
+});
