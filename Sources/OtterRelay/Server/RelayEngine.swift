@@ -360,6 +360,7 @@ final class RelayEngine: @unchecked Sendable {
         let r = batch.flush()
         metrics.droppedSocketFull &+= r.wouldBlock
         metrics.sendErrors &+= r.failed
+        metrics.segmentedSends &+= r.segmented
         if r.segmentationRefused > 0 {
             logger.debug("udp pump: a socket refused a GSO send; its datagrams go one by one from now on")
         }
