@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 _Static_assert(sizeof(struct crelay_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
 _Static_assert(offsetof(struct crelay_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
@@ -51,6 +52,37 @@ void crelay_name_this_thread(const char *name) {
     strncpy(shortName, name, sizeof shortName - 1);
     shortName[sizeof shortName - 1] = 0;
     pthread_setname_np(pthread_self(), shortName);
+}
+
+// Not <netinet/udp.h> or <linux/udp.h>: their struct udphdr clashes with
+// CNIOLinux's when both modules are imported. The two numbers are ABI.
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+size_t crelay_udp_segment_space(void) { return CMSG_SPACE(sizeof(uint16_t)); }
+
+size_t crelay_udp_segment_control(void *buffer, uint16_t segment_size) {
+    memset(buffer, 0, CMSG_SPACE(sizeof(uint16_t)));
+    struct cmsghdr *c = (struct cmsghdr *)buffer;
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    memcpy(CMSG_DATA(c), &segment_size, sizeof(uint16_t));
+    return CMSG_SPACE(sizeof(uint16_t));
+}
+
+int crelay_udp_segment_supported(void) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int value = 0;
+    socklen_t length = sizeof(value);
+    int ok = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &length) == 0;
+    close(fd);
+    return ok;
 }
 
 #else

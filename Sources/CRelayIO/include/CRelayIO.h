@@ -34,6 +34,15 @@ void crelay_name_this_thread(const char *name);
 // Waits like epoll_wait and writes the ready tokens to `tokens` and, for
 // each, to `ready`: bit 0 writable, bit 1 readable (or error / hang-up).
 int crelay_epoll_wait(int epfd, uint64_t *tokens, uint32_t *ready, int max, int timeout_ms);
+// UDP GSO (Linux 4.18+). The control-message space one UDP_SEGMENT needs.
+size_t crelay_udp_segment_space(void);
+// A UDP_SEGMENT control message for segments of `segment_size` bytes,
+// written into `buffer` (crelay_udp_segment_space() bytes); returns its
+// msg_controllen.
+size_t crelay_udp_segment_control(void *buffer, uint16_t segment_size);
+// Whether this kernel knows UDP_SEGMENT: an older one ignores the control
+// message and would send a whole run as one datagram.
+int crelay_udp_segment_supported(void);
 #endif
 
 #endif

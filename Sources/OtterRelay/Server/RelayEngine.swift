@@ -360,6 +360,10 @@ final class RelayEngine: @unchecked Sendable {
         let r = batch.flush()
         metrics.droppedSocketFull &+= r.wouldBlock
         metrics.sendErrors &+= r.failed
+        metrics.segmentedSends &+= r.segmented
+        if r.segmentationRefused > 0 {
+            logger.debug("udp pump: a socket refused a GSO send; its datagrams go one by one from now on")
+        }
     }
 
     /// Before a relay socket closes: datagrams the client sent before it
@@ -370,6 +374,8 @@ final class RelayEngine: @unchecked Sendable {
     /// the lock, so closes from other threads always find it empty.
     func sendQueued(on fd: CInt) {
         if let batch, batch.holds(fd: fd) { flushBatch(batch) }
+        // Its number may come back as another socket, to be offered GSO afresh.
+        batch?.forget(fd: fd)
     }
     #endif
 

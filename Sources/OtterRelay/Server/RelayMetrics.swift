@@ -18,6 +18,7 @@ struct RelayMetrics {
     var droppedSocketFull = 0
     var sendErrors = 0
     var streamWriteWaits = 0
+    var segmentedSends = 0
 
     /// The shards' counters added up (each shard keeps its own, under its lock).
     static func total(_ shards: [RelayMetrics]) -> RelayMetrics {
@@ -40,6 +41,7 @@ struct RelayMetrics {
             t.droppedSocketFull &+= m.droppedSocketFull
             t.sendErrors &+= m.sendErrors
             t.streamWriteWaits &+= m.streamWriteWaits
+            t.segmentedSends &+= m.segmentedSends
         }
         return t
     }
@@ -65,6 +67,7 @@ struct RelayMetrics {
         line("otter_relay_malformed_total", "counter", "Messages that could not be parsed.", malformed)
         line("otter_relay_dropped_socket_full_total", "counter", "Packets dropped because a UDP socket's send buffer was full or a TCP client left too much unread.", droppedSocketFull)
         line("otter_relay_tcp_write_waits_total", "counter", "Times a TCP client's socket buffer was full and relayed data waited for room.", streamWriteWaits)
+        line("otter_relay_gso_sends_total", "counter", "UDP sends that carried two or more datagrams to one destination as one (UDP GSO).", segmentedSends)
         line("otter_relay_send_errors_total", "counter", "Packets the kernel refused to send (unreachable, too big).", sendErrors)
         return s
     }

@@ -58,7 +58,13 @@ final class UDPPump: @unchecked Sendable {
     /// The first free receive slot (see slotCount).
     private var nextSlot = 0
     /// Relayed datagrams waiting for one sendmmsg per socket (see DatagramBatch).
-    let batch = DatagramBatch(capacity: UDPPump.slotCount)
+    /// Runs to one destination leave as one UDP GSO send unless
+    /// OTTER_RELAY_PUMP_GSO=0 or the kernel predates UDP_SEGMENT (4.18).
+    let batch = DatagramBatch(capacity: UDPPump.slotCount, segmentation: UDPPump.segmentation)
+    static let segmentation: Bool = {
+        if let v = getenv("OTTER_RELAY_PUMP_GSO"), String(cString: v) == "0" { return false }
+        return DatagramBatch.kernelSegments
+    }()
     /// Whether relayed datagrams go through the batch (OTTER_RELAY_PUMP_BATCH=0 sends each at once).
     let batching: Bool = {
         guard let v = getenv("OTTER_RELAY_PUMP_BATCH") else { return true }
