@@ -103,6 +103,8 @@ function toast(text, ms = 3500) {
 
 async function start() {
   if (isLandingUrl(location.href)) return show("screen-landing");
+  // marks that the app runs (the loading screen shows from the HTML alone)
+  show("screen-loading");
   try {
     state.config = Otter.resolveConfig();
   } catch {

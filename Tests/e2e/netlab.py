@@ -325,7 +325,7 @@ class Lab:
         port = 9515
         log = open(Path(tempfile.mkdtemp(prefix="otter-lab-")) / "chromedriver.log", "w")
         self.dirs.append(Path(log.name).parent)
-        driver_proc = self.popen(site.ns, CHROMEDRIVER, f"--port={port}", stdout=log, stderr=subprocess.STDOUT)
+        driver_proc = self.popen(site.ns, CHROMEDRIVER, f"--port={port}", "--enable-chrome-logs", stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while True:
             try:
@@ -351,6 +351,7 @@ class Lab:
         d.set_page_load_timeout(90)
         d.set_script_timeout(60)
         d.lab_site = site
+        d.chrome_log = Path(log.name)  # Chromium's own log, for page_state
         self.drivers.append(d)
         return d
 

@@ -186,7 +186,11 @@ class Browsers:
         opts.add_experimental_option("prefs", {
             "download.default_directory": str(downloads), "download.prompt_for_download": False,
             "safebrowsing.enabled": False})
-        d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+        # Chromium's own log (its stderr, through chromedriver): page_state shows its errors
+        chrome_log = Path(profile) / "chrome.log"
+        d = webdriver.Chrome(service=Service(CHROMEDRIVER, service_args=["--enable-chrome-logs"],
+                                             log_output=str(chrome_log)), options=opts)
+        d.chrome_log = chrome_log
         d.set_page_load_timeout(90)
         d.set_script_timeout(60)
         d.downloads = downloads
@@ -233,23 +237,64 @@ def by_testid(driver, testid):
 
 
 def page_state(driver):
-    """What a failed wait saw: the page's address, load state, screen, completed
-    requests, error and last console lines (a timeout alone says nothing about why)."""
+    """What a failed wait saw: the page's address, load state, screen, visibility,
+    whether its timers still fire, every completed request, error and last console
+    lines (a timeout alone says nothing about why)."""
     try:
         seen = driver.execute_script(
             "return {url: location.href, ready: document.readyState,"
             " screen: document.body ? document.body.dataset.screen : null,"
             " status: (document.querySelector('[data-testid=status]') || {}).textContent || null,"
+            # a hidden or frozen page runs its timers late or never: the SDK's bounds are timers
+            " visibility: document.visibilityState, focus: document.hasFocus(), ms: Math.round(performance.now()),"
             # every request that completed, with its milliseconds: one missing is one that hung
             " requests: performance.getEntriesByType('resource').map(r => r.name.replace(location.origin, '') + ' '"
-            " + Math.round(r.duration)).slice(-12)}")
+            " + Math.round(r.startTime) + '+' + Math.round(r.duration))}")
     except Exception as e:  # the page itself may be what hangs
         seen = f"page did not answer: {e.__class__.__name__}"
+    return (f"page {seen}, timers {timer_check(driver)}, error {error_text(driver)!r}, console {console_tail(driver)}, "
+            f"chromium {chrome_log_tail(driver)}")
+
+
+def timer_check(driver, wait_s=5):
+    """How late a 50 ms setTimeout fires in the page, or that it did not in `wait_s`."""
+    script_timeout = driver.timeouts.script
     try:
-        console = [e.get("message", str(e)) for e in driver.get_log("browser")][-8:]
+        driver.set_script_timeout(wait_s)
+        late = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1], t0 = performance.now();"
+            " setTimeout(() => done(Math.round(performance.now() - t0 - 50)), 50);")
+        return f"fire {late} ms late"
+    except Exception as e:
+        return f"did not fire in {wait_s} s ({e.__class__.__name__})"
+    finally:
+        try:
+            driver.set_script_timeout(script_timeout)
+        except Exception:
+            pass
+
+
+# Chromium logs these on every start here (no D-Bus, no GPU, no sandbox): not news
+CHROME_LOG_NOISE = re.compile(r"dbus/|D-Bus|bluez|vaapi|sandbox_linux|gpu_init|viz_main|command_buffer|angle|capture_device_ranking|audio_manager_linux")
+CHROME_LOG_LINE = re.compile(r"^\[\d+:\d+:\d+/[\d.]+:(ERROR|WARNING|FATAL):")
+
+
+def chrome_log_tail(driver, n=10):
+    """The last errors and warnings Chromium itself logged (what the page cannot see:
+    its network service, WebRTC threads, renderer crashes)."""
+    path = getattr(driver, "chrome_log", None)
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines() if path else []
+    except OSError:
+        return []
+    return [line[:300] for line in lines if CHROME_LOG_LINE.match(line) and not CHROME_LOG_NOISE.search(line)][-n:]
+
+
+def console_tail(driver, n=8):
+    try:
+        return [e.get("message", str(e)) for e in driver.get_log("browser")][-n:]
     except Exception:
-        console = []
-    return f"page {seen}, error {error_text(driver)!r}, console {console}"
+        return []
 
 
 def open_lobby(driver, url, timeout=60):

@@ -1,6 +1,7 @@
 """The browser helpers' own failures say what the page showed: a lobby that
-never appears reports the page's address, load state, screen and console
-(CI once timed out waiting for a lobby with nothing to go on)."""
+never appears reports the page's address, load state, screen, visibility,
+whether its timers fire, its requests and console (CI timed out waiting for a
+lobby with nothing to go on, then with a page that had made no request)."""
 import pytest
 
 from otter_e2e import browsers, open_lobby, output_dir  # noqa: F401  (fixtures)
@@ -16,3 +17,5 @@ def test_a_lobby_that_never_appears_reports_the_page(browsers):
     assert "appeared in 1 s" in text
     assert "'screen': 'joining'" in text and "'ready': 'complete'" in text
     assert "signaling refused: 4403" in text
+    assert "'visibility': 'visible'" in text and "timers fire" in text, text
+    assert "chromium [" in text, text
