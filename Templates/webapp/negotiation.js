@@ -87,6 +87,9 @@ export class Negotiator {
    * @param {()=>number} [opts.random] for the retry jitter (tests)
    * @param {number} [opts.prepareWaitMs] how long the answer to the remote side's ICE restart waits for
    *   prepareRestart() (fresh ICE servers) at most
+   * @param {number} [opts.offerTimeoutMs] an offer still unanswered after this long is taken as lost (the
+   *   signaling server keeps nothing for a peer whose socket just died): rolled back and made again, else
+   *   this side would wait for its answer for good and, impolite, ignore every offer of the remote side
    * @param {number} [opts.firstAnswerDelayMs] the first answer on the connection waits after beforeAnswer
    *   until the remote side's first candidate other than a host one (or its end of candidates) has been
    *   added, at most this long (later answers, ICE restarts included, are not held); the SDK's reason is
@@ -96,8 +99,11 @@ export class Negotiator {
     pc, polite, send, onError = () => {}, timers = globalThis, disconnectedGraceMs = 800, beforeAnswer = () => {},
     stuckGraceMs = 10000, prepareRestart = () => {}, canSignal = () => true, onRecovery = () => {},
     retryBaseMs = 2500, retryMaxMs = 30000, politeDelayMs = 500, random = Math.random, prepareWaitMs = 2000,
-    firstAnswerDelayMs = 0,
+    firstAnswerDelayMs = 0, offerTimeoutMs = 8000,
   }) {
+    this.offerTimeoutMs = offerTimeoutMs;
+    /** fires when the offer out has waited offerTimeoutMs for its answer */
+    this._offerTimer = null;
     this.firstAnswerDelayMs = firstAnswerDelayMs;
     /** an answer was set on this connection */
     this._answered = false;
@@ -144,7 +150,7 @@ export class Negotiator {
     this.restarts = 0;
     this._disconnectTimer = null;
     /** offers/answers this side sent and received, for tests and diagnostics */
-    this.stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0 };
+    this.stats = { offersSent: 0, answersSent: 0, offersIgnored: 0, rollbacks: 0, offersLost: 0, answersDropped: 0 };
   }
 
   /**
@@ -161,6 +167,7 @@ export class Negotiator {
       if (d && d.type === "offer") {
         this.stats.offersSent++;
         this.send({ description: { type: d.type, sdp: d.sdp } });
+        this._watchOffer(d.sdp);
       }
     } catch (err) {
       if (!this.closed) this.onError(err); // a closed connection's pending offer fails, as it should
@@ -195,6 +202,12 @@ export class Negotiator {
           this.stats.offersIgnored++;
           return;
         }
+        // An answer to an offer given up as lost (rolled back, see _offerLost)
+        // may still come: no offer of ours waits for it any more.
+        if (description.type === "answer" && this.pc.signalingState !== "have-local-offer") {
+          this.stats.answersDropped++;
+          return;
+        }
         if (offerCollision) this.stats.rollbacks++;
         if (description.type === "offer") this._remoteOffers++;
         // The remote side restarts ICE (new credentials in its offer): its
@@ -207,6 +220,7 @@ export class Negotiator {
         this.isSettingRemoteAnswerPending = description.type === "answer";
         await this.pc.setRemoteDescription(description); // rolls back a local offer if needed
         this.isSettingRemoteAnswerPending = false;
+        this._clearOfferWatch(); // answered, or rolled back for the remote offer
         if (this.closed) return;
         if (remoteRestart) await this._joinRemoteRestart();
         if (this.closed) return;
@@ -316,7 +330,12 @@ export class Negotiator {
    * offer still out was sent into the outage and is given up.
    */
   onSignalingReady() {
-    if (this.closed || !this.recovering || this._recovered()) return;
+    if (this.closed) return;
+    if (!this.recovering || this._recovered()) {
+      // an offer out went to the old socket or the peer's old id: nobody will answer it
+      if (this.pc.signalingState === "have-local-offer" && !this.makingOffer) this._offerLost();
+      return;
+    }
     this._clearRetry();
     this._clearDisconnect();
     this._waitingForSignaling = false;
@@ -377,6 +396,10 @@ export class Negotiator {
     this._stalled = false;
     this._clearRetry();
     this._clearRestart();
+    // ICE came back on its own while a restart offer was out: that offer may
+    // have gone into the outage, and nothing else would ever replace it
+    const d = this.pc.localDescription;
+    if (this.pc.signalingState === "have-local-offer" && d && !this.makingOffer) this._watchOffer(d.sdp);
     this.onRecovery("connected", attempts);
   }
 
@@ -442,6 +465,49 @@ export class Negotiator {
     // now (the event, if it comes, finds the offer made)
     if (this.pc.signalingState === "stable") this.onNegotiationNeeded();
     this._armRetry();
+  }
+
+  /** Arms the wait for the answer to the offer with this SDP (see offerTimeoutMs). */
+  _watchOffer(sdp) {
+    this._clearOfferWatch();
+    if (!(this.offerTimeoutMs > 0)) return;
+    this._offerTimer = this.timers.setTimeout(() => {
+      this._offerTimer = null;
+      const d = this.pc.localDescription;
+      if (this.closed || this.makingOffer || this.pc.signalingState !== "have-local-offer" || !d || d.sdp !== sdp) return;
+      // a recovery replaces its unanswered offers itself (_restartNow), with
+      // backoff; one still out when it ends is watched again (_endRecovery)
+      if (this.recovering) return;
+      this._offerLost();
+    }, this.offerTimeoutMs);
+  }
+
+  _clearOfferWatch() {
+    if (this._offerTimer) {
+      this.timers.clearTimeout(this._offerTimer);
+      this._offerTimer = null;
+    }
+  }
+
+  /**
+   * The offer out will get no answer: rolls it back and offers again (with an
+   * ICE restart if ICE is down), or leaves that to onSignalingReady() while
+   * no offer can get through.
+   */
+  async _offerLost() {
+    this._clearOfferWatch();
+    if (this.closed || !this.canSignal()) return;
+    try {
+      await this.pc.setLocalDescription({ type: "rollback" });
+    } catch {
+      return; // the answer came meanwhile, or a remote offer rolled it back
+    }
+    this.stats.rollbacks++;
+    this.stats.offersLost++;
+    if (this.closed) return;
+    if (this._iceDown()) this.restartIce();
+    // after a rollback Chromium may not fire negotiationneeded again
+    if (this.pc.signalingState === "stable") this.onNegotiationNeeded();
   }
 
   _armRetry() {
@@ -511,6 +577,7 @@ export class Negotiator {
   /** Stops all activity (the connection itself is closed by its owner). */
   close() {
     this.closed = true;
+    this._clearOfferWatch();
     this._clearDisconnect();
     this._clearStuck();
     this._clearRetry();

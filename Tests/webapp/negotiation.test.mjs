@@ -1,4 +1,4 @@
-import test from "node:test";
+import test, { afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { Negotiator, retryDelay, isIceRestart, beyondHost } from "../../Templates/webapp/negotiation.js";
 import { isPolite } from "../../Templates/webapp/protocol.js";
@@ -96,6 +96,12 @@ function mulberry32(seed) {
   };
 }
 
+// Negotiators on real timers (pair()): closed after each test, or an offer
+// left unanswered (the deadlock tests) would be made again every
+// offerTimeoutMs and keep the process alive.
+const live = [];
+afterEach(() => { for (const n of live.splice(0)) n.close(); });
+
 // Two peers wired through an in-order "signaling server" with random latency.
 function pair(seed, { forcePolite } = {}) {
   const rng = mulberry32(seed);
@@ -116,6 +122,7 @@ function pair(seed, { forcePolite } = {}) {
       negs[other].chain = chain.then(() => new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())))).then(() => negs[other].onSignal(copy));
     };
     negs[i] = new Negotiator({ pc: pcs[i], polite, send, onError: (e) => errors.push(`${id}: ${e.message}`) });
+    live.push(negs[i]);
     pcs[i].onnegotiationneeded = () => negs[i].onNegotiationNeeded();
   });
   return { pcs, negs, errors };
@@ -293,9 +300,11 @@ test("recovery: reconnecting at once, fresh ICE servers before the restart, retr
   n.onIceConnectionStateChange();
   assert.equal(log.at(-1), "connected 4");
   assert.equal(n.recovering, false);
-  assert.equal(timers.t.length, 0);
+  // the last restart offer is still out (nothing answers here): only its wait is left
+  assert.equal(timers.t.length, 1);
   await timers.advance(60000);
-  assert.equal(pc.restartCalls, 4);
+  assert.equal(pc.restartCalls, 4, "ICE is connected: no more restarts");
+  assert.ok(n.stats.offersLost >= 1, "the unanswered offer was made again");
 });
 
 test("recovery waits for signaling, then restarts and gives up an offer lost in the outage", async () => {
@@ -390,8 +399,9 @@ test("recovery: media stalled while ICE still says connected restarts at once; d
   assert.equal(pc.restartCalls, 2, "still nothing: retried");
   n.onMediaFlowing();
   assert.deepEqual(log, ["reconnecting", "connected"]);
-  assert.equal(timers.t.length, 0);
+  assert.equal(timers.t.length, 1, "only the wait for the restart offer still out");
   n.close();
+  assert.equal(timers.t.length, 0);
 });
 
 // Two peers whose relay went away: ICE fails on both at the same moment; ICE
@@ -630,6 +640,7 @@ test("holdOffers: a connection waiting for the remote offer does not offer; lift
   const pc = new FakePC("a", mulberry32(3));
   const sent = [];
   const n = new Negotiator({ pc, polite: false, send: (d) => sent.push(d) });
+  live.push(n);
   n.holdOffers = true;
   await n.onNegotiationNeeded();
   assert.equal(sent.length, 0);
@@ -697,4 +708,82 @@ test("the remote's restart answer waits for fresh ICE servers at most prepareWai
   await timers.advance(1);
   await answering;
   assert.equal(sent.filter((d) => d.description && d.description.type === "answer").length, 1);
+});
+
+// Two negotiators on manual timers, joined by a link that can lose messages
+// (a signaling socket that died with its path, a peer's old id).
+function lossyPair({ offerTimeoutMs = 8000 } = {}) {
+  const timers = manualTimers();
+  const pcs = [new FakePC("a", () => 0), new FakePC("b", () => 0)];
+  const link = { up: [true, true], lost: 0 };
+  const negs = [];
+  [0, 1].forEach((i) => {
+    const send = (data) => {
+      if (!link.up[i]) { link.lost++; return; }
+      const copy = JSON.parse(JSON.stringify(data));
+      Promise.resolve().then(() => negs[1 - i].onSignal(copy));
+    };
+    negs[i] = new Negotiator({ pc: pcs[i], polite: i === 1, send, timers, random: () => 0.5, offerTimeoutMs });
+    pcs[i].onnegotiationneeded = () => negs[i].onNegotiationNeeded();
+  });
+  return { timers, pcs, negs, link };
+}
+
+test("an offer lost on the way is rolled back and made again after offerTimeoutMs, and then answered", async () => {
+  const { timers, pcs: [a, b], negs: [na], link } = lossyPair();
+  link.up[0] = false; // Alice's socket is dead and she does not know it yet
+  a.addTrack();
+  assert.ok(await until(() => link.lost === 1 && a.signalingState === "have-local-offer"));
+  link.up[0] = true;
+  await timers.advance(7999);
+  assert.equal(na.stats.offersLost, 0, "not before offerTimeoutMs");
+  assert.equal(a.signalingState, "have-local-offer");
+  await timers.advance(1);
+  assert.ok(await until(() => a.signalingState === "stable" && b.signalingState === "stable"));
+  assert.equal(na.stats.offersLost, 1);
+  assert.equal(na.stats.offersSent, 2);
+  assert.equal(a.negotiatedTracks, 1, "the track is negotiated");
+});
+
+test("an impolite side whose offer was lost does not ignore the polite side's offers for good", async () => {
+  // Seen in the network lab: Alice (impolite) moved networks, her offer went
+  // into the dead socket, ICE came back on its own; Bob's restart offers were
+  // ignored one after another because Alice waited for an answer that never came.
+  const { timers, pcs: [a, b], negs: [na, nb], link } = lossyPair();
+  a.iceConnectionState = b.iceConnectionState = "connected";
+  na.onIceConnectionStateChange();
+  nb.onIceConnectionStateChange();
+  link.up[0] = false;
+  a.restartIce();
+  assert.ok(await until(() => link.lost === 1));
+  link.up[0] = true;
+  // Bob's path broke: he restarts ICE, more than once
+  b.iceConnectionState = "failed";
+  nb.onIceConnectionStateChange();
+  await timers.advance(3000);
+  assert.ok(na.stats.offersIgnored >= 1, "Alice, impolite with an offer out, ignores Bob's offer");
+  assert.equal(a.signalingState, "have-local-offer");
+  await timers.advance(8000);
+  assert.ok(await until(() => na.stats.offersLost === 1 && a.signalingState === "stable"));
+  assert.ok(await until(() => b.signalingState === "stable"), `Bob: ${b.signalingState}`);
+  assert.ok(nb.stats.answersSent >= 1, "Bob, polite, answered Alice's offer made again");
+});
+
+test("an offer out when signaling comes back is made again at once; a late answer to the old one is dropped", async () => {
+  const { timers, pcs: [a, b], negs: [na, nb], link } = lossyPair();
+  const errors = [];
+  na.onError = (e) => errors.push(e.message);
+  link.up[0] = false;
+  a.addTrack();
+  assert.ok(await until(() => link.lost === 1));
+  link.up[0] = true;
+  na.onSignalingReady(); // reconnected (ICE never went down: no recovery)
+  assert.ok(await until(() => a.signalingState === "stable" && b.signalingState === "stable"));
+  assert.equal(na.stats.offersLost, 1);
+  assert.equal(timers.t.length, 0, "nothing left waiting");
+  // the answer to an offer given up may still arrive: no offer waits for it
+  await na.onSignal({ description: { type: "answer", sdp: "b-answer-late" } });
+  assert.equal(na.stats.answersDropped, 1);
+  assert.deepEqual(errors, []);
+  assert.equal(nb.stats.answersSent, 1);
 });
