@@ -55,7 +55,7 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chromium.remote_connection import ChromiumRemoteConnection
 from selenium.webdriver.remote.file_detector import UselessFileDetector
 
-from otter_e2e import CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, OUTPUT, REPO, WEBAPP, require_loopback_only
+from otter_e2e import STARTUP_PREFS, browser_log, CHROME_FLAGS, CHROMEDRIVER, CHROMIUM, OUTPUT, REPO, WEBAPP, require_loopback_only
 
 SERVER_ADDRESS = "203.0.113.1"
 API_PORT = 8080
@@ -325,7 +325,11 @@ class Lab:
         port = 9515
         log = open(Path(tempfile.mkdtemp(prefix="otter-lab-")) / "chromedriver.log", "w")
         self.dirs.append(Path(log.name).parent)
-        driver_proc = self.popen(site.ns, CHROMEDRIVER, f"--port={port}", "--enable-chrome-logs", stdout=log, stderr=subprocess.STDOUT)
+        # Chromium's stderr goes to the log too (page_state shows its errors);
+        # OTTER_LAB_CHROMEDRIVER_VERBOSE=1 adds every DevTools command, to trace a navigation
+        verbose = ["--verbose"] if os.environ.get("OTTER_LAB_CHROMEDRIVER_VERBOSE") == "1" else []
+        driver_proc = self.popen(site.ns, CHROMEDRIVER, f"--port={port}", "--enable-chrome-logs", *verbose,
+                                 stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while True:
             try:
@@ -344,6 +348,7 @@ class Lab:
         for f in LAB_CHROME_FLAGS + list(extra_flags) + [f"--user-data-dir={profile}"]:
             opts.add_argument(f)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        opts.add_experimental_option("prefs", STARTUP_PREFS)
         conn = ChromiumRemoteConnection(f"http://127.0.0.1:{fwd.port}", vendor_prefix="goog", browser_name="chrome")
         d = webdriver.Remote(command_executor=conn, options=opts)
         # the browser shares this machine's files: paths as they are, no upload
@@ -360,7 +365,7 @@ class Lab:
         for i, d in enumerate(self.drivers):
             try:
                 d.save_screenshot(str(OUTPUT / f"FAILED-{name}-{i}.png"))
-                (OUTPUT / f"FAILED-{name}-{i}.log").write_text("\n".join(str(e) for e in d.get_log("browser")))
+                (OUTPUT / f"FAILED-{name}-{i}.log").write_text("\n".join(str(e) for e in browser_log(d)))
             except Exception:
                 pass
 
