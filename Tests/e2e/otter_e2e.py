@@ -255,9 +255,10 @@ def page_state(driver):
             " status: (document.querySelector('[data-testid=status]') || {}).textContent || null,"
             # a hidden or frozen page runs its timers late or never: the SDK's bounds are timers
             " visibility: document.visibilityState, focus: document.hasFocus(), ms: Math.round(performance.now()),"
-            # every request that completed, with its milliseconds: one missing is one that hung
+            # every request that completed, with its HTTP status (0: none, or not known), start and
+            # milliseconds: one missing is one that hung; a module that failed stops the whole app
             " requests: performance.getEntriesByType('resource').map(r => r.name.replace(location.origin, '') + ' '"
-            " + Math.round(r.startTime) + '+' + Math.round(r.duration))}")
+            " + (r.responseStatus || 0) + ' ' + Math.round(r.startTime) + '+' + Math.round(r.duration))}")
     except Exception as e:  # the page itself may be what hangs
         seen = f"page did not answer: {e.__class__.__name__}"
     return (f"page {seen}, timers {timer_check(driver)}, error {error_text(driver)!r}, console {console_tail(driver)}, "
