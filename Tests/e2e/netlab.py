@@ -214,6 +214,12 @@ class Lab:
         ns = f"{self.tag}-{role}"
         subprocess.run(["ip", "netns", "add", ns], check=True, capture_output=True, text=True)
         self.namespaces.append(ns)
+        # No IPv6: a veth brought up gets its IPv6 link-local address a second or
+        # two later (duplicate address detection), and Chromium, seeing an address
+        # change, fails whatever is loading with net::ERR_NETWORK_CHANGED: a lab
+        # page whose module failed so never ran (CI: "no lobby in 60 s", the
+        # console full of ERR_NETWORK_CHANGED). The lab is IPv4 only anyway.
+        self.run(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
         self.run(ns, "ip", "link", "set", "lo", "up")
         return ns
 
