@@ -254,7 +254,7 @@ def page_state(driver):
             " screen: document.body ? document.body.dataset.screen : null,"
             " status: (document.querySelector('[data-testid=status]') || {}).textContent || null,"
             # a hidden or frozen page runs its timers late or never: the SDK's bounds are timers
-            " visibility: document.visibilityState, focus: document.hasFocus(), ms: Math.round(performance.now()),"
+            " visibility: document.visibilityState, ms: Math.round(performance.now()),"
             # every request that completed, with its HTTP status (0: none, or not known), start and
             # milliseconds: one missing is one that hung; a module that failed stops the whole app
             " requests: performance.getEntriesByType('resource').map(r => r.name.replace(location.origin, '') + ' '"

@@ -6,10 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import TimeoutException
 
 import otter_e2e
 from otter_e2e import browsers, output_dir  # noqa: F401  (fixtures)
-from otter_e2e import REPO, OtterServer, error_text, join, wait, wait_connected
+from otter_e2e import REPO, OtterServer, console_tail, error_text, join, wait, wait_connected
 
 
 def readme_example():
@@ -44,9 +45,12 @@ def test_readme_embed_example_joins_a_call(otter_with_example, browsers, output_
     join(app, room["url"], "Alice")
     assert app.execute_script("return document.body.dataset.screen") == "call", error_text(app)
     mini.get(room["url"].replace("/?room=", "/mini.html?room="))
-    wait(mini, lambda d: d.execute_script(
-        "const v = document.querySelector('#videos video'); return !!v && v.videoWidth > 0"), 60,
-        f"the example page shows no video: {[e['message'] for e in mini.get_log('browser')][-5:]}")
+    try:
+        wait(mini, lambda d: d.execute_script(
+            "const v = document.querySelector('#videos video'); return !!v && v.videoWidth > 0"), 60)
+    except TimeoutException:
+        # the console as it is when the wait gave up, not before it began
+        raise AssertionError(f"the example page shows no video: {console_tail(mini, 5)}") from None
     [mini_id] = wait_connected(app, 1)
     wait(app, lambda d: "Ada" in d.find_element("css selector", f'.tile[data-peer="{mini_id}"]').text, 15)
     mini.save_screenshot(str(output_dir / "readme-embed.png"))
